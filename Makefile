@@ -1,0 +1,36 @@
+# MPP Digital — `make run` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+PY := .venv/bin/python
+export MPP_DB ?= data/mpp.db
+PORT ?= 8000
+
+.PHONY: setup run test bench clean
+setup: .venv/.synced static/vendor/htmx.min.js
+
+.uv/bin/uv:
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock .uv/bin/uv
+	$(UV) sync --frozen --quiet
+	touch $@
+
+static/vendor/htmx.min.js: scripts/fetch-vendor
+	scripts/fetch-vendor
+
+run: setup
+	PORT=$(PORT) $(PY) -m db.seed
+	@echo "MPP Digital: http://127.0.0.1:$(PORT)"
+	PORT=$(PORT) $(PY) app.py
+
+test: setup
+	scripts/ensure-chromium
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf .venv .uv data static/vendor .cache

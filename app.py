@@ -1,0 +1,92 @@
+"""MPP Digital: the Starlette application.
+
+``create_app()`` declares everything: routes of each area, middleware (outermost
+first), error pages, and the lifespan that opens the database, migrates and
+seeds it before the first request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.routing import Route
+
+from db import seed
+from db.connection import Store
+from routes import akun, daftar, petugas, public
+from web.auth import AuthMiddleware
+from web.compression import CompressionMiddleware
+from web.formguard import FormGuardMiddleware
+from web.headers import SecurityHeadersMiddleware
+from web.identity import FaceServices
+from web.settings import ROOT, Settings
+from web.static import StaticAssets
+from web.templating import error_page, make_templates
+
+
+def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlette:
+    settings = settings or Settings.from_env()
+    assets = StaticAssets(ROOT / "static")
+    templates = make_templates(ROOT / "templates", assets)
+    store = Store(settings.db_path)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        created = seed.seed(store.db, demo=settings.demo)
+        if not quiet:
+            seed.print_accounts(created, out=sys.stderr)
+        yield
+        store.close()
+
+    def show_error(request: Request, status: int):
+        return error_page(templates, request, status)
+
+    async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code in (301, 302, 303, 307, 308):
+            from starlette.responses import RedirectResponse
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+        return show_error(request, exc.status_code)
+
+    async def server_error(request: Request, exc: Exception):
+        return show_error(request, 500)
+
+    routes = [
+        *public.routes, *akun.routes, *daftar.routes, *petugas.routes,
+        Route("/static/{path:path}", assets.endpoint, name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, https=settings.https),
+        Middleware(CompressionMiddleware),
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="mpp_sesi",
+                   max_age=settings.session_max_age, same_site="lax", https_only=settings.https),
+        Middleware(AuthMiddleware),
+        Middleware(FormGuardMiddleware, max_body=settings.max_body_bytes, error_page=show_error),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, 500: server_error})
+    app.state.settings = settings
+    app.state.store = store
+    app.state.templates = templates
+    app.state.assets = assets
+    app.state.faces = FaceServices(settings)
+    return app
+
+
+def main() -> None:
+    import os
+
+    import uvicorn
+
+    uvicorn.run(create_app(), host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")),
+                proxy_headers=True, server_header=False, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

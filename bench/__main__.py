@@ -1,0 +1,83 @@
+"""`make bench`: page weights, throughput against a bare baseline, face verification.
+
+Prints `name=value unit` lines only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from bench import load
+from bench.server import ROOT, running_server
+
+PAGES = {"beranda": "/", "layanan": "/layanan", "layanan_cari": "/layanan?q=akta",
+         "layanan_detail": "/layanan/akta-kelahiran", "mpp_batam": "/mpp/2171", "masuk": "/masuk"}
+
+
+def fetch_size(url: str, encoding: str) -> tuple[int, str]:
+    req = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+    with urllib.request.urlopen(req) as r:
+        return len(r.read()), r.headers.get("content-encoding", "identity")
+
+
+def css_url(base: str) -> str:
+    with urllib.request.urlopen(base + "/") as r:
+        html = r.read().decode()
+    start = html.index('rel="stylesheet" href="') + len('rel="stylesheet" href="')
+    return html[start:html.index('"', start)]
+
+
+def out(name: str, value: float, unit: str) -> None:
+    print(f"{name}={value:.4g} {unit}" if isinstance(value, float) else f"{name}={value} {unit}", flush=True)
+
+
+def pages(base: str) -> None:
+    css = css_url(base)
+    css_br, _ = fetch_size(base + css, "br")
+    out("css_br_bytes", css_br, "bytes")
+    for name, path in PAGES.items():
+        for enc in ("br", "gzip"):
+            size, got = fetch_size(base + path, enc)
+            assert got == enc, (path, got)
+            css_size, _ = fetch_size(base + css, enc)
+            out(f"page_{name}_{enc}_bytes", size + css_size, "bytes")
+
+
+def throughput(base: str, bare: str, seconds: float) -> None:
+    headers = {"Accept-Encoding": "br"}
+    ours = load.measure(base + "/layanan", seconds, headers=headers)
+    baseline = load.measure(bare + "/ok", seconds, headers=headers)
+    out("layanan_rps", ours["rps"], "req/s")
+    out("layanan_p50", ours["p50_ms"], "ms")
+    out("layanan_p99", ours["p99_ms"], "ms")
+    out("layanan_errors", ours["errors"], "count")
+    out("bare_ok_rps", baseline["rps"], "req/s")
+    out("layanan_vs_bare_ratio", ours["rps"] / baseline["rps"], "x")
+
+
+def faces() -> None:
+    if not (ROOT / "biometrics" / "__main__.py").exists():
+        return
+    subprocess.run([sys.executable, "-m", "biometrics", "bench"], cwd=ROOT, check=False)
+
+
+def main() -> int:
+    seconds = float(os.environ.get("BENCH_SECONDS", "5"))
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = str(Path(tmp) / "bench.db")
+        env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_DEMO": "1"}
+        with running_server(db_path=db_path, env=env) as base, \
+                running_server(app="bench.bare_app:create_app") as bare:
+            pages(base)
+            throughput(base, bare, seconds)
+    faces()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

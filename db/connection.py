@@ -1,0 +1,92 @@
+"""SQLite connections: one per thread, WAL, and one way to write.
+
+Why these settings:
+- WAL lets readers run while one writer writes; ``synchronous=NORMAL`` is durable
+  across application crashes in WAL mode (only an OS crash can lose the last
+  transactions, which Litestream replicates anyway).
+- ``busy_timeout`` makes a writer wait for the lock instead of failing at once.
+- Every write transaction starts with ``BEGIN IMMEDIATE``: a transaction that
+  reads first under ``BEGIN DEFERRED`` and then tries to write cannot be retried
+  by busy_timeout and fails with SQLITE_BUSY under concurrency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str | Path) -> Database:
+    """Open one connection with the project's pragmas applied."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    db = Database(conn)
+    with db.ensure_autocommit_on():
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextlib.contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    Nested calls become savepoints of the outer transaction, so a service
+    function can group several writes and still call helpers that write.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+class Store:
+    """Hands each thread its own connection to one database file.
+
+    Starlette runs ``def`` endpoints in a thread pool; a sqlite3 connection
+    must not be shared by two threads mid-transaction, so each thread gets one.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+        self._all: list[Database] = []
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,41 @@
+"""Stored first responses of POSTs, keyed by (session, form key, body)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from db.connection import write
+
+
+def claim(db: Database, key: str) -> bool:
+    """Mark ``key`` as running; False if another request has it already."""
+    with write(db):
+        cur = db.execute("INSERT OR IGNORE INTO idempotensi (kunci, status) VALUES (?, 0)", [key])
+        return cur.rowcount == 1
+
+
+def complete(db: Database, key: str, status: int, headers: list, body: bytes) -> None:
+    with write(db):
+        db.execute(
+            "UPDATE idempotensi SET status = ?, header = ?, isi = ? WHERE kunci = ?",
+            [status, json.dumps(headers), body, key],
+        )
+
+
+def release(db: Database, key: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM idempotensi WHERE kunci = ? AND status = 0", [key])
+
+
+def get(db: Database, key: str) -> dict | None:
+    row = db.execute("SELECT status, header, isi FROM idempotensi WHERE kunci = ?", [key]).fetchone()
+    return dict(row) if row else None
+
+
+def purge_older_than(db: Database, days: int = 7) -> int:
+    with write(db):
+        return db.execute(
+            "DELETE FROM idempotensi WHERE dibuat < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{days} days"]
+        ).rowcount

@@ -1,0 +1,56 @@
+"""Queries over the service catalogue (layanan) and its search index."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+_COLUMNS = "l.id, l.slug, l.nama, l.singkatan, l.kelompok, l.instansi, l.ringkasan, " \
+           "l.jangka_waktu_hari, l.biaya, ji.singkatan AS instansi_singkatan"
+
+
+def list_services(db: Database, match: str | None = None, wilayah: str | None = None,
+                  limit: int = 100) -> list[dict]:
+    """Services, optionally filtered by an FTS5 MATCH expression and a region's enabled set.
+
+    With a search, best matches come first; otherwise adminduk, then by name.
+    """
+    where, params = [], {"limit": limit}
+    joins = "JOIN jenis_instansi ji ON ji.kode = l.instansi"
+    order = "l.kelompok, l.nama"
+    if match:
+        joins += " JOIN layanan_fts f ON f.rowid = l.id"
+        where.append("layanan_fts MATCH :match")
+        params["match"] = match
+        order = "bm25(layanan_fts, 10.0, 8.0, 1.0, 4.0, 2.0), l.nama"
+    if wilayah:
+        where.append("l.id IN (SELECT layanan_id FROM layanan_wilayah WHERE wilayah_kode = :w AND aktif = 1)")
+        params["w"] = wilayah
+    sql = f"SELECT {_COLUMNS} FROM layanan l {joins}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order} LIMIT :limit"
+    return [dict(r) for r in db.execute(sql, params).fetchall()]
+
+
+def get_service(db: Database, slug: str) -> dict | None:
+    row = db.execute(
+        """SELECT l.*, ji.nama AS instansi_nama, ji.singkatan AS instansi_singkatan,
+                  jt.nama AS instansi_teknis_nama
+           FROM layanan l JOIN jenis_instansi ji ON ji.kode = l.instansi
+           LEFT JOIN jenis_instansi jt ON jt.kode = l.instansi_teknis
+           WHERE l.slug = ?""",
+        [slug],
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def regions_offering(db: Database, layanan_id: int) -> list[dict]:
+    return [dict(r) for r in db.execute(
+        """SELECT k.kode, k.nama FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
+           WHERE lw.layanan_id = ? AND lw.aktif = 1 ORDER BY k.nama""",
+        [layanan_id],
+    ).fetchall()]
+
+
+def count_by_group(db: Database) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute("SELECT kelompok, count(*) FROM layanan GROUP BY kelompok")}

@@ -1,0 +1,248 @@
+"""Numbered schema migrations, applied at start-up, each at most once.
+
+A migration is never edited once it has landed on ``main``: change the schema
+by adding the next number. Tables are declared here with their types (never
+created implicitly by an insert).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from db.connection import write
+
+migrations = Migrations("mpp")
+
+
+@migrations(name="001_wilayah")
+def m001_wilayah(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE provinsi (
+            kode TEXT PRIMARY KEY,              -- '21'
+            nama TEXT NOT NULL,
+            kelompok_pulau TEXT NOT NULL,       -- Sumatra, Jawa, ... Papua
+            zona_waktu TEXT NOT NULL CHECK (zona_waktu IN ('WIB', 'WITA', 'WIT'))
+        ) STRICT;
+        CREATE TABLE kabkota (
+            kode TEXT PRIMARY KEY,              -- '2171' (Kemendagri digits, no dots)
+            provinsi_kode TEXT NOT NULL REFERENCES provinsi(kode),
+            nama TEXT NOT NULL,                 -- 'Kota Batam'
+            jenis TEXT NOT NULL CHECK (jenis IN ('kabupaten', 'kota'))
+        ) STRICT;
+        CREATE INDEX kabkota_provinsi ON kabkota(provinsi_kode);
+        CREATE TABLE kecamatan (
+            kode TEXT PRIMARY KEY,              -- '217101'
+            kabkota_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            nama TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX kecamatan_kabkota ON kecamatan(kabkota_kode);
+        """
+    )
+
+
+@migrations(name="002_katalog")
+def m002_katalog(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE jenis_instansi (
+            kode TEXT PRIMARY KEY,              -- 'disdukcapil'
+            nama TEXT NOT NULL,
+            singkatan TEXT NOT NULL,
+            keterangan TEXT NOT NULL,
+            layanan_gerai TEXT NOT NULL DEFAULT '[]'   -- JSON list: counter-only services
+        ) STRICT;
+        CREATE TABLE layanan (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            nama TEXT NOT NULL,
+            singkatan TEXT NOT NULL DEFAULT '',
+            kelompok TEXT NOT NULL CHECK (kelompok IN ('adminduk', 'nakes')),
+            instansi TEXT NOT NULL REFERENCES jenis_instansi(kode),
+            instansi_teknis TEXT NOT NULL DEFAULT '',
+            ringkasan TEXT NOT NULL,
+            jangka_waktu_hari INTEGER NOT NULL CHECK (jangka_waktu_hari > 0),
+            biaya INTEGER NOT NULL CHECK (biaya >= 0),
+            biaya_keterangan TEXT NOT NULL,
+            produk TEXT NOT NULL,
+            terbitkan_dokumen INTEGER NOT NULL,
+            persyaratan TEXT NOT NULL,          -- JSON lists below
+            prosedur TEXT NOT NULL,
+            dasar_hukum TEXT NOT NULL,
+            pengaduan TEXT NOT NULL,
+            kata_kunci TEXT NOT NULL,
+            formulir TEXT NOT NULL
+        ) STRICT;
+        CREATE VIRTUAL TABLE layanan_fts USING fts5(
+            nama, singkatan, ringkasan, kata_kunci, instansi,
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+        """
+    )
+
+
+@migrations(name="003_mpp")
+def m003_mpp(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE mpp (
+            wilayah_kode TEXT PRIMARY KEY REFERENCES kabkota(kode),
+            nama TEXT NOT NULL,
+            alamat TEXT NOT NULL,
+            jam_layanan TEXT NOT NULL,
+            peta_url TEXT NOT NULL DEFAULT '',
+            digital_aktif INTEGER NOT NULL DEFAULT 0,
+            sumber TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        CREATE TABLE instansi (
+            id INTEGER PRIMARY KEY,
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            jenis_kode TEXT NOT NULL REFERENCES jenis_instansi(kode),
+            nama TEXT NOT NULL,
+            UNIQUE (wilayah_kode, jenis_kode)
+        ) STRICT;
+        CREATE TABLE gerai (
+            id INTEGER PRIMARY KEY,
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            instansi_id INTEGER NOT NULL REFERENCES instansi(id),
+            nomor TEXT NOT NULL,                -- 'A1'
+            nama TEXT NOT NULL,
+            UNIQUE (wilayah_kode, nomor)
+        ) STRICT;
+        CREATE TABLE layanan_wilayah (
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            layanan_id INTEGER NOT NULL REFERENCES layanan(id),
+            instansi_id INTEGER NOT NULL REFERENCES instansi(id),
+            aktif INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (wilayah_kode, layanan_id)
+        ) STRICT;
+        CREATE INDEX layanan_wilayah_layanan ON layanan_wilayah(layanan_id);
+        """
+    )
+
+
+@migrations(name="004_akun")
+def m004_akun(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE akun (
+            id INTEGER PRIMARY KEY,
+            peran TEXT NOT NULL CHECK (peran IN ('warga', 'petugas', 'admin_wilayah', 'kementerian')),
+            nik TEXT UNIQUE,                    -- warga: their NIK
+            username TEXT UNIQUE,               -- officers and admins
+            telepon TEXT UNIQUE,
+            nama TEXT NOT NULL,
+            kata_sandi TEXT NOT NULL,           -- scrypt hash, see services/passwords.py
+            wilayah_kode TEXT REFERENCES kabkota(kode),
+            instansi_id INTEGER REFERENCES instansi(id),
+            sesi_versi INTEGER NOT NULL DEFAULT 1,  -- bump to log out everywhere
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            CHECK (nik IS NOT NULL OR username IS NOT NULL)
+        ) STRICT;
+        CREATE TABLE idempotensi (
+            kunci TEXT PRIMARY KEY,             -- sha256 of session secret + form key
+            status INTEGER NOT NULL,            -- 0 while the first request runs
+            header TEXT NOT NULL DEFAULT '[]',  -- JSON [[name, value], ...]
+            isi BLOB NOT NULL DEFAULT x'',
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE TABLE batas_laju (
+            kunci TEXT NOT NULL,                -- 'masuk:ip:1.2.3.4'
+            waktu REAL NOT NULL                 -- unix time of one attempt
+        ) STRICT;
+        CREATE INDEX batas_laju_kunci ON batas_laju(kunci, waktu);
+        """
+    )
+
+
+@migrations(name="005_identitas")
+def m005_identitas(db: Database) -> None:
+    db.executescript(
+        """
+        -- The embedded population registry: the default Dukcapil adapter reads it.
+        CREATE TABLE penduduk (
+            nik TEXT PRIMARY KEY,
+            nama TEXT NOT NULL,
+            tanggal_lahir TEXT NOT NULL,        -- ISO date
+            jenis_kelamin TEXT NOT NULL CHECK (jenis_kelamin IN ('L', 'P')),
+            alamat TEXT NOT NULL,
+            kecamatan_kode TEXT NOT NULL,
+            no_kk TEXT NOT NULL,
+            templat_wajah BLOB                  -- sealed reference template, or NULL (no photo)
+        ) STRICT;
+        -- A registration in progress: becomes an account only after a face match
+        -- or an officer's in-person check, so nobody can claim another's NIK.
+        CREATE TABLE pendaftaran (
+            id INTEGER PRIMARY KEY,
+            nik TEXT NOT NULL,
+            nama TEXT NOT NULL,
+            telepon TEXT NOT NULL,
+            kata_sandi TEXT NOT NULL,
+            persetujuan_biometrik TEXT NOT NULL,  -- when consent was given (UU 27/2022)
+            status TEXT NOT NULL DEFAULT 'menunggu_wajah'
+                CHECK (status IN ('menunggu_wajah', 'ditinjau', 'selesai', 'ditolak')),
+            akun_id INTEGER REFERENCES akun(id),
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX pendaftaran_nik ON pendaftaran(nik);
+        ALTER TABLE akun ADD COLUMN tingkat TEXT NOT NULL DEFAULT 'dasar';
+        ALTER TABLE akun ADD COLUMN templat_wajah BLOB;
+        ALTER TABLE akun ADD COLUMN wajah_terakhir TEXT;
+        ALTER TABLE akun ADD COLUMN persetujuan_biometrik TEXT;
+        -- One liveness challenge: random poses, single use, short expiry.
+        CREATE TABLE tantangan (
+            nonce TEXT PRIMARY KEY,
+            subjek TEXT NOT NULL,               -- 'pendaftaran:12' or 'akun:3'
+            pose TEXT NOT NULL,                 -- JSON list, e.g. ["kiri","depan","kanan"]
+            dibuat REAL NOT NULL,
+            dipakai INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE TABLE verifikasi_wajah (
+            id INTEGER PRIMARY KEY,
+            subjek TEXT NOT NULL,
+            tujuan TEXT NOT NULL CHECK (tujuan IN ('daftar', 'step_up', 'aktivasi')),
+            hasil TEXT NOT NULL,                -- match, review, no_match, or a rejection code
+            jarak REAL,
+            alasan TEXT NOT NULL DEFAULT '',
+            waktu TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX verifikasi_wajah_subjek ON verifikasi_wajah(subjek, waktu);
+        -- Cases for an officer: review band, duplicate face, no registry photo, no camera.
+        CREATE TABLE tinjauan (
+            id INTEGER PRIMARY KEY,
+            pendaftaran_id INTEGER NOT NULL REFERENCES pendaftaran(id),
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            alasan TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'menunggu' CHECK (status IN ('menunggu', 'diaktifkan', 'ditolak')),
+            petugas_id INTEGER REFERENCES akun(id),
+            diputuskan TEXT,
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX tinjauan_wilayah ON tinjauan(wilayah_kode, status);
+        -- Append-only, hash-chained record of officer and admin actions.
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            waktu TEXT NOT NULL,
+            akun_id INTEGER,
+            aksi TEXT NOT NULL,
+            objek TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            hash_sebelum TEXT NOT NULL,
+            hash TEXT NOT NULL
+        ) STRICT;
+        CREATE TRIGGER audit_tanpa_ubah BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        CREATE TRIGGER audit_tanpa_hapus BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        """
+    )
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
+    with write(db):
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return pending

@@ -1,0 +1,86 @@
+"""The population registry (Dukcapil): look up a NIK, get the reference face template.
+
+``EmbeddedDukcapil`` reads the ``penduduk`` table (seeded demo residents).
+``HttpDukcapil`` speaks to a registry web service, for a region that has
+access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
+
+    GET {base}/penduduk/{nik}            -> 200 {"nik", "nama", "tanggal_lahir" (YYYY-MM-DD),
+                                               "jenis_kelamin" ("L"/"P"), "alamat",
+                                               "kecamatan_kode", "no_kk",
+                                               "templat_wajah": base64 of 128 float32 LE or null}
+                                          -> 404 when the NIK is not registered
+    Authorization: Bearer {token}; timeouts 5 s; any other status is an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlite_utils import Database
+
+from biometrics.templates import open_sealed
+
+
+@dataclass
+class Resident:
+    nik: str
+    nama: str
+    tanggal_lahir: str
+    jenis_kelamin: str
+    alamat: str
+    kecamatan_kode: str
+    no_kk: str
+    templat_wajah: np.ndarray | None  # the reference face, None when the registry has no photo
+
+
+class Dukcapil(Protocol):
+    def lookup(self, nik: str) -> Resident | None: ...
+
+
+class RegistryUnavailable(Exception):
+    """The registry could not be asked; the citizen should try again later (nothing is lost)."""
+
+
+class EmbeddedDukcapil:
+    def __init__(self, db: Database, template_key: bytes):
+        self.db = db
+        self.key = template_key
+
+    def lookup(self, nik: str) -> Resident | None:
+        row = self.db.execute("SELECT * FROM penduduk WHERE nik = ?", [nik]).fetchone()
+        if row is None:
+            return None
+        data = dict(row)
+        sealed = data.pop("templat_wajah")
+        template = open_sealed(sealed, self.key, f"penduduk:{nik}") if sealed else None
+        return Resident(**data, templat_wajah=template)
+
+
+class HttpDukcapil:
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def lookup(self, nik: str) -> Resident | None:
+        req = urllib.request.Request(f"{self.base_url}/penduduk/{nik}",
+                                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                data = json.load(r)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise RegistryUnavailable(str(e)) from e
+        except (OSError, ValueError) as e:
+            raise RegistryUnavailable(str(e)) from e
+        raw = data.pop("templat_wajah", None)
+        template = np.frombuffer(base64.b64decode(raw), dtype="<f4").copy() if raw else None
+        return Resident(**{k: data[k] for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "alamat",
+                                                 "kecamatan_kode", "no_kk")}, templat_wajah=template)

@@ -1,0 +1,1 @@
+"""One module per area; each exposes ``routes``, a list of named Starlette routes."""

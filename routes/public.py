@@ -1,0 +1,61 @@
+"""Public pages (no login): home, catalogue, a service, a region's MPP, health."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from services import katalog, wilayah
+from web.render import db_of, render
+
+
+def home(request: Request):
+    return render(request, "index.html", wilayah.home_page(db_of(request)))
+
+
+def _catalogue_context(request: Request) -> dict:
+    q = request.query_params.get("q", "")
+    kode = request.query_params.get("wilayah", "").strip()
+    result = katalog.search(db_of(request), q, kode or None)
+    result["wilayah_tidak_dikenal"] = bool(kode) and result["wilayah"] is None
+    return result
+
+
+def catalogue(request: Request):
+    return render(request, "layanan.html", _catalogue_context(request))
+
+
+def catalogue_results(request: Request):
+    """The result list alone, for htmx search-as-you-type (its own URL, never the page's)."""
+    return render(request, "_layanan_hasil.html", _catalogue_context(request))
+
+
+def service(request: Request):
+    page = katalog.service_page(db_of(request), request.path_params["slug"])
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "layanan_detail.html", {"s": page})
+
+
+def mpp(request: Request):
+    page = wilayah.mpp_page(db_of(request), request.path_params["kode"])
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "mpp.html", page)
+
+
+def healthz(request: Request):
+    db_of(request).execute("SELECT 1").fetchone()
+    return PlainTextResponse("ok")
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/layanan", catalogue, name="layanan"),
+    Route("/fragmen/layanan", catalogue_results, name="layanan_hasil"),
+    Route("/layanan/{slug}", service, name="layanan_detail"),
+    Route("/mpp/{kode}", mpp, name="mpp"),
+    Route("/healthz", healthz, name="healthz"),
+]

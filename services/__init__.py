@@ -1,0 +1,1 @@
+"""Service functions: the rules of MPP Digital, between routes (HTTP) and db (SQL)."""

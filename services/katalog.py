@@ -1,0 +1,53 @@
+"""The service catalogue as citizens search and read it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlite_utils import Database
+
+from db import katalog, wilayah
+
+MAX_QUERY_CHARS = 100
+_WORD = re.compile(r"\w+", re.UNICODE)
+GROUP_TITLES = {"adminduk": "Administrasi kependudukan", "nakes": "Perizinan tenaga kesehatan"}
+
+
+def fts_expression(q: str) -> str | None:
+    """Turn what a citizen typed into a safe FTS5 expression.
+
+    Only word characters survive (so quotes, ``NEAR``, ``*`` or ``-`` typed by a
+    user can never be a syntax error), every word must match, and the last word
+    matches as a prefix so search-as-you-type finds "kelahiran" from "kela".
+    """
+    words = _WORD.findall(q[:MAX_QUERY_CHARS].lower())[:8]
+    if not words:
+        return None
+    terms = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
+    return " ".join(terms)
+
+
+def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
+    """Services matching ``q`` (all when empty), limited to a region's enabled set."""
+    region = wilayah.get_kabkota(db, kode_wilayah) if kode_wilayah else None
+    match = fts_expression(q)
+    rows = katalog.list_services(db, match=match, wilayah=region["kode"] if region else None)
+    groups = []
+    for key, title in GROUP_TITLES.items():
+        items = [r for r in rows if r["kelompok"] == key]
+        if items:
+            groups.append({"kelompok": key, "judul": title, "layanan": items})
+    if match:  # keep relevance order in one list when searching
+        groups = [{"kelompok": "hasil", "judul": "Hasil pencarian", "layanan": rows}] if rows else []
+    return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "kelompok": groups}
+
+
+def service_page(db: Database, slug: str) -> dict | None:
+    s = katalog.get_service(db, slug)
+    if s is None:
+        return None
+    for col in ("persyaratan", "prosedur", "dasar_hukum", "kata_kunci", "formulir"):
+        s[col] = json.loads(s[col])
+    s["wilayah"] = katalog.regions_offering(db, s["id"])
+    return s

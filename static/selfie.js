@@ -1,0 +1,100 @@
+/* Selfie capture for the face check, ES5 so every browser can parse it.
+   Where a camera API exists: a live preview, three small frames answering the
+   server's pose challenge (each <= 360 px, JPEG q 0.6, about 10 KB), sent with
+   the form's CSRF and idempotency fields, retried on a dropped line (the same
+   idempotency key, so a retry never counts twice). Without it, the plain file
+   input of the form stays and nothing here runs. */
+(function () {
+  var form = document.getElementById('form-wajah');
+  if (!form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.FormData ||
+      !window.XMLHttpRequest || !HTMLCanvasElement.prototype.toBlob) {
+    return;
+  }
+  var MAX_SIDE = 360, QUALITY = 0.6, RETRIES = 4;
+  var poses = (form.getAttribute('data-pose') || '').split(',');
+  var steps = document.getElementById('arahan').getElementsByTagName('li');
+  var video = document.getElementById('video');
+  var button = document.getElementById('ambil');
+  var status = document.getElementById('status-kamera');
+  var frames = [];
+  document.getElementById('kamera').hidden = false;
+
+  function say(text) { status.textContent = text; }
+
+  function fallback(text) {
+    say(text + ' Gunakan pilihan foto di bawah.');
+    button.hidden = true;
+  }
+
+  function start() {
+    button.disabled = true;
+    navigator.mediaDevices.getUserMedia({video: {facingMode: 'user', width: {ideal: 640}}, audio: false})
+      .then(function (stream) {
+        video.srcObject = stream;
+        document.getElementById('tanpa-js').hidden = true;
+        button.disabled = false;
+        button.textContent = 'Ambil foto 1 dari ' + poses.length;
+        button.onclick = capture;
+        say('Langkah 1: ' + steps[0].textContent + ', lalu tekan tombol.');
+      }, function () { fallback('Kamera tidak dapat dibuka.'); });
+  }
+
+  function capture() {
+    var w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) { say('Kamera belum siap, coba lagi.'); return; }
+    var scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    var canvas = document.createElement('canvas');
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+    button.disabled = true;
+    canvas.toBlob(function (blob) {
+      frames.push(blob);
+      var n = frames.length;
+      if (n < poses.length) {
+        button.disabled = false;
+        button.textContent = 'Ambil foto ' + (n + 1) + ' dari ' + poses.length;
+        say('Langkah ' + (n + 1) + ': ' + steps[n].textContent + ', lalu tekan tombol.');
+      } else {
+        send(0);
+      }
+    }, 'image/jpeg', QUALITY);
+  }
+
+  function send(attempt) {
+    var data = new FormData();
+    var inputs = form.querySelectorAll('input[type=hidden]');
+    var bytes = 0, i;
+    for (i = 0; i < inputs.length; i++) { data.append(inputs[i].name, inputs[i].value); }
+    for (i = 0; i < frames.length; i++) {
+      data.append('frame', frames[i], 'frame' + (i + 1) + '.jpg');
+      bytes += frames[i].size;
+    }
+    say('Mengirim ' + Math.round(bytes / 1024) + ' KB…');
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', form.action);
+    xhr.onload = function () {
+      if (xhr.status >= 200 && xhr.status < 400 && xhr.responseURL) {
+        window.location.href = xhr.responseURL;
+      } else {
+        retry(attempt, 'Server sedang sibuk.');
+      }
+    };
+    xhr.onerror = function () { retry(attempt, 'Koneksi terputus.'); };
+    xhr.send(data);
+  }
+
+  function retry(attempt, why) {
+    if (attempt + 1 >= RETRIES) {
+      say(why + ' Foto belum terkirim. Periksa sinyal lalu tekan tombol untuk mengirim ulang.');
+      button.disabled = false;
+      button.textContent = 'Kirim ulang';
+      button.onclick = function () { button.disabled = true; send(0); };
+      return;
+    }
+    say(why + ' Mengirim ulang dalam ' + (attempt + 1) * 3 + ' detik…');
+    setTimeout(function () { send(attempt + 1); }, (attempt + 1) * 3000);
+  }
+
+  button.onclick = start;
+})();

@@ -1,0 +1,81 @@
+"""Fixtures: a freshly migrated and seeded database per test, and a client for it.
+
+The reference data (7,800 regions, the catalogue) is seeded once per test
+session into a template file; each test gets its own copy, so tests never share
+state and never depend on order.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+from starlette.testclient import TestClient
+
+from app import create_app
+from db import seed
+from db.connection import connect
+from web.settings import Settings
+
+TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests only
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "mpp.db"
+    db = connect(path)
+    seed.seed(db, demo=True)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def template_db_faces(template_db, tmp_path_factory) -> str:
+    """The seeded template plus the demo residents' reference faces (needs the shared photos)."""
+    from faces_support import FACES_DIR, HAVE_FACES
+
+    if not HAVE_FACES:
+        pytest.skip(f"shared face photos not found at {FACES_DIR} (set MPP_FACES_DIR)")
+    path = tmp_path_factory.mktemp("template_faces") / "mpp.db"
+    shutil.copy(template_db, path)
+    db = connect(path)
+    assert seed.enrol_faces(db, TEMPLATE_KEY, FACES_DIR, out=io.StringIO()) >= 5
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return str(path)
+
+
+@pytest.fixture
+def db_path(request, template_db, tmp_path) -> str:
+    """A private copy of the template database; tests marked ``faces`` get reference photos enrolled."""
+    if request.node.get_closest_marker("faces"):
+        template_db = request.getfixturevalue("template_db_faces")
+    path = tmp_path / "mpp.db"
+    shutil.copy(template_db, path)
+    return str(path)
+
+
+@pytest.fixture
+def settings(db_path) -> Settings:
+    return Settings(db_path=db_path, secret_key="test-secret-key-not-for-production", demo=True,
+                    template_key=TEMPLATE_KEY)
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings, quiet=True)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture
+def db(db_path):
+    conn = connect(db_path)
+    yield conn
+    conn.conn.close()

@@ -1,0 +1,236 @@
+"""One account per NIK: registry match, selfie with liveness, review at the counter.
+
+Frames are made from the shared photos with a simulated head turn
+(``faces_support.turned``); the reference photos of the demo residents are the
+first photo of each person (obama1.jpg for Ahmad Fauzi, biden1.jpg for Lukman Hakim).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from faces_support import needs_faces, read
+from posed import frames_for
+from services import identitas
+from tests.helpers import form_fields, login, soup, text_of
+
+AHMAD = {"nik": "2171100402850002", "nama": "ahmad   FAUZI", "hari": "4", "bulan": "2", "tahun": "1985",
+         "jenis_kelamin": "L", "telepon": "0812-3456-7890", "kata_sandi": "rahasia-ahmad", "setuju": "ya"}
+DEWI = {"nik": "2171115006790002", "nama": "Dewi Lestari Putri", "hari": "10", "bulan": "6", "tahun": "1979",
+        "jenis_kelamin": "P", "telepon": "081377788899", "kata_sandi": "rahasia-dewi", "setuju": "ya"}
+
+
+def register(client, person: dict):
+    fields = form_fields(client, "/daftar", "/daftar")
+    return client.post("/daftar", data={**fields, **person}, follow_redirects=False)
+
+
+def face_page(client, url="/daftar/wajah"):
+    form = soup(client.get(url)).find("form", id="form-wajah")
+    hidden = {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
+    return hidden, form["data-pose"].split(",")
+
+
+def send_frames(client, photo: str, url="/daftar/wajah", poses_override=None):
+    hidden, poses = face_page(client, url)
+    poses = poses_override or poses
+    files = [("frame", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for(photo, poses))]
+    return client.post(url, data=hidden, files=files, follow_redirects=False)
+
+
+def test_registration_form_checks_each_field_in_bahasa_indonesia(client):
+    r = register(client, {"nik": "123", "nama": "", "hari": "31", "bulan": "2", "tahun": "1990",
+                          "telepon": "12", "kata_sandi": "pendek"})
+    assert r.status_code == 400
+    text = text_of(r)
+    for message in ("NIK harus 16 angka", "Isi nama lengkap", "tanggal lahir yang benar", "Pilih jenis kelamin",
+                    "nomor HP yang aktif", "minimal 8 karakter", "persetujuan"):
+        assert message in text
+    assert 'value="pendek"' not in r.text  # a password is never sent back
+
+
+def test_registry_mismatch_is_refused_without_saying_which_part(client, db):
+    r = register(client, {**AHMAD, "nama": "Orang Lain"})
+    assert r.status_code == 400 and "tidak cocok dengan data kependudukan" in text_of(r)
+    assert db.execute("SELECT count(*) FROM pendaftaran").fetchone()[0] == 0
+
+
+def test_nik_is_checked_while_typing(client):
+    fields = form_fields(client, "/daftar", "/daftar")
+    bad = client.post("/fragmen/cek-nik", data={**fields, "nik": "2171103302850002"})
+    assert "tanggal lahir yang sah" in bad.text and "<html" not in bad.text
+    good = client.post("/fragmen/cek-nik", data={**fields, "nik": "2171100402850002"})
+    assert "Format NIK benar" in good.text
+
+
+@pytest.mark.faces
+@needs_faces
+def test_register_with_live_selfie_then_log_in_with_nik_or_phone(client, db):
+    r = register(client, AHMAD)
+    assert r.status_code == 303 and r.headers["location"] == "/daftar/wajah"
+    r = send_frames(client, "obama/obama4.jpg")
+    assert r.headers["location"] == "/akun", text_of(client.get(r.headers["location"]))
+    page = client.get("/akun")
+    assert "Terverifikasi wajah" in text_of(page) and "Ahmad Fauzi" in text_of(page)
+    row = db.execute("SELECT tingkat, persetujuan_biometrik, telepon FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()
+    assert row["tingkat"] == "terverifikasi_wajah" and row["persetujuan_biometrik"] and row["telepon"] == "081234567890"
+    client.post("/keluar", data=form_fields(client, "/akun", "/keluar"))
+    assert login(client, AHMAD["nik"], AHMAD["kata_sandi"]).headers["location"] == "/akun"
+    client.post("/keluar", data=form_fields(client, "/akun", "/keluar"))
+    assert login(client, "0812 3456 7890", AHMAD["kata_sandi"]).headers["location"] == "/akun"
+
+
+@pytest.mark.faces
+@needs_faces
+def test_templates_are_encrypted_and_no_photo_is_kept(client, db):
+    register(client, AHMAD)
+    send_frames(client, "obama/obama4.jpg")
+    akun_id, blob = db.execute("SELECT id, templat_wajah FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()
+    assert blob and len(blob) < 1024
+    from biometrics.templates import SealError, open_sealed, parse_key
+    from tests.conftest import TEMPLATE_KEY
+    assert open_sealed(blob, parse_key(TEMPLATE_KEY), f"akun:{akun_id}").shape == (128,)
+    with pytest.raises(SealError):
+        open_sealed(blob, parse_key(TEMPLATE_KEY), f"akun:{akun_id + 1}")
+    for table, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%'"):
+        for col in db.table(table).columns:
+            hits = db.execute(f"SELECT count(*) FROM [{table}] WHERE typeof([{col.name}]) = 'blob' "
+                              f"AND (hex(substr([{col.name}], 1, 3)) = 'FFD8FF' OR hex(substr([{col.name}], 1, 4)) = '89504E47')"
+                              ).fetchone()[0]
+            assert hits == 0, f"an image is stored in {table}.{col.name}"
+
+
+@pytest.mark.faces
+@needs_faces
+def test_someone_elses_face_does_not_match_and_attempts_are_limited(client, db):
+    register(client, AHMAD)
+    r = send_frames(client, "alex_lacamoire/alex3.jpg")
+    assert r.headers["location"] == "/daftar/wajah"
+    assert "tidak cocok" in text_of(client.get("/daftar/wajah"))
+    assert db.execute("SELECT count(*) FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0] == 0
+    for _ in range(4):
+        send_frames(client, "alex_lacamoire/alex3.jpg")
+    r = send_frames(client, "obama/obama4.jpg")  # even the right face waits now
+    assert r.headers["location"] == "/daftar/status"
+    assert "Terlalu banyak percobaan" in text_of(client.get("/daftar/status"))
+
+
+@pytest.mark.faces
+@needs_faces
+def test_a_photo_answering_the_wrong_order_is_refused(client):
+    register(client, AHMAD)
+    hidden, poses = face_page(client)
+    r = send_frames(client, "obama/obama4.jpg", poses_override=list(reversed(poses)) if poses[0] != poses[-1]
+                    else ["depan", "depan", "depan"])
+    assert r.headers["location"] == "/daftar/wajah"
+    assert "Belum berhasil" in text_of(client.get("/daftar/wajah"))
+
+
+@pytest.mark.faces
+@needs_faces
+def test_a_used_challenge_cannot_be_replayed(client, db):
+    register(client, AHMAD)
+    hidden, poses = face_page(client)
+    frames = [("frame", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for("alex_lacamoire/alex3.jpg", poses))]
+    client.post("/daftar/wajah", data=hidden, files=frames)
+    replay = dict(hidden, _idem="baru")  # a new submit carrying the old nonce
+    good = [("frame", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for("obama/obama4.jpg", poses))]
+    r = client.post("/daftar/wajah", data=replay, files=good, follow_redirects=False)
+    assert r.headers["location"] == "/daftar/wajah"
+    assert "sudah dipakai" in text_of(client.get("/daftar/wajah"))
+
+
+@pytest.mark.faces
+@needs_faces
+def test_without_camera_script_one_photo_goes_to_the_counter(client, db):
+    register(client, AHMAD)
+    hidden, _ = face_page(client)
+    photo = read("obama/obama4.jpg")
+    r = client.post("/daftar/wajah", data=hidden, files={"foto": ("s.jpg", photo, "image/jpeg")},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/daftar/status"
+    assert "Datang ke MPP" in text_of(client.get("/daftar/status"))
+    assert db.execute("SELECT alasan FROM tinjauan").fetchone()[0] == "tanpa_liveness"
+
+
+@pytest.mark.faces
+@needs_faces
+def test_registry_without_photo_then_officer_activates_in_person(app, client, db):
+    from starlette.testclient import TestClient
+    register(client, DEWI)  # Dewi has no photo in the registry
+    assert client.get("/daftar/wajah").status_code == 200
+    r = send_frames(client, "rose_leslie/rose2.jpg")
+    assert r.headers["location"] == "/daftar/status"
+    with TestClient(app, base_url="http://127.0.0.1") as officer:
+        # an officer of another agency does not even see the case
+        login(officer, "dpmptsp.batam")
+        assert officer.get("/petugas/aktivasi/1").status_code == 404
+        officer.post("/keluar", data=form_fields(officer, "/petugas", "/keluar"))
+        login(officer, "dukcapil.batam")
+        assert "Dewi Lestari Putri" in text_of(officer.get("/petugas"))
+        fields = form_fields(officer, "/petugas/aktivasi/1", "/petugas/aktivasi/1")
+        photo = read("rose_leslie/rose1.jpg")
+        missing_check = officer.post("/petugas/aktivasi/1", data=fields, files={"foto": ("f.jpg", photo, "image/jpeg")})
+        assert missing_check.status_code == 400 and "KTP-el asli" in text_of(missing_check)
+        fields = form_fields(officer, "/petugas/aktivasi/1", "/petugas/aktivasi/1")
+        r = officer.post("/petugas/aktivasi/1", data={**fields, "ktp_diperiksa": "ya"},
+                         files={"foto": ("f.jpg", photo, "image/jpeg")}, follow_redirects=False)
+        assert r.status_code == 303
+    row = db.execute("SELECT tingkat, templat_wajah IS NOT NULL FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()
+    assert tuple(row) == ("terverifikasi_petugas", 1)
+    audit_row = db.execute("SELECT aksi, akun_id FROM audit").fetchone()
+    assert audit_row["aksi"] == "aktivasi_akun"
+    assert login(client, DEWI["nik"], DEWI["kata_sandi"]).headers["location"] == "/akun"
+    from db.audit import verify_chain
+    assert verify_chain(db) is None
+
+
+@pytest.mark.faces
+@needs_faces
+def test_one_face_one_nik_sends_a_lookalike_to_review(app, client, db):
+    from starlette.testclient import TestClient
+    register(client, AHMAD)
+    assert send_frames(client, "obama/obama4.jpg").headers["location"] == "/akun"
+    # someone enrols Dewi's registry record with the same face as Ahmad's account
+    dewi_ref = db.execute("SELECT templat_wajah FROM penduduk WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0]
+    from biometrics.templates import open_sealed, parse_key, seal
+    from tests.conftest import TEMPLATE_KEY
+    key = parse_key(TEMPLATE_KEY)
+    template = open_sealed(dewi_ref, key, f"penduduk:{AHMAD['nik']}")
+    db.execute("UPDATE penduduk SET templat_wajah = ? WHERE nik = ?", [seal(template, key, f"penduduk:{DEWI['nik']}"), DEWI["nik"]])
+    db.conn.commit()
+    with TestClient(app, base_url="http://127.0.0.1") as other:
+        register(other, DEWI)
+        r = send_frames(other, "obama/obama3.jpg")
+        assert r.headers["location"] == "/daftar/status"
+    assert db.execute("SELECT alasan FROM tinjauan").fetchone()[0] == "duplikat_wajah"
+    assert db.execute("SELECT count(*) FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()[0] == 0
+
+
+@pytest.mark.faces
+@needs_faces
+def test_step_up_asks_for_a_fresh_selfie(client, db):
+    register(client, AHMAD)
+    send_frames(client, "obama/obama4.jpg")
+    r = send_frames(client, "alex_lacamoire/alex3.jpg", url="/verifikasi-wajah")
+    assert r.headers["location"] == "/verifikasi-wajah"
+    db.execute("UPDATE akun SET wajah_terakhir = '2020-01-01T00:00:00Z' WHERE nik = ?", [AHMAD["nik"]])
+    db.conn.commit()
+    r = send_frames(client, "obama/obama3.jpg", url="/verifikasi-wajah")
+    assert r.headers["location"] == "/akun", text_of(client.get(r.headers["location"]))
+    last = db.execute("SELECT wajah_terakhir FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0]
+    assert last > "2026-01-01"
+
+
+def test_step_up_is_due_after_the_configured_time():
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    assert identitas.needs_step_up({"wajah_terakhir": None}, 30, now)
+    assert not identitas.needs_step_up({"wajah_terakhir": "2026-11-28T11:45:00Z"}, 30, now)
+    assert identitas.needs_step_up({"wajah_terakhir": "2026-11-28T11:15:00Z"}, 30, now)
+
+
+def test_names_match_regardless_of_case_accents_and_spacing():
+    assert identitas.normalise_name("  AHMAD   fauzi ") == identitas.normalise_name("Ahmad Fauzi")
+    assert identitas.normalise_name("Désy  Ratnasari") == identitas.normalise_name("desy ratnasari")
+    assert identitas.normalise_name("Ahmad Fauzi") != identitas.normalise_name("Ahmad Fauzan")

@@ -1,0 +1,74 @@
+"""Security on every response and every form: headers, cookies, CSRF, idempotency, size."""
+
+from __future__ import annotations
+
+from tests.helpers import form_fields, login, soup, text_of
+
+
+def test_security_headers_on_pages_errors_and_assets(client):
+    css = soup(client.get("/")).find("link", rel="stylesheet")["href"]
+    for url in ("/", "/layanan", "/tidak-ada", css, "/healthz"):
+        r = client.get(url)
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_html_is_compressed_by_accept_encoding(client):
+    for enc in ("br", "gzip"):
+        with client.stream("GET", "/layanan", headers={"Accept-Encoding": enc}) as r:
+            assert r.headers["content-encoding"] == enc
+            assert "Accept-Encoding" in r.headers["vary"]
+    with client.stream("GET", "/layanan", headers={"Accept-Encoding": "identity"}) as r:
+        assert "content-encoding" not in r.headers
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client):
+    r = login(client, "2171031508900001")
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # only behind TLS (MPP_HTTPS=1)
+
+
+def test_post_without_or_with_wrong_csrf_token_is_refused(client):
+    fields = form_fields(client, "/masuk", "/masuk")
+    data = {"login": "2171031508900001", "kata_sandi": "mpp-demo-2026"}
+    r = client.post("/masuk", data=data, follow_redirects=False)
+    assert r.status_code == 403 and "Formulir kedaluwarsa" in r.text
+    r = client.post("/masuk", data={**fields, **data, "csrf_token": "palsu"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = client.post("/masuk", data={**fields, **data}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_a_retried_submit_gets_the_first_answer(client, db):
+    """A double tap, or a browser resending on a flaky line, never does the work twice."""
+    fields = form_fields(client, "/masuk", "/masuk")
+    data = {**fields, "login": "2171031508900001", "kata_sandi": "salah"}
+    first = client.post("/masuk", data=data)
+    second = client.post("/masuk", data=data)
+    assert first.status_code == second.status_code == 400
+    assert second.headers.get("x-idempotent-replay") == "1"
+    # only one failed attempt was counted against the account
+    n = db.execute("SELECT count(*) FROM batas_laju WHERE kunci = 'masuk:akun:2171031508900001'").fetchone()[0]
+    assert n == 1
+
+
+def test_oversized_body_is_refused_with_a_clear_message(client):
+    fields = form_fields(client, "/masuk", "/masuk")
+    big = "x" * (13 * 1024 * 1024)
+    r = client.post("/masuk", data={**fields, "login": big, "kata_sandi": "x"})
+    assert r.status_code == 413 and "terlalu besar" in text_of(r)
+
+
+def test_tampered_session_cookie_means_logged_out(client):
+    login(client, "dukcapil.batam")
+    assert client.get("/petugas", follow_redirects=False).status_code == 200
+    value = client.cookies.get("mpp_sesi")
+    payload, stamp, signature = value.split(".")
+    client.cookies.clear()
+    client.cookies.set("mpp_sesi", ".".join([payload, stamp, signature[::-1]]))
+    r = client.get("/petugas", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/masuk")

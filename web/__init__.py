@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: settings, templates, static files, middleware."""

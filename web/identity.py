@@ -1,0 +1,35 @@
+"""Builds the identity service for a request: this thread's database, the process's face engine."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from biometrics.engine import FaceEngine
+from biometrics.matching import Thresholds
+from biometrics.templates import parse_key
+from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
+from services.identitas import Identity
+from web.render import db_of
+
+
+class FaceServices:
+    """Created once per process: the engine shares the models loaded once."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.engine = FaceEngine()
+        self.key = parse_key(settings.template_key)
+        self.thresholds = Thresholds.from_env()
+
+
+def identity_of(request: Request) -> Identity:
+    faces: FaceServices = request.app.state.faces
+    db = db_of(request)
+    s = faces.settings
+    registry = HttpDukcapil(s.dukcapil_url, s.dukcapil_token) if s.dukcapil_url else EmbeddedDukcapil(db, faces.key)
+    return Identity(db=db, registry=registry, engine=faces.engine, key=faces.key,
+                    thresholds=faces.thresholds, stepup_minutes=s.stepup_minutes)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
