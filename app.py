@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         created = seed.seed(store.db, demo=settings.demo)
+        if settings.face_warmup:
+            app.state.faces.warm_up()
         if not quiet:
             seed.print_accounts(created, out=sys.stderr)
         yield

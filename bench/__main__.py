@@ -60,6 +60,13 @@ def throughput(base: str, bare: str, seconds: float) -> None:
     out("layanan_vs_bare_ratio", ours["rps"] / baseline["rps"], "x")
 
 
+def wait_for_models(server) -> float:
+    """Resident memory of the serving process once its face models are loaded (warm-up at start)."""
+    with urllib.request.urlopen(server.url + "/healthz?siap=wajah", timeout=60) as r:
+        r.read()
+    return server.rss_mb()
+
+
 def faces() -> None:
     if not (ROOT / "biometrics" / "__main__.py").exists():
         return
@@ -70,11 +77,12 @@ def main() -> int:
     seconds = float(os.environ.get("BENCH_SECONDS", "5"))
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "bench.db")
-        env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_DEMO": "1"}
-        with running_server(db_path=db_path, env=env) as base, \
+        env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_DEMO": "1", "MPP_FACE_WARMUP": "1"}
+        with running_server(db_path=db_path, env=env) as server, \
                 running_server(app="bench.bare_app:create_app") as bare:
-            pages(base)
-            throughput(base, bare, seconds)
+            pages(server.url)
+            throughput(server.url, bare.url, seconds)
+            out("server_rss_mb", wait_for_models(server), "MB")
     faces()
     return 0
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +22,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process (Linux /proc), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
 @contextlib.contextmanager
 def running_server(app: str = "app:create_app", env: dict | None = None, db_path: str | None = None,
-                   timeout: float = 60.0) -> Iterator[str]:
-    """Run ``uvicorn --factory app`` on a free loopback port; yield its base URL."""
+                   timeout: float = 60.0) -> Iterator[Server]:
+    """Run ``uvicorn --factory app`` on a free loopback port until the block ends."""
     port = free_port()
     full_env = {**os.environ, **(env or {})}
     if db_path:
@@ -46,7 +60,7 @@ def running_server(app: str = "app:create_app", env: dict | None = None, db_path
                 if time.monotonic() > deadline:
                     raise TimeoutError("server did not start")
                 time.sleep(0.1)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -46,8 +47,13 @@ def mpp(request: Request):
     return render(request, "mpp.html", page)
 
 
-def healthz(request: Request):
-    db_of(request).execute("SELECT 1").fetchone()
+async def healthz(request: Request):
+    """200 when the database answers; ``?siap=wajah`` also waits (up to 60 s) for the face models."""
+    await run_in_threadpool(lambda: db_of(request).execute("SELECT 1").fetchone())
+    if request.query_params.get("siap") == "wajah":
+        faces = request.app.state.faces
+        if not await run_in_threadpool(faces.ready.wait, 60):
+            return PlainTextResponse("model wajah belum siap", status_code=503)
     return PlainTextResponse("ok")
 
 

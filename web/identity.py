@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+import threading
+
 from biometrics.engine import FaceEngine
+from biometrics.models import get_models
 from biometrics.matching import Thresholds
 from biometrics.templates import parse_key
 from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
@@ -20,6 +23,14 @@ class FaceServices:
         self.engine = FaceEngine()
         self.key = parse_key(settings.template_key)
         self.thresholds = Thresholds.from_env()
+        self.ready = threading.Event()
+
+    def warm_up(self) -> None:
+        """Load the models once, off the event loop, so the first selfie is not slowed."""
+        def load():
+            get_models()
+            self.ready.set()
+        threading.Thread(target=load, name="face-models", daemon=True).start()
 
 
 def identity_of(request: Request) -> Identity:

@@ -10,6 +10,7 @@
 | MPP_STEPUP_MINUTES | 30 | a fresh selfie is asked before issuing a document if the last face check is older |
 | MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
 | MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN | (embedded registry) | an HTTP population registry instead of the embedded one |
+| MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
 | MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
 | PORT | 8000 | port of `make run` |
 """
@@ -35,6 +36,7 @@ class Settings:
     stepup_minutes: int = 30
     dukcapil_url: str = ""
     dukcapil_token: str = ""
+    face_warmup: bool = False
     max_body_bytes: int = 12 * 1024 * 1024
     session_max_age: int = 14 * 24 * 3600
 
@@ -49,6 +51,7 @@ class Settings:
             stepup_minutes=int(env.get("MPP_STEPUP_MINUTES", "30")),
             dukcapil_url=env.get("MPP_DUKCAPIL_URL", ""),
             dukcapil_token=env.get("MPP_DUKCAPIL_TOKEN", ""),
+            face_warmup=env.get("MPP_FACE_WARMUP", "1") == "1",
             https=env.get("MPP_HTTPS", "0") == "1",
             demo=env.get("MPP_DEMO", "1") == "1",
         )

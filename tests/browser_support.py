@@ -1,0 +1,75 @@
+"""Real headless Chromium (Debian's package) for browser tests, driven by Playwright.
+
+Playwright's own browser download cannot work here, so it launches the system
+``chromium`` by path. Tests skip with a reason where it is not installed
+(``make test`` installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make test installs it)")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def launch(playwright, extra: list[str] | None = None):
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    return playwright.chromium.launch_persistent_context(
+        profile, executable_path=CHROMIUM, headless=True, args=FLAGS + (extra or []),
+        viewport={"width": 400, "height": 800}, locale="id-ID",
+    )
+
+
+def camera_flags(y4m: Path) -> list[str]:
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}"]
+
+
+MARK = (40, 130, 220)  # luma of the corner marker of frame 0, 1, 2
+
+
+def write_y4m(frames: list[bytes], path: Path, width: int = 640, height: int = 480) -> Path:
+    """A 1 fps Y4M (4:2:0) of the given JPEG frames, letterboxed, never stretched.
+
+    Each frame carries a grey square in its top-left corner (outside the photo)
+    whose brightness says which frame it is, so a test can wait until the fake
+    camera shows the frame it wants before pressing the capture button.
+    """
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F1:1 Ip A1:1 C420jpeg\n".encode())
+        for i, data in enumerate(frames):
+            import io
+            im = Image.open(io.BytesIO(data)).convert("RGB")
+            im.thumbnail((width - 80, height))
+            canvas = Image.new("RGB", (width, height))
+            canvas.paste(im, ((width - im.width) // 2 + 40, (height - im.height) // 2))
+            ycbcr = np.asarray(canvas.convert("YCbCr"))
+            y = ycbcr[:, :, 0].copy()
+            y[0:32, 0:32] = MARK[i]
+            cb = np.asarray(Image.fromarray(ycbcr[:, :, 1]).resize((width // 2, height // 2), Image.BILINEAR))
+            cr = np.asarray(Image.fromarray(ycbcr[:, :, 2]).resize((width // 2, height // 2), Image.BILINEAR))
+            cb = cb.copy(); cr = cr.copy()
+            cb[0:16, 0:16] = 128; cr[0:16, 0:16] = 128
+            out.write(b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes())
+    return path
+
+
+WAIT_FOR_MARK_JS = """(want) => {
+  const v = document.getElementById('video');
+  if (!v || !v.videoWidth) return false;
+  const c = document.createElement('canvas'); c.width = 8; c.height = 8;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0, 16, 16, 0, 0, 8, 8);
+  const d = g.getImageData(2, 2, 1, 1).data;
+  const luma = 0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2];
+  return Math.abs(luma - want) < 25;
+}"""
