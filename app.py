@@ -7,6 +7,7 @@ seeds it before the first request.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from pathlib import Path
@@ -20,7 +21,10 @@ from starlette.routing import Route
 
 from db import seed
 from db.connection import Store
-from routes import akun, daftar, petugas, public
+from routes import akun, daftar, demo, kasus, permohonan, petugas, public, verifikasi
+from services.notifikasi import LogSender
+from services.ttd import load_signing_key
+from web import jobs
 from web.auth import AuthMiddleware
 from web.compression import CompressionMiddleware
 from web.formguard import FormGuardMiddleware
@@ -44,7 +48,10 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
             app.state.faces.warm_up()
         if not quiet:
             seed.print_accounts(created, out=sys.stderr)
+        task = asyncio.create_task(jobs.run_forever(app)) if settings.background_jobs else None
         yield
+        if task:
+            task.cancel()
         store.close()
 
     def show_error(request: Request, status: int):
@@ -60,7 +67,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         return show_error(request, 500)
 
     routes = [
-        *public.routes, *akun.routes, *daftar.routes, *petugas.routes,
+        *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
+        *verifikasi.routes, *demo.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     middleware = [
@@ -78,6 +86,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.templates = templates
     app.state.assets = assets
     app.state.faces = FaceServices(settings)
+    app.state.signing_key = load_signing_key(settings.signing_key)
+    app.state.sender = LogSender()
     return app
 
 

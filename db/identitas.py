@@ -142,3 +142,14 @@ def close_review(db: Database, tinjauan_id: int, status: str, petugas_id: int) -
                WHERE id = ?""",
             [status, petugas_id, tinjauan_id],
         )
+
+
+def last_face_check(db: Database, subjek: str) -> dict | None:
+    row = db.execute("SELECT hasil, jarak, alasan, waktu, tujuan FROM verifikasi_wajah WHERE subjek = ? "
+                     "ORDER BY id DESC LIMIT 1", [subjek]).fetchone()
+    return dict(row) if row else None
+
+
+def account_level(db: Database, akun_id: int) -> str:
+    row = db.execute("SELECT tingkat FROM akun WHERE id = ?", [akun_id]).fetchone()
+    return row[0] if row else ""

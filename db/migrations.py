@@ -240,6 +240,103 @@ def m005_identitas(db: Database) -> None:
     )
 
 
+@migrations(name="006_permohonan")
+def m006_permohonan(db: Database) -> None:
+    db.executescript(
+        """
+        -- Officer duties within their agency: verify documents, validate, sign.
+        ALTER TABLE akun ADD COLUMN jabatan TEXT NOT NULL DEFAULT '';
+        CREATE TABLE permohonan (
+            id INTEGER PRIMARY KEY,
+            nomor TEXT UNIQUE,                  -- registration number, set on submit
+            akun_id INTEGER NOT NULL REFERENCES akun(id),
+            layanan_id INTEGER NOT NULL REFERENCES layanan(id),
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            instansi_id INTEGER NOT NULL REFERENCES instansi(id),
+            status TEXT NOT NULL DEFAULT 'draf' CHECK (status IN
+                ('draf', 'diajukan', 'diverifikasi', 'perlu_perbaikan', 'disetujui', 'ditolak', 'selesai')),
+            data TEXT NOT NULL DEFAULT '{}',    -- JSON: field name -> answer
+            perbaikan TEXT NOT NULL DEFAULT '{}',  -- JSON: {"alasan": ..., "kolom": [...]}
+            diajukan TEXT,
+            tenggat TEXT,                       -- SLA due date (local date, working days)
+            selesai TEXT,
+            fiktif_positif INTEGER NOT NULL DEFAULT 0,
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            diubah TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX permohonan_akun ON permohonan(akun_id, status);
+        CREATE INDEX permohonan_instansi ON permohonan(instansi_id, status, diajukan);
+        -- one open draft per citizen, service and region
+        CREATE UNIQUE INDEX permohonan_satu_draf ON permohonan(akun_id, layanan_id, wilayah_kode)
+            WHERE status = 'draf';
+        CREATE TABLE berkas (
+            id INTEGER PRIMARY KEY,
+            permohonan_id INTEGER NOT NULL REFERENCES permohonan(id),
+            kolom TEXT NOT NULL,
+            nama_file TEXT NOT NULL,
+            jenis TEXT NOT NULL,                -- content type after checking
+            ukuran INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            isi BLOB NOT NULL,
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            UNIQUE (permohonan_id, kolom)
+        ) STRICT;
+        CREATE TABLE riwayat (
+            id INTEGER PRIMARY KEY,
+            permohonan_id INTEGER NOT NULL REFERENCES permohonan(id),
+            status TEXT NOT NULL,
+            catatan TEXT NOT NULL DEFAULT '',
+            akun_id INTEGER REFERENCES akun(id),  -- NULL: the system (e.g. fiktif positif)
+            waktu TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX riwayat_permohonan ON riwayat(permohonan_id, id);
+        CREATE TABLE dokumen (
+            id INTEGER PRIMARY KEY,
+            permohonan_id INTEGER NOT NULL UNIQUE REFERENCES permohonan(id),
+            nomor TEXT NOT NULL UNIQUE,
+            isi TEXT NOT NULL,                  -- JSON shown on the document
+            token TEXT NOT NULL UNIQUE,         -- signed (Ed25519) payload, carried by the QR code
+            penandatangan TEXT NOT NULL,
+            diterbitkan TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE TABLE libur (
+            tanggal TEXT NOT NULL,              -- ISO date
+            wilayah_kode TEXT NOT NULL DEFAULT '',  -- '' = national
+            nama TEXT NOT NULL,
+            PRIMARY KEY (tanggal, wilayah_kode)
+        ) STRICT;
+        CREATE TABLE notifikasi (
+            id INTEGER PRIMARY KEY,
+            akun_id INTEGER REFERENCES akun(id),
+            kanal TEXT NOT NULL CHECK (kanal IN ('sms', 'email', 'whatsapp')),
+            tujuan TEXT NOT NULL,
+            isi TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'antri' CHECK (status IN ('antri', 'terkirim', 'gagal')),
+            percobaan INTEGER NOT NULL DEFAULT 0,
+            berikut REAL NOT NULL,              -- unix time of the next attempt
+            galat TEXT NOT NULL DEFAULT '',
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX notifikasi_antri ON notifikasi(status, berikut);
+        -- Embedded SISDMK (health workforce registry): STR and current practice places.
+        CREATE TABLE str_nakes (
+            nomor_str TEXT PRIMARY KEY,
+            nik TEXT NOT NULL,
+            nama TEXT NOT NULL,
+            profesi TEXT NOT NULL,              -- service slug family, e.g. 'perawat'
+            berlaku_sampai TEXT                 -- NULL: for life (UU 17/2023)
+        ) STRICT;
+        CREATE TABLE tempat_praktik (
+            id INTEGER PRIMARY KEY,
+            nomor_str TEXT NOT NULL REFERENCES str_nakes(nomor_str),
+            nama_fasyankes TEXT NOT NULL,
+            nomor_sip TEXT NOT NULL,
+            berlaku_sampai TEXT NOT NULL        -- a SIP lasts 5 years
+        ) STRICT;
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from db.connection import connect, write
+from db.kalender import load_national_holidays
 from db.migrations import migrate
 from db.reference import load_catalogue, load_regions, read_toml
 from services.passwords import hash_password
@@ -42,11 +43,13 @@ def seed(db: Database, demo: bool = True) -> list[dict]:
     migrate(db)
     load_regions(db)
     load_catalogue(db)
+    load_national_holidays(db)
     if not demo or db.execute("SELECT count(*) FROM mpp").fetchone()[0]:
         return []
     with write(db):
         seed_pilot_regions(db)
         seed_residents(db)
+        seed_health_workers(db)
         return seed_demo_accounts(db)
 
 
@@ -91,6 +94,16 @@ def seed_residents(db: Database) -> None:
         )
 
 
+def seed_health_workers(db: Database) -> None:
+    """Demo STR records and practice places of the embedded SISDMK."""
+    for s in read_toml("nakes_demo.toml")["str"]:
+        db.execute("INSERT INTO str_nakes (nomor_str, nik, nama, profesi, berlaku_sampai) VALUES (?, ?, ?, ?, NULL)",
+                   [s["nomor_str"], s["nik"], s["nama"], s["profesi"]])
+        for t in s["tempat"]:
+            db.execute("INSERT INTO tempat_praktik (nomor_str, nama_fasyankes, nomor_sip, berlaku_sampai) "
+                       "VALUES (?, ?, ?, ?)", [s["nomor_str"], t["nama_fasyankes"], t["nomor_sip"], t["berlaku_sampai"]])
+
+
 def seed_demo_accounts(db: Database) -> list[dict]:
     created = []
     for role, login, name, agency in DEMO_ACCOUNTS:
@@ -101,10 +114,12 @@ def seed_demo_accounts(db: Database) -> list[dict]:
             ).fetchone()[0]
         region = DEMO_REGION if role in ("petugas", "admin_wilayah", "warga") else None
         db.execute(
-            "INSERT INTO akun (peran, nik, username, nama, kata_sandi, wilayah_kode, instansi_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO akun (peran, nik, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan, tingkat) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [role, login if role == "warga" else None, None if role == "warga" else login,
-             name, hash_password(DEMO_PASSWORD), region, agency_id],
+             name, hash_password(DEMO_PASSWORD), region, agency_id,
+             "verifikator,validator,penandatangan" if role == "petugas" else "",
+             "terverifikasi_petugas" if role == "warga" else "dasar"],
         )
         created.append({"peran": role, "login": login, "nama": name, "kata_sandi": DEMO_PASSWORD})
     return created

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
+from routes import kasus
 from routes.akun import ROLE_NAMES
 from services import identitas
 from web import auth
@@ -36,7 +37,8 @@ def officer_home(request: Request):
     if found["instansi_jenis"] == "disdukcapil":
         reviews = identitas.q.reviews_for_region(db_of(request), found["wilayah_kode"])
     return render(request, "petugas.html", {"peran": ROLE_NAMES[found["peran"]], "tinjauan": reviews,
-                                            "alasan": REVIEW_REASONS, "pesan": request.session.pop("pesan", None)})
+                                            "alasan": REVIEW_REASONS, "pesan": request.session.pop("pesan", None),
+                                            **kasus.inbox_context(request, found)})
 
 
 def _review(request: Request, officer: dict) -> dict:

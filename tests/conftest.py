@@ -19,6 +19,7 @@ from db.connection import connect
 from web.settings import Settings
 
 TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests only
+SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, tests only
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +61,7 @@ def db_path(request, template_db, tmp_path) -> str:
 @pytest.fixture
 def settings(db_path) -> Settings:
     return Settings(db_path=db_path, secret_key="test-secret-key-not-for-production", demo=True,
-                    template_key=TEMPLATE_KEY)
+                    template_key=TEMPLATE_KEY, signing_key=SIGNING_KEY)
 
 
 @pytest.fixture

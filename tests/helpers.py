@@ -30,3 +30,31 @@ def login(client, login_id: str, password: str = seed.DEMO_PASSWORD):
 def text_of(response) -> str:
     return re.sub(r"\s+", " ", soup(response).get_text(" "))
 
+
+
+def jpeg(width: int = 900, height: int = 1200, color=(200, 190, 170)) -> bytes:
+    """A plain scan-like JPEG made here (no test photo needed)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (width, height), color)
+    ImageDraw.Draw(im).rectangle((50, 50, width - 50, 200), outline=(0, 0, 0), width=5)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+SAMPLE = {"teks": "Contoh isian", "teks_panjang": "Jl. Contoh No. 1, Batam", "tanggal": "01-11-2026",
+          "angka": "1", "nik": "2171064712880001"}
+
+
+def answers_for(formulir: list[dict], overrides: dict | None = None) -> dict[str, str]:
+    """A valid answer for every non-file field of a service's form."""
+    out = {}
+    for f in formulir:
+        if f["jenis"] == "berkas":
+            continue
+        out[f["nama"]] = f["opsi"][0] if f["jenis"] == "pilihan" else SAMPLE[f["jenis"]]
+    out.update(overrides or {})
+    return out

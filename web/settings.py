@@ -10,6 +10,7 @@
 | MPP_STEPUP_MINUTES | 30 | a fresh selfie is asked before issuing a document if the last face check is older |
 | MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
 | MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN | (embedded registry) | an HTTP population registry instead of the embedded one |
+| MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
 | MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
 | MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
 | PORT | 8000 | port of `make run` |
@@ -37,6 +38,8 @@ class Settings:
     dukcapil_url: str = ""
     dukcapil_token: str = ""
     face_warmup: bool = False
+    signing_key: str = ""
+    background_jobs: bool = False
     max_body_bytes: int = 12 * 1024 * 1024
     session_max_age: int = 14 * 24 * 3600
 
@@ -52,6 +55,8 @@ class Settings:
             dukcapil_url=env.get("MPP_DUKCAPIL_URL", ""),
             dukcapil_token=env.get("MPP_DUKCAPIL_TOKEN", ""),
             face_warmup=env.get("MPP_FACE_WARMUP", "1") == "1",
+            background_jobs=True,
+            signing_key=env.get("MPP_SIGNING_KEY") or _local_secret(Path(db_path).parent, "signing.key", 32),
             https=env.get("MPP_HTTPS", "0") == "1",
             demo=env.get("MPP_DEMO", "1") == "1",
         )

@@ -1,0 +1,34 @@
+"""The notifications outbox table."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from db.connection import write
+
+
+def enqueue(db: Database, akun_id: int | None, kanal: str, tujuan: str, isi: str, when: float) -> None:
+    with write(db):
+        db.execute("INSERT INTO notifikasi (akun_id, kanal, tujuan, isi, berikut) VALUES (?, ?, ?, ?, ?)",
+                   [akun_id, kanal, tujuan, isi, when])
+
+
+def due(db: Database, now: float, limit: int) -> list[dict]:
+    return [dict(r) for r in db.execute(
+        "SELECT * FROM notifikasi WHERE status = 'antri' AND berikut <= ? ORDER BY berikut LIMIT ?", [now, limit])]
+
+
+def sent(db: Database, notifikasi_id: int) -> None:
+    with write(db):
+        db.execute("UPDATE notifikasi SET status = 'terkirim', percobaan = percobaan + 1 WHERE id = ?",
+                   [notifikasi_id])
+
+
+def failed(db: Database, notifikasi_id: int, attempts: int, next_at: float, error: str, final: bool) -> None:
+    with write(db):
+        db.execute("UPDATE notifikasi SET percobaan = ?, berikut = ?, galat = ?, status = ? WHERE id = ?",
+                   [attempts, next_at, error, "gagal" if final else "antri", notifikasi_id])
+
+
+def recent(db: Database, limit: int = 50) -> list[dict]:
+    return [dict(r) for r in db.execute("SELECT * FROM notifikasi ORDER BY id DESC LIMIT ?", [limit])]

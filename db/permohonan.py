@@ -1,0 +1,172 @@
+"""Queries over applications (permohonan), their documents (berkas), timeline (riwayat) and outputs."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from db.connection import write
+
+OPEN = ("diajukan", "diverifikasi", "perlu_perbaikan", "disetujui")
+
+
+def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, instansi_id: int) -> int:
+    """The citizen's open draft for this service and region, created on first use."""
+    with write(db):
+        row = db.execute("SELECT id FROM permohonan WHERE akun_id = ? AND layanan_id = ? AND wilayah_kode = ? "
+                         "AND status = 'draf'", [akun_id, layanan_id, wilayah_kode]).fetchone()
+        if row:
+            return row[0]
+        return db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id) VALUES (?, ?, ?, ?)",
+                          [akun_id, layanan_id, wilayah_kode, instansi_id]).lastrowid
+
+
+def get(db: Database, permohonan_id: int) -> dict | None:
+    row = db.execute(
+        """SELECT p.*, l.slug, l.nama AS layanan_nama, l.singkatan AS layanan_singkatan, l.kelompok,
+                  l.formulir, l.jangka_waktu_hari, l.terbitkan_dokumen, l.produk,
+                  i.nama AS instansi_nama, k.nama AS wilayah_nama, a.nama AS pemohon_nama, a.nik AS pemohon_nik,
+                  a.telepon AS pemohon_telepon
+           FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN instansi i ON i.id = p.instansi_id
+           JOIN kabkota k ON k.kode = p.wilayah_kode JOIN akun a ON a.id = p.akun_id
+           WHERE p.id = ?""",
+        [permohonan_id],
+    ).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    for col in ("data", "perbaikan", "formulir"):
+        out[col] = json.loads(out[col])
+    return out
+
+
+def save_answers(db: Database, permohonan_id: int, answers: dict) -> None:
+    """Merge answers into the draft (autosave sends one field at a time)."""
+    with write(db):
+        current = json.loads(db.execute("SELECT data FROM permohonan WHERE id = ?", [permohonan_id]).fetchone()[0])
+        current.update(answers)
+        db.execute("UPDATE permohonan SET data = ?, diubah = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                   [json.dumps(current, ensure_ascii=False), permohonan_id])
+
+
+def save_file(db: Database, permohonan_id: int, kolom: str, nama_file: str, jenis: str, sha256: str,
+              isi: bytes) -> None:
+    with write(db):
+        db.execute(
+            """INSERT INTO berkas (permohonan_id, kolom, nama_file, jenis, ukuran, sha256, isi)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (permohonan_id, kolom) DO UPDATE SET nama_file = excluded.nama_file,
+                 jenis = excluded.jenis, ukuran = excluded.ukuran, sha256 = excluded.sha256, isi = excluded.isi,
+                 dibuat = excluded.dibuat""",
+            [permohonan_id, kolom, nama_file, jenis, len(isi), sha256, isi],
+        )
+
+
+def files(db: Database, permohonan_id: int) -> dict[str, dict]:
+    return {r["kolom"]: dict(r) for r in db.execute(
+        "SELECT id, kolom, nama_file, jenis, ukuran, dibuat FROM berkas WHERE permohonan_id = ?", [permohonan_id])}
+
+
+def file_content(db: Database, permohonan_id: int, berkas_id: int) -> dict | None:
+    row = db.execute("SELECT nama_file, jenis, isi FROM berkas WHERE id = ? AND permohonan_id = ?",
+                     [berkas_id, permohonan_id]).fetchone()
+    return dict(row) if row else None
+
+
+def set_status(db: Database, permohonan_id: int, status: str, actor_id: int | None, note: str = "",
+               **columns) -> None:
+    """Change the status and add the timeline entry in one transaction."""
+    sets = ["status = :status", "diubah = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"]
+    sets += [f"{k} = :{k}" for k in columns]
+    with write(db):
+        db.execute(f"UPDATE permohonan SET {', '.join(sets)} WHERE id = :id",
+                   {"status": status, "id": permohonan_id, **columns})
+        db.execute("INSERT INTO riwayat (permohonan_id, status, catatan, akun_id) VALUES (?, ?, ?, ?)",
+                   [permohonan_id, status, note, actor_id])
+
+
+def timeline(db: Database, permohonan_id: int) -> list[dict]:
+    return [dict(r) for r in db.execute(
+        """SELECT r.status, r.catatan, r.waktu, a.nama AS oleh, a.peran FROM riwayat r
+           LEFT JOIN akun a ON a.id = r.akun_id WHERE r.permohonan_id = ? ORDER BY r.id""",
+        [permohonan_id],
+    )]
+
+
+def for_citizen(db: Database, akun_id: int) -> list[dict]:
+    return [dict(r) for r in db.execute(
+        """SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, l.nama AS layanan_nama, k.nama AS wilayah_nama
+           FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN kabkota k ON k.kode = p.wilayah_kode
+           WHERE p.akun_id = ? ORDER BY p.diubah DESC LIMIT 100""",
+        [akun_id],
+    )]
+
+
+def inbox(db: Database, instansi_id: int, status: str | None, layanan_id: int | None, overdue_before: str | None,
+          limit: int = 50, offset: int = 0) -> list[dict]:
+    """An agency's cases, oldest first; ``overdue_before`` keeps only open cases due before that date."""
+    where, params = ["p.instansi_id = :i", "p.status != 'draf'"], {"i": instansi_id, "limit": limit, "offset": offset}
+    if status:
+        where.append("p.status = :s")
+        params["s"] = status
+    if layanan_id:
+        where.append("p.layanan_id = :l")
+        params["l"] = layanan_id
+    if overdue_before:
+        where.append(f"p.status IN {OPEN} AND p.tenggat < :t")
+        params["t"] = overdue_before
+    return [dict(r) for r in db.execute(
+        f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, l.nama AS layanan_nama,
+                   a.nama AS pemohon_nama
+            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN akun a ON a.id = p.akun_id
+            WHERE {' AND '.join(where)} ORDER BY p.diajukan, p.id LIMIT :limit OFFSET :offset""",
+        params,
+    )]
+
+
+def services_of_agency(db: Database, instansi_id: int) -> list[dict]:
+    return [dict(r) for r in db.execute(
+        """SELECT l.id, l.nama FROM layanan_wilayah lw JOIN layanan l ON l.id = lw.layanan_id
+           WHERE lw.instansi_id = ? ORDER BY l.nama""", [instansi_id])]
+
+
+def offering(db: Database, slug: str, wilayah_kode: str) -> dict | None:
+    """The service as offered in a region (its agency there), if enabled."""
+    row = db.execute(
+        """SELECT l.id AS layanan_id, lw.instansi_id FROM layanan l
+           JOIN layanan_wilayah lw ON lw.layanan_id = l.id AND lw.aktif = 1
+           WHERE l.slug = ? AND lw.wilayah_kode = ?""",
+        [slug, wilayah_kode],
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def due_for_deemed_approval(db: Database, today: str) -> list[dict]:
+    """Health-worker permits past their legal deadline without a decision (fiktif positif)."""
+    return [dict(r) for r in db.execute(
+        """SELECT p.id, p.wilayah_kode FROM permohonan p JOIN layanan l ON l.id = p.layanan_id
+           WHERE l.kelompok = 'nakes' AND p.status IN ('diajukan', 'diverifikasi', 'disetujui')
+             AND p.tenggat < ?""",
+        [today],
+    )]
+
+
+def store_document(db: Database, permohonan_id: int, nomor: str, isi: dict, token: str, penandatangan: str) -> None:
+    with write(db):
+        db.execute("INSERT INTO dokumen (permohonan_id, nomor, isi, token, penandatangan) VALUES (?, ?, ?, ?, ?)",
+                   [permohonan_id, nomor, json.dumps(isi, ensure_ascii=False), token, penandatangan])
+
+
+def document_of(db: Database, permohonan_id: int) -> dict | None:
+    row = db.execute("SELECT * FROM dokumen WHERE permohonan_id = ?", [permohonan_id]).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["isi"] = json.loads(out["isi"])
+    return out
+
+
+def document_by_number(db: Database, nomor: str) -> dict | None:
+    row = db.execute("SELECT * FROM dokumen WHERE nomor = ?", [nomor]).fetchone()
+    return dict(row) if row else None

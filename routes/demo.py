@@ -1,0 +1,24 @@
+"""Demo-only pages (MPP_DEMO=1): the notifications a real SMS gateway would have sent."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from db import notifikasi
+from web import auth
+from web.render import db_of, render
+
+
+def outbox(request: Request):
+    if not request.app.state.settings.demo:
+        raise HTTPException(404)
+    auth.require(request, "petugas", "admin_wilayah", "kementerian")
+    rows = notifikasi.recent(db_of(request))
+    for r in rows:
+        r["tujuan"] = r["tujuan"][:4] + "****" + r["tujuan"][-3:]
+    return render(request, "demo_pesan.html", {"pesan_keluar": rows})
+
+
+routes = [Route("/demo/pesan", outbox, name="demo_pesan")]

@@ -1,0 +1,92 @@
+"""Officers' cases: the agency inbox with SLA badges, a case page, and the actions on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from db import audit
+from db import identitas as id_q
+from db import permohonan as q
+from routes.permohonan import _file_response
+from services import kalender, permohonan as svc
+from web import auth
+from web.pelayanan import pelayanan_of
+from web.render import db_of, render
+
+PAGE = 50
+
+
+def inbox_context(request: Request, officer: dict) -> dict:
+    """The officer's inbox: their agency in their region only, oldest first, filterable."""
+    db = db_of(request)
+    params = request.query_params
+    status = params.get("status") if params.get("status") in svc.STATUS else None
+    try:
+        layanan_id = int(params.get("layanan", "") or 0) or None
+        page = max(1, int(params.get("hal", "1") or 1))
+    except ValueError:
+        layanan_id, page = None, 1
+    today = kalender.region_today(db, officer["wilayah_kode"])
+    rows = q.inbox(db, officer["instansi_id"], status, layanan_id,
+                   today.isoformat() if params.get("terlambat") == "1" else None, PAGE, (page - 1) * PAGE)
+    for r in rows:
+        r["terlambat"] = svc.overdue(r, today)
+        r["sisa"] = kalender.working_days_between(db, officer["wilayah_kode"], today,
+                                                  dt.date.fromisoformat(r["tenggat"])) if r["tenggat"] else None
+    return {"kasus": rows, "status": svc.STATUS, "layanan": q.services_of_agency(db, officer["instansi_id"]),
+            "filter": {"status": status or "", "layanan": layanan_id or "", "terlambat": params.get("terlambat") == "1"},
+            "hal": page, "ada_berikut": len(rows) == PAGE}
+
+
+def _case(request: Request) -> tuple[dict, dict]:
+    officer = auth.require(request, "petugas")
+    try:
+        pid = int(request.path_params["id"])
+    except ValueError:
+        raise HTTPException(404) from None
+    p = svc.for_officer(db_of(request), officer, pid)
+    if p is None:
+        raise HTTPException(404)  # another agency's or region's case does not exist for this officer
+    return officer, p
+
+
+def case_page(request: Request, message: str | None = None, status_code: int = 200):
+    officer, p = _case(request)
+    db = db_of(request)
+    if message is None:
+        audit.append(db, officer["id"], "buka", f"permohonan:{p['id']}", {})
+    face = id_q.last_face_check(db, f"akun:{p['akun_id']}")
+    return render(request, "kasus.html", {
+        "p": p, "status": svc.STATUS, "berkas": q.files(db, p["id"]), "riwayat": q.timeline(db, p["id"]),
+        "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": face, "pesan": message,
+        "tingkat": id_q.account_level(db, p["akun_id"]), "jabatan": officer["jabatan"].split(","),
+    }, status_code=status_code)
+
+
+async def act(request: Request):
+    officer, p = _case(request)
+    form = await request.form()
+    try:
+        await run_in_threadpool(svc.officer_action, pelayanan_of(request), officer, p, str(form.get("aksi", "")),
+                                str(form.get("alasan", "")), [str(v) for v in form.getlist("kolom")])
+    except svc.ActionRefused as e:
+        return case_page(request, e.message, status_code=400)
+    request.session["pesan"] = f"Permohonan {p['nomor']}: {svc.STATUS[q.get(db_of(request), p['id'])['status']].lower()}."
+    return auth.redirect("/petugas")
+
+
+def case_file(request: Request):
+    _, p = _case(request)
+    return _file_response(db_of(request), p["id"], request.path_params["berkas_id"])
+
+
+routes = [
+    Route("/petugas/permohonan/{id}", case_page, name="kasus"),
+    Route("/petugas/permohonan/{id}/tindakan", act, methods=["POST"], name="kasus_tindakan"),
+    Route("/petugas/permohonan/{id}/berkas/{berkas_id}", case_file, name="kasus_berkas"),
+]

@@ -1,0 +1,181 @@
+"""The citizen's applications: start, fill (autosaved), upload, check, submit, track, get the document."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from db import audit
+from db import permohonan as q
+from services import identitas, permohonan as svc
+from services.dokumen_pdf import qr_svg, render_pdf
+from web import auth
+from web.pelayanan import pelayanan_of
+from web.render import db_of, render
+
+
+def _own(request: Request) -> tuple[dict, dict]:
+    akun = auth.require(request, "warga")
+    try:
+        pid = int(request.path_params["id"])
+    except ValueError:
+        raise HTTPException(404) from None
+    p = svc.for_citizen(db_of(request), akun, pid)
+    if p is None:
+        raise HTTPException(404)
+    return akun, p
+
+
+def start(request: Request):
+    akun = auth.require(request, "warga")
+    slug = request.query_params.get("layanan", "")
+    wilayah = request.query_params.get("wilayah", "") or akun["wilayah_kode"] or ""
+    pid = svc.start(db_of(request), akun, slug, wilayah)
+    if pid is None:
+        raise HTTPException(404)
+    return auth.redirect(f"/permohonan/{pid}/isi")
+
+
+def mine(request: Request):
+    akun = auth.require(request, "warga")
+    return render(request, "permohonan_daftar.html",
+                  {"daftar": q.for_citizen(db_of(request), akun["id"]), "status": svc.STATUS})
+
+
+def _form_context(request: Request, p: dict, errors: dict | None = None) -> dict:
+    return {"p": p, "berkas": q.files(db_of(request), p["id"]), "errors": errors or {},
+            "perbaiki": svc.fields_needing_fix(p), "tersimpan": request.query_params.get("tersimpan")}
+
+
+def fill(request: Request):
+    _, p = _own(request)
+    if not svc.editable(p):
+        return auth.redirect(f"/permohonan/{p['id']}")
+    return render(request, "permohonan_isi.html", _form_context(request, p))
+
+
+async def save(request: Request):
+    """Save the text answers (htmx autosave on change, or the 'Simpan draf'/'Lanjut' buttons)."""
+    _, p = _own(request)
+    form = await request.form()
+    answers = {k: v for k, v in form.items() if isinstance(v, str)}
+    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, {})
+    if request.headers.get("hx-request"):
+        return render(request, "_tersimpan.html", {"errors": errors})
+    if errors:
+        return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
+    if form.get("aksi") == "lanjut":
+        return auth.redirect(f"/permohonan/{p['id']}/periksa")
+    return auth.redirect(f"/permohonan/{p['id']}/isi?tersimpan=1")
+
+
+async def upload(request: Request):
+    """One requirement document: its own small form, so a dropped line loses only this file."""
+    _, p = _own(request)
+    kolom = request.path_params["kolom"]
+    form = await request.form()
+    f = form.get("berkas")
+    data = await f.read() if isinstance(f, UploadFile) else b""
+    name = f.filename if isinstance(f, UploadFile) else ""
+    await form.close()
+    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, {}, {kolom: (name or "berkas", data)})
+    if not data:
+        errors = {kolom: "Pilih berkas terlebih dahulu."}
+    if errors:
+        p = q.get(db_of(request), p["id"])
+        return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
+    return auth.redirect(f"/permohonan/{p['id']}/isi?tersimpan=1#berkas-{kolom}")
+
+
+def review(request: Request):
+    akun, p = _own(request)
+    if not svc.editable(p):
+        return auth.redirect(f"/permohonan/{p['id']}")
+    errors = svc.check_answers(pelayanan_of(request), p)
+    return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": q.files(db_of(request), p["id"])})
+
+
+async def submit(request: Request):
+    akun, p = _own(request)
+    idn_minutes = request.app.state.settings.stepup_minutes
+    if svc.editable(p) and p["terbitkan_dokumen"] and idn_minutes and identitas.needs_step_up(akun, idn_minutes):
+        return auth.redirect(f"/verifikasi-wajah?lanjut=/permohonan/{p['id']}/periksa")
+    errors = await run_in_threadpool(svc.submit, pelayanan_of(request), akun, p)
+    if errors:
+        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors,
+                                                           "berkas": q.files(db_of(request), p["id"])}, status_code=400)
+    return auth.redirect(f"/permohonan/{p['id']}")
+
+
+def status_page(request: Request):
+    _, p = _own(request)
+    db = db_of(request)
+    opened = [a for a in audit.for_object(db, f"permohonan:{p['id']}")]
+    return render(request, "permohonan.html", {
+        "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "riwayat": q.timeline(db, p["id"]),
+        "dibuka": opened, "dokumen": q.document_of(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
+    })
+
+
+def _document(request: Request) -> tuple[dict, dict, str]:
+    _, p = _own(request)
+    doc = q.document_of(db_of(request), p["id"])
+    if doc is None:
+        raise HTTPException(404)
+    url = str(request.base_url).rstrip("/") + f"/verifikasi/{doc['token']}"
+    return p, doc, url
+
+
+def document(request: Request):
+    p, doc, url = _document(request)
+    return render(request, "dokumen.html", {"p": p, "d": doc, "url": url, "qr": qr_svg(url)})
+
+
+def document_pdf(request: Request):
+    p, doc, url = _document(request)
+    rows = [("Nama", doc["isi"]["pemohon"]), ("NIK", doc["isi"]["nik"]),
+            ("Nomor registrasi", doc["isi"]["nomor_registrasi"]), *doc["isi"]["data"].items()]
+    if doc["isi"].get("fiktif_positif"):
+        rows.append(("Keterangan", "Terbit karena tidak diputuskan dalam 5 hari kerja (fiktif positif)"))
+    pdf = render_pdf({"judul": doc["isi"]["judul"], "nomor": doc["nomor"], "instansi": doc["isi"]["instansi"],
+                      "wilayah": doc["isi"]["wilayah"], "tanggal": doc["diterbitkan"][:10],
+                      "penandatangan": doc["penandatangan"], "rows": rows, "url_verifikasi": url})
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{doc["nomor"].replace("/", "-")}.pdf"',
+                             "Cache-Control": "private, no-store"})
+
+
+def file_download(request: Request):
+    _, p = _own(request)
+    return _file_response(db_of(request), p["id"], request.path_params["berkas_id"])
+
+
+def _file_response(db, permohonan_id: int, berkas_id: str):
+    try:
+        found = q.file_content(db, permohonan_id, int(berkas_id))
+    except ValueError:
+        found = None
+    if found is None:
+        raise HTTPException(404)
+    return Response(found["isi"], media_type=found["jenis"],
+                    headers={"Content-Disposition": f'inline; filename="{found["nama_file"]}"',
+                             "Cache-Control": "private, no-store"})
+
+
+routes = [
+    Route("/permohonan", mine, name="permohonan_saya"),
+    Route("/permohonan/baru", start, name="permohonan_baru"),
+    Route("/permohonan/{id}/isi", fill, name="permohonan_isi"),
+    Route("/permohonan/{id}/simpan", save, methods=["POST"], name="permohonan_simpan"),
+    Route("/permohonan/{id}/berkas/{kolom}", upload, methods=["POST"], name="permohonan_unggah"),
+    Route("/permohonan/{id}/berkas/{berkas_id}", file_download, name="permohonan_berkas"),
+    Route("/permohonan/{id}/periksa", review, name="permohonan_periksa"),
+    Route("/permohonan/{id}/ajukan", submit, methods=["POST"], name="permohonan_ajukan"),
+    Route("/permohonan/{id}/dokumen", document, name="permohonan_dokumen"),
+    Route("/permohonan/{id}/dokumen.pdf", document_pdf, name="permohonan_dokumen_pdf"),
+    Route("/permohonan/{id}", status_page, name="permohonan"),
+]

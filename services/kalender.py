@@ -1,0 +1,51 @@
+"""Working days (hari kerja) of a region: weekends, national holidays, cuti bersama and
+the region's own holidays excluded; "today" in the region's own time zone.
+
+SLA deadlines of applications (UU 25/2009 standar pelayanan), the legal 5 working
+days of a health-worker permit and the complaint deadlines all count this way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlite_utils import Database
+
+from db import kalender, wilayah
+
+ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
+
+
+def local_now(zona: str, now: dt.datetime | None = None) -> dt.datetime:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.astimezone(dt.timezone(dt.timedelta(hours=ZONES[zona]), zona))
+
+
+def region_today(db: Database, wilayah_kode: str, now: dt.datetime | None = None) -> dt.date:
+    region = wilayah.get_kabkota(db, wilayah_kode)
+    return local_now(region["zona_waktu"] if region else "WIB", now).date()
+
+
+def add_working_days(db: Database, wilayah_kode: str, start: dt.date, days: int) -> dt.date:
+    """The date ``days`` working days after ``start`` (the day of submission itself is not counted)."""
+    holidays = kalender.holidays_between(db, wilayah_kode, start.isoformat(),
+                                         (start + dt.timedelta(days=days * 3 + 30)).isoformat())
+    current, left = start, days
+    while left > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5 and current.isoformat() not in holidays:
+            left -= 1
+    return current
+
+
+def working_days_between(db: Database, wilayah_kode: str, start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
+    if end <= start:
+        return 0
+    holidays = kalender.holidays_between(db, wilayah_kode, start.isoformat(), end.isoformat())
+    days, current = 0, start
+    while current < end:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5 and current.isoformat() not in holidays:
+            days += 1
+    return days

@@ -1,0 +1,55 @@
+"""Notifications outbox: status changes become SMS/e-mail/WhatsApp messages, sent by a pluggable sender.
+
+Messages are written in the same transaction as the change they announce, so
+none is lost; a background loop hands due ones to the sender and retries
+failures with exponential back-off (30 s, 1 min, 2 min … capped at 1 h; given up
+after 8 attempts). The default sender logs them (and the demo page shows them).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from sqlite_utils import Database
+
+from db import notifikasi as q
+
+log = logging.getLogger("mpp.notifikasi")
+MAX_ATTEMPTS = 8
+
+
+class Sender(Protocol):
+    def send(self, kanal: str, tujuan: str, isi: str) -> None: ...
+
+
+class LogSender:
+    def send(self, kanal: str, tujuan: str, isi: str) -> None:
+        log.info("%s ke %s: %s", kanal, tujuan, isi)
+
+
+def enqueue_for(db: Database, akun: dict, isi: str) -> None:
+    """Queue a message to the account's phone, if it has one."""
+    if akun.get("telepon"):
+        q.enqueue(db, akun["id"], "sms", akun["telepon"], isi, time.time())
+
+
+def backoff(attempts: int) -> float:
+    return min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+
+
+def deliver_due(db: Database, sender: Sender, now: float | None = None, limit: int = 50) -> int:
+    now = time.time() if now is None else now
+    sent = 0
+    for msg in q.due(db, now, limit):
+        try:
+            sender.send(msg["kanal"], msg["tujuan"], msg["isi"])
+        except Exception as e:  # any failure of the channel: retry later
+            attempts = msg["percobaan"] + 1
+            final = attempts >= MAX_ATTEMPTS
+            q.failed(db, msg["id"], attempts, now + backoff(attempts), str(e)[:200], final)
+        else:
+            q.sent(db, msg["id"])
+            sent += 1
+    return sent

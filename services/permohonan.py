@@ -1,0 +1,296 @@
+"""Applications (permohonan): draft → check answers → submit → officers decide → signed document.
+
+Every answer is saved as the citizen types (a draft survives a dropped line or a
+new session); submit runs every check again, gives the registration number and
+the SLA due date in the region's working days; officers of the agency that runs
+the service in that region move it on, each action audited; health-worker
+permits not decided within their legal 5 working days are issued automatically
+("fiktif positif", UU 30/2014 art. 53 as amended) and the record says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from db import audit, permohonan as q
+from db.connection import write
+from integrations.dukcapil import Dukcapil
+from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
+from services import berkas, kalender, nik as nik_rules, notifikasi
+
+STATUS = {
+    "draf": "Draf", "diajukan": "Diajukan", "diverifikasi": "Berkas diverifikasi",
+    "perlu_perbaikan": "Perlu perbaikan", "disetujui": "Disetujui", "ditolak": "Ditolak", "selesai": "Selesai",
+}
+NEXT_STEP = {
+    "draf": "Lengkapi formulir, periksa jawaban, lalu ajukan.",
+    "diajukan": "Petugas akan memeriksa berkas Anda. Anda akan menerima SMS bila ada perubahan.",
+    "diverifikasi": "Berkas lengkap. Permohonan sedang divalidasi dan menunggu persetujuan.",
+    "perlu_perbaikan": "Perbaiki isian yang ditandai, lalu ajukan kembali.",
+    "disetujui": "Disetujui. Dokumen sedang ditandatangani secara elektronik.",
+    "ditolak": "Permohonan ditolak. Baca alasannya; Anda dapat mengajukan permohonan baru atau pengaduan.",
+    "selesai": "Dokumen sudah terbit. Unduh atau cetak dokumen Anda.",
+}
+# officer action -> (duty needed, statuses it applies to, new status)
+ACTIONS = {
+    "verifikasi": ("verifikator", ("diajukan",), "diverifikasi"),
+    "setujui": ("validator", ("diverifikasi",), "disetujui"),
+    "perbaikan": ("verifikator", ("diajukan", "diverifikasi"), "perlu_perbaikan"),
+    "tolak": ("validator", ("diajukan", "diverifikasi", "disetujui"), "ditolak"),
+    "terbitkan": ("penandatangan", ("disetujui",), "selesai"),
+}
+_DATE_FORMS = (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+@dataclass
+class Pelayanan:
+    """What application rules need, built per request."""
+
+    db: Database
+    registry: Dukcapil
+    sisdmk: Sisdmk
+    signing_key: object  # Ed25519PrivateKey
+
+
+class ActionRefused(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def start(db: Database, akun: dict, slug: str, wilayah_kode: str) -> int | None:
+    """The citizen's draft for a service in a region (None when not offered there)."""
+    offer = q.offering(db, slug, wilayah_kode)
+    if offer is None:
+        return None
+    return q.draft_for(db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"])
+
+
+def for_citizen(db: Database, akun: dict, permohonan_id: int) -> dict | None:
+    """The application if it is this citizen's; None otherwise (the route answers 404)."""
+    p = q.get(db, permohonan_id)
+    return p if p and p["akun_id"] == akun["id"] else None
+
+
+def for_officer(db: Database, officer: dict, permohonan_id: int) -> dict | None:
+    """The case if it belongs to this officer's agency in this region and is not a draft."""
+    p = q.get(db, permohonan_id)
+    if p is None or p["instansi_id"] != officer["instansi_id"] or p["status"] == "draf":
+        return None
+    return p
+
+
+def editable(p: dict) -> bool:
+    return p["status"] in ("draf", "perlu_perbaikan")
+
+
+def fields_needing_fix(p: dict) -> list[str]:
+    return p["perbaikan"].get("kolom", []) if p["status"] == "perlu_perbaikan" else []
+
+
+def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tuple[str, bytes]]) -> dict[str, str]:
+    """Keep what the citizen typed (even if not yet valid) and every file that passes its checks.
+
+    Returns messages for the fields that need attention now (bad files, malformed values).
+    """
+    if not editable(p):
+        return {"_": "Permohonan ini sudah diajukan dan tidak dapat diubah."}
+    fields = {f["nama"]: f for f in p["formulir"]}
+    clean = {k: v.strip()[:2000] for k, v in answers.items() if k in fields and fields[k]["jenis"] != "berkas"}
+    if clean:
+        q.save_answers(pel.db, p["id"], clean)
+    errors = {}
+    for name, (filename, data) in uploads.items():
+        if name not in fields or fields[name]["jenis"] != "berkas" or not data:
+            continue
+        try:
+            checked = berkas.check(filename, data)
+        except berkas.FileRejected as e:
+            errors[name] = e.message
+            continue
+        q.save_file(pel.db, p["id"], name, checked.name, checked.content_type, checked.sha256, checked.data)
+    return errors
+
+
+def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
+    """Every rule of the form, as on submit: field → message in Bahasa Indonesia."""
+    errors: dict[str, str] = {}
+    files = q.files(pel.db, p["id"])
+    data = p["data"]
+    for f in p["formulir"]:
+        name, label, value = f["nama"], f["label"], str(data.get(f["nama"], "")).strip()
+        if f["jenis"] == "berkas":
+            if f["wajib"] and name not in files:
+                errors[name] = f"Unggah {label.lower()}."
+            continue
+        if not value:
+            if f["wajib"]:
+                errors[name] = f"{label} wajib diisi."
+            continue
+        message = _check_value(pel, f, value)
+        if message:
+            errors[name] = message
+    if p["kelompok"] == "nakes" and "nomor_str" not in errors and data.get("nomor_str"):
+        message = _check_str(pel, p, str(data["nomor_str"]).strip())
+        if message:
+            errors["nomor_str"] = message
+    return errors
+
+
+def _check_value(pel: Pelayanan, f: dict, value: str) -> str | None:
+    if f["jenis"] == "tanggal":
+        return None if parse_date(value) else f"{f['label']}: tulis tanggal seperti 31-12-2024."
+    if f["jenis"] == "angka":
+        return None if value.isdigit() else f"{f['label']} harus berupa angka."
+    if f["jenis"] == "pilihan":
+        return None if value in f.get("opsi", []) else f"Pilih salah satu pilihan {f['label'].lower()}."
+    if f["jenis"] == "nik":
+        checked = nik_rules.check(pel.db, value)
+        if checked.errors:
+            return f"{f['label']}: {checked.errors[0]}"
+        if pel.registry.lookup(checked.nik) is None:
+            return f"{f['label']} tidak ditemukan di data kependudukan (Dukcapil)."
+    return None
+
+
+def _check_str(pel: Pelayanan, p: dict, nomor_str: str) -> str | None:
+    record = pel.sisdmk.lookup(nomor_str)
+    if record is None:
+        return "Nomor STR tidak ditemukan di SISDMK (SatuSehat SDMK). Periksa kembali nomor STR Anda."
+    if record.nik != p["pemohon_nik"]:
+        return "Nomor STR ini terdaftar atas nama orang lain."
+    if p["slug"].removeprefix("sip-") != record.profesi and not p["slug"].startswith(f"sip-{record.profesi}"):
+        return f"STR Anda untuk profesi {record.profesi}, bukan untuk layanan ini."
+    if record.berlaku_sampai and record.berlaku_sampai < dt.date.today().isoformat():
+        return "STR Anda sudah tidak berlaku."
+    if len(record.tempat_praktik) >= MAX_PRACTICE_PLACES:
+        return (f"Anda sudah memiliki SIP di {MAX_PRACTICE_PLACES} tempat praktik, batas maksimal menurut "
+                "UU 17/2023. Cabut salah satu SIP sebelum mengajukan tempat baru.")
+    return None
+
+
+def parse_date(value: str) -> dt.date | None:
+    for pattern in _DATE_FORMS:
+        m = re.match(pattern, value.strip())
+        if m:
+            a, b, c = (int(x) for x in m.groups())
+            try:
+                return dt.date(a, b, c) if pattern.startswith(r"^(\d{4})") else dt.date(c, b, a)
+            except ValueError:
+                return None
+    return None
+
+
+def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) -> dict[str, str]:
+    """Submit (or resubmit after revision); empty dict on success, else the errors to show."""
+    if not editable(p):
+        return {}  # already submitted: a repeated submit changes nothing
+    errors = check_answers(pel, p)
+    if errors:
+        return errors
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
+    due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with write(pel.db):
+        nomor = p["nomor"] or f"{p['wilayah_kode']}-{today:%y%m%d}-{p['id']:06d}"
+        note = "Diajukan kembali setelah perbaikan" if p["status"] == "perlu_perbaikan" else "Permohonan diajukan"
+        q.set_status(pel.db, p["id"], "diajukan", akun["id"], note, nomor=nomor, diajukan=stamp,
+                     tenggat=due.isoformat(), perbaikan="{}")
+        notifikasi.enqueue_for(pel.db, akun, f"MPP Digital: permohonan {p['layanan_nama']} nomor {nomor} diterima. "
+                                             f"Batas waktu layanan {due:%d-%m-%Y}.")
+    return {}
+
+
+def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: str = "",
+                   fields: list[str] | None = None, base_url: str = "") -> None:
+    """Move a case on; raises ActionRefused with a message for the officer."""
+    if action not in ACTIONS:
+        raise ActionRefused("Tindakan tidak dikenal.")
+    duty, allowed, new_status = ACTIONS[action]
+    if duty not in officer.get("jabatan", "").split(","):
+        raise ActionRefused("Tindakan ini bukan wewenang jabatan Anda.")
+    if p["status"] not in allowed:
+        raise ActionRefused(f"Tindakan ini tidak berlaku untuk permohonan berstatus {STATUS[p['status']].lower()}.")
+    reason = reason.strip()[:1000]
+    if action in ("perbaikan", "tolak") and not reason:
+        raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.")
+    known = {f["nama"] for f in p["formulir"]}
+    fields = [f for f in (fields or []) if f in known]
+    if action == "perbaikan" and not fields:
+        raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.")
+    with write(pel.db):
+        if action == "terbitkan":
+            issue_document(pel, p, officer)
+        else:
+            extra = {"perbaikan": _json({"alasan": reason, "kolom": fields})} if action == "perbaikan" else {}
+            q.set_status(pel.db, p["id"], new_status, officer["id"], reason, **extra)
+        audit.append(pel.db, officer["id"], action, f"permohonan:{p['id']}",
+                     {"status": new_status, "alasan": reason, "kolom": fields})
+        notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
+                               f"MPP Digital: permohonan {p['nomor']} kini {STATUS[new_status].lower()}."
+                               + (f" Alasan: {reason}" if reason else ""))
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool = False) -> dict:
+    """Sign and store the output document, and finish the case (inside the caller's transaction)."""
+    from services import ttd
+
+    today = dt.date.today()
+    code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
+    nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
+    signer = officer["nama"] if officer else "Sistem MPP Digital (fiktif positif)"
+    masked = p["pemohon_nik"][:4] + "********" + p["pemohon_nik"][-4:]
+    payload = {"v": 1, "no": nomor, "j": p["slug"], "nm": p["pemohon_nama"], "nik": masked,
+               "w": p["wilayah_kode"], "tgl": today.isoformat()}
+    if deemed:
+        payload["fp"] = 1
+    token = ttd.sign_document(pel.signing_key, payload)
+    content = {"judul": p["produk"], "layanan": p["layanan_nama"], "pemohon": p["pemohon_nama"], "nik": masked,
+               "instansi": p["instansi_nama"], "wilayah": p["wilayah_nama"], "nomor_registrasi": p["nomor"],
+               "data": {f["label"]: p["data"].get(f["nama"], "") for f in p["formulir"]
+                        if f["jenis"] not in ("berkas", "nik") and p["data"].get(f["nama"])},
+               "fiktif_positif": deemed}
+    with write(pel.db):
+        q.store_document(pel.db, p["id"], nomor, content, token, signer)
+        note = ("Diterbitkan otomatis: tidak diputuskan dalam 5 hari kerja (fiktif positif)" if deemed
+                else f"Dokumen {nomor} diterbitkan dan ditandatangani secara elektronik")
+        q.set_status(pel.db, p["id"], "selesai", officer["id"] if officer else None, note,
+                     selesai=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     fiktif_positif=int(deemed))
+        if p["kelompok"] == "nakes" and p["data"].get("nomor_str"):
+            pel.sisdmk.add_practice_place(str(p["data"]["nomor_str"]).strip(),
+                                          str(p["data"].get("nama_fasyankes", "")), nomor,
+                                          today.replace(year=today.year + 5).isoformat())
+    return payload
+
+
+def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list[int]:
+    """Issue every health-worker permit whose legal deadline passed undecided (fiktif positif)."""
+    issued = []
+    # candidates by the easternmost clock (WIT); each is re-checked in its own region's time zone
+    for row in q.due_for_deemed_approval(pel.db, kalender.local_now("WIT", now).date().isoformat()):
+        today = kalender.region_today(pel.db, row["wilayah_kode"], now).isoformat()
+        p = q.get(pel.db, row["id"])
+        if p["tenggat"] >= today:
+            continue
+        with write(pel.db):
+            issue_document(pel, p, None, deemed=True)
+            audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
+            notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
+                                   f"MPP Digital: {p['layanan_nama']} {p['nomor']} terbit otomatis (fiktif positif).")
+        issued.append(p["id"])
+    return issued
+
+
+def overdue(p: dict, today: dt.date) -> bool:
+    return p["status"] in q.OPEN and p["status"] != "perlu_perbaikan" and bool(p["tenggat"]) \
+        and p["tenggat"] < today.isoformat()

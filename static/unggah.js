@@ -1,0 +1,87 @@
+/* Requirement documents: photos are shrunk on the phone (longest side <= 1280 px,
+   JPEG) before upload, the size being sent is shown, and a dropped line is
+   retried with the same idempotency key, so a retry never stores twice.
+   ES5 only; without this script each document form submits as a plain form. */
+(function () {
+  if (!window.FormData || !window.XMLHttpRequest || !HTMLCanvasElement.prototype.toBlob || !window.URL) {
+    return;
+  }
+  var RETRIES = 4;
+  var forms = document.querySelectorAll('form.upload');
+  for (var i = 0; i < forms.length; i++) { wire(forms[i]); }
+
+  function wire(form) {
+    var input = form.querySelector('input[type=file]');
+    var status = form.querySelector('.upload-status');
+    var button = form.querySelector('button');
+    button.hidden = true;
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      if (/^image\/(jpeg|png|webp)$/.test(file.type)) {
+        shrink(file, parseInt(input.getAttribute('data-shrink'), 10) || 1280, function (blob) {
+          send(form, status, blob, file.name.replace(/\.[^.]*$/, '') + '.jpg', 0);
+        });
+      } else {
+        send(form, status, file, file.name, 0);
+      }
+    });
+  }
+
+  function shrink(file, max, done) {
+    var url = URL.createObjectURL(file);
+    var img = new Image();
+    img.onload = function () {
+      var scale = Math.min(1, max / Math.max(img.naturalWidth, img.naturalHeight));
+      var canvas = document.createElement('canvas');
+      canvas.width = Math.round(img.naturalWidth * scale);
+      canvas.height = Math.round(img.naturalHeight * scale);
+      canvas.getContext('2d').drawImage(img, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      canvas.toBlob(function (blob) { done(blob || file); }, 'image/jpeg', 0.8);
+    };
+    img.onerror = function () { URL.revokeObjectURL(url); done(file); };
+    img.src = url;
+  }
+
+  function send(form, status, blob, name, attempt) {
+    var data = new FormData();
+    var hidden = form.querySelectorAll('input[type=hidden]');
+    for (var i = 0; i < hidden.length; i++) { data.append(hidden[i].name, hidden[i].value); }
+    data.append('berkas', blob, name);
+    var kb = Math.max(1, Math.round(blob.size / 1024));
+    status.textContent = 'Mengirim ' + kb + ' KB…';
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', form.action);
+    if (xhr.upload) {
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) { status.textContent = 'Mengirim ' + kb + ' KB… ' + Math.round(100 * e.loaded / e.total) + '%'; }
+      };
+    }
+    xhr.onload = function () {
+      if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
+        window.location.href = xhr.responseURL;
+      } else if (xhr.status >= 400 && xhr.status < 500) {
+        status.textContent = errorIn(xhr.responseText, form.id) || 'Berkas ditolak. Coba berkas lain.';
+      } else {
+        retry(form, status, blob, name, attempt);
+      }
+    };
+    xhr.onerror = function () { retry(form, status, blob, name, attempt); };
+    xhr.send(data);
+  }
+
+  function errorIn(html, id) {
+    var found = new DOMParser().parseFromString(html, 'text/html').querySelector('#' + id + ' .error-msg');
+    return found && found.textContent;
+  }
+
+  function retry(form, status, blob, name, attempt) {
+    if (attempt + 1 >= RETRIES) {
+      status.textContent = 'Belum terkirim: sinyal terputus. Pilih berkas lagi untuk mencoba ulang.';
+      return;
+    }
+    status.textContent = 'Sinyal terputus, mengirim ulang dalam ' + (attempt + 1) * 3 + ' detik…';
+    setTimeout(function () { send(form, status, blob, name, attempt + 1); }, (attempt + 1) * 3000);
+  }
+})();

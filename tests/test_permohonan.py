@@ -1,0 +1,311 @@
+"""Applications end to end: a citizen applies, officers decide, a signed document comes back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from db import audit
+from services import permohonan as svc
+from services import ttd
+from tests.helpers import answers_for, form_fields, jpeg, login, soup, text_of
+
+BUDI = "2171031508900001"      # demo citizen, a nurse with an STR
+NUR_AINI = "2171046904950001"  # a midwife who already practises in three places
+
+
+@pytest.fixture
+def citizen(client, db):
+    """Budi, logged in, with a recent face check (step-up has its own tests)."""
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), telepon = '081200001111' "
+               "WHERE nik = ?", [BUDI])
+    db.conn.commit()
+    login(client, BUDI)
+    return client
+
+
+def formulir(db, slug: str) -> list[dict]:
+    return json.loads(db.execute("SELECT formulir FROM layanan WHERE slug = ?", [slug]).fetchone()[0])
+
+
+def start(client, slug: str, wilayah: str = "2171") -> int:
+    r = client.get(f"/permohonan/baru?layanan={slug}&wilayah={wilayah}", follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    return int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
+
+
+def fill(client, db, pid: int, slug: str, overrides: dict | None = None, files: bool = True):
+    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    r = client.post(f"/permohonan/{pid}/simpan", data={**fields, **answers_for(formulir(db, slug), overrides),
+                                                        "aksi": "simpan"}, follow_redirects=False)
+    assert r.status_code == 303, text_of(r)[:500]
+    if files:
+        for f in formulir(db, slug):
+            if f["jenis"] == "berkas" and f["wajib"]:
+                upload(client, pid, f["nama"])
+
+
+def upload(client, pid: int, kolom: str, data: bytes | None = None, name: str = "scan.jpg"):
+    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/berkas/{kolom}")
+    return client.post(f"/permohonan/{pid}/berkas/{kolom}", data=fields,
+                       files={"berkas": (name, data if data is not None else jpeg(), "image/jpeg")},
+                       follow_redirects=False)
+
+
+def submit(client, pid: int):
+    page = soup(client.get(f"/permohonan/{pid}/periksa"))
+    summary = page.find(class_="error-summary")
+    if summary is not None and not page.find("form", action=f"/permohonan/{pid}/ajukan"):
+        fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")  # submit anyway
+        return fields, client.post(f"/permohonan/{pid}/ajukan", data=fields, follow_redirects=False)
+    fields = form_fields(client, f"/permohonan/{pid}/periksa", f"/permohonan/{pid}/ajukan")
+    return fields, client.post(f"/permohonan/{pid}/ajukan", data=fields, follow_redirects=False)
+
+
+def act(officer, pid: int, aksi: str, **extra):
+    fields = form_fields(officer, f"/petugas/permohonan/{pid}", f"/petugas/permohonan/{pid}/tindakan")
+    return officer.post(f"/petugas/permohonan/{pid}/tindakan", data={**fields, "aksi": aksi, **extra},
+                        follow_redirects=False)
+
+
+def officer_client(app, username: str) -> TestClient:
+    c = TestClient(app, base_url="http://127.0.0.1")
+    c.__enter__()
+    login(c, username)
+    return c
+
+
+def decide_and_issue(app, pid: int, username: str):
+    officer = officer_client(app, username)
+    try:
+        assert f"/petugas/permohonan/{pid}" in officer.get("/petugas").text
+        for aksi in ("verifikasi", "setujui", "terbitkan"):
+            r = act(officer, pid, aksi)
+            assert r.status_code == 303, text_of(officer.get(f"/petugas/permohonan/{pid}"))[:400]
+    finally:
+        officer.__exit__(None, None, None)
+
+
+def test_akta_kelahiran_from_draft_to_signed_document(app, citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fill(citizen, db, pid, "akta-kelahiran")
+    page = citizen.get(f"/permohonan/{pid}/periksa")
+    assert "Ajukan permohonan" in text_of(page) and "Contoh isian" in text_of(page)
+    _, r = submit(citizen, pid)
+    assert r.headers.get("location") == f"/permohonan/{pid}", text_of(r)[:800]
+    receipt = text_of(citizen.get(f"/permohonan/{pid}"))
+    nomor = db.execute("SELECT nomor FROM permohonan WHERE id = ?", [pid]).fetchone()[0]
+    assert nomor.startswith("2171-") and nomor in receipt and "Batas waktu" in receipt
+
+    decide_and_issue(app, pid, "dukcapil.batam")
+    page = citizen.get(f"/permohonan/{pid}")
+    assert "Selesai" in text_of(page) and "Lihat dokumen" in text_of(page)
+    opened = soup(page).find("h2", string="Siapa yang membuka permohonan Anda").find_next("ul").get_text()
+    assert "Rina Wulandari" in opened and "buka" in opened
+    doc = citizen.get(f"/permohonan/{pid}/dokumen")
+    assert "<svg" in doc.text and "Kelahiran" in soup(doc).h1.get_text()
+    pdf = citizen.get(f"/permohonan/{pid}/dokumen.pdf")
+    assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    url = soup(doc).select_one(".small a")["href"]
+    check = citizen.get(url.replace("http://127.0.0.1", ""))
+    assert check.status_code == 200 and "Dokumen sah" in text_of(check)
+    # notifications went to the outbox
+    assert db.execute("SELECT count(*) FROM notifikasi WHERE tujuan = '081200001111'").fetchone()[0] >= 4
+
+
+def test_sip_perawat_checks_the_str_and_adds_the_practice_place(app, citizen, db):
+    pid = start(citizen, "sip-perawat")
+    fill(citizen, db, pid, "sip-perawat", {"nomor_str": "0000000000000000"})
+    assert "tidak ditemukan di SISDMK" in text_of(citizen.get(f"/permohonan/{pid}/periksa"))
+    fill(citizen, db, pid, "sip-perawat", {"nomor_str": "3100000123456789", "nama_fasyankes": "Klinik Sehat Batam"},
+         files=False)
+    _, r = submit(citizen, pid)
+    assert r.status_code == 303
+    decide_and_issue(app, pid, "dpmptsp.batam")
+    places = [r[0] for r in db.execute("SELECT nama_fasyankes FROM tempat_praktik WHERE nomor_str = '3100000123456789'")]
+    assert "Klinik Sehat Batam" in places and len(places) == 2
+
+
+def test_a_fourth_practice_place_is_refused(client, db):
+    db.execute("UPDATE akun SET nik = ? WHERE nik = ?", [NUR_AINI, BUDI])  # Nur Aini logs in as the demo citizen
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [NUR_AINI])
+    db.conn.commit()
+    login(client, NUR_AINI)
+    pid = start(client, "sip-bidan")
+    fill(client, db, pid, "sip-bidan", {"nomor_str": "3200000198765432"})
+    page = text_of(client.get(f"/permohonan/{pid}/periksa"))
+    assert "3 tempat praktik" in page and "Ajukan permohonan" not in page
+    _, r = submit(client, pid)
+    assert r.status_code == 400
+    assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "draf"
+
+
+def test_a_retried_submit_never_makes_a_second_application(citizen, db):
+    pid = start(citizen, "kartu-keluarga")
+    fill(citizen, db, pid, "kartu-keluarga")
+    fields, first = submit(citizen, pid)
+    again = citizen.post(f"/permohonan/{pid}/ajukan", data=fields, follow_redirects=False)
+    assert again.headers.get("x-idempotent-replay") == "1" and again.headers["location"] == first.headers["location"]
+    fresh = form_fields(citizen, f"/permohonan/{pid}", "/keluar")  # a fresh token and key from another page
+    citizen.post(f"/permohonan/{pid}/ajukan", data=fresh)
+    assert db.execute("SELECT count(*) FROM permohonan WHERE status != 'draf'").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM riwayat WHERE permohonan_id = ? AND status = 'diajukan'",
+                      [pid]).fetchone()[0] == 1
+
+
+def test_the_draft_survives_a_new_session(app, citizen, db):
+    pid = start(citizen, "akta-kematian")
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    name = formulir(db, "akta-kematian")[0]["nama"]
+    citizen.post(f"/permohonan/{pid}/simpan", data={**fields, name: "Almarhum Contoh"}, headers={"HX-Request": "true"})
+    with TestClient(app, base_url="http://127.0.0.1") as phone:  # another device, a new session
+        login(phone, BUDI)
+        page = phone.get(f"/permohonan/{pid}/isi")
+        assert soup(page).find("input", id=name)["value"] == "Almarhum Contoh"
+        assert phone.get("/permohonan/baru?layanan=akta-kematian&wilayah=2171",
+                         follow_redirects=False).headers["location"] == f"/permohonan/{pid}/isi"
+
+
+def test_autosave_answers_with_a_small_fragment(citizen, db):
+    pid = start(citizen, "kia")
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    r = citizen.post(f"/permohonan/{pid}/simpan", data={**fields, "x": "y"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "Draf tersimpan" in r.text and "<html" not in r.text
+
+
+def test_officers_of_another_agency_or_region_get_404(app, citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fill(citizen, db, pid, "akta-kelahiran")
+    submit(citizen, pid)
+    other_agency = officer_client(app, "dpmptsp.batam")
+    assert other_agency.get(f"/petugas/permohonan/{pid}").status_code == 404
+    assert f"/petugas/permohonan/{pid}" not in other_agency.get("/petugas").text
+    other_agency.__exit__(None, None, None)
+    aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' AND jenis_kode = 'disdukcapil'").fetchone()[0]
+    from services.passwords import hash_password
+    db.execute("INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan) VALUES "
+               "('petugas', 'dukcapil.aceh', 'Petugas Banda Aceh', ?, '1171', ?, 'verifikator,validator,penandatangan')",
+               [hash_password("mpp-demo-2026"), aceh])
+    db.conn.commit()
+    other_region = officer_client(app, "dukcapil.aceh")
+    assert other_region.get(f"/petugas/permohonan/{pid}").status_code == 404
+    assert other_region.get(f"/petugas/permohonan/{pid}/berkas/1").status_code == 404
+    other_region.__exit__(None, None, None)
+    # and another citizen cannot see it either
+    citizen.post("/keluar", data=form_fields(citizen, "/akun", "/keluar"))
+    assert citizen.get(f"/permohonan/{pid}", follow_redirects=False).status_code == 303
+
+
+def test_revision_request_brings_the_citizen_back_to_the_field(app, citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fill(citizen, db, pid, "akta-kelahiran")
+    submit(citizen, pid)
+    officer = officer_client(app, "dukcapil.batam")
+    assert act(officer, pid, "perbaikan", alasan="").status_code == 400
+    r = act(officer, pid, "perbaikan", alasan="Nama anak tidak sesuai surat keterangan lahir", kolom="nama_anak")
+    assert r.status_code == 303
+    officer.__exit__(None, None, None)
+    page = citizen.get(f"/permohonan/{pid}/isi")
+    field = soup(page).find(id="isian-nama_anak")
+    assert "has-error" in field["class"] and "tidak sesuai surat keterangan lahir" in field.get_text()
+    fill(citizen, db, pid, "akta-kelahiran", {"nama_anak": "Nama Yang Benar"}, files=False)
+    submit(citizen, pid)
+    assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "diajukan"
+
+
+def test_an_officer_without_the_duty_cannot_sign(app, citizen, db):
+    pid = start(citizen, "kartu-keluarga")
+    fill(citizen, db, pid, "kartu-keluarga")
+    submit(citizen, pid)
+    db.execute("UPDATE akun SET jabatan = 'verifikator' WHERE username = 'dukcapil.batam'")
+    db.conn.commit()
+    officer = officer_client(app, "dukcapil.batam")
+    assert act(officer, pid, "verifikasi").status_code == 303
+    r = act(officer, pid, "setujui")
+    assert r.status_code == 400 and "bukan wewenang" in text_of(r)
+    officer.__exit__(None, None, None)
+
+
+def test_audit_chain_detects_an_edited_row(app, citizen, db):
+    pid = start(citizen, "kartu-keluarga")
+    fill(citizen, db, pid, "kartu-keluarga")
+    submit(citizen, pid)
+    decide_and_issue(app, pid, "dukcapil.batam")
+    assert audit.verify_chain(db) is None
+    with pytest.raises(Exception):
+        db.execute("UPDATE audit SET aksi = 'lain' WHERE id = 2")  # the log refuses edits
+    db.execute("DROP TRIGGER audit_tanpa_ubah")
+    db.execute("UPDATE audit SET detail = '{}' WHERE id = 2")
+    db.conn.commit()
+    assert audit.verify_chain(db) == 2
+
+
+def test_the_document_token_verifies_and_a_tampered_one_fails(app, client):
+    key = app.state.signing_key
+    token = ttd.sign_document(key, {"v": 1, "no": "474/X/2171/2026/000001", "nm": "Budi"})
+    assert ttd.verify_token(key, token)["nm"] == "Budi"
+    payload, sig = token.split(".")
+    tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + sig
+    assert ttd.verify_token(key, tampered) is None
+    for bad in (tampered, "bukan-token", "a.b.c", "%00", "x" * 5000):
+        r = client.get(f"/verifikasi/{bad}")
+        assert r.status_code == 404 and "tidak valid" in text_of(r)
+    assert "PUBLIC KEY" in client.get("/verifikasi/kunci-publik.pem").text
+
+
+def test_sip_is_issued_automatically_after_5_working_days_with_a_holiday_between(app, client, db):
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
+    db.conn.commit()
+    login(client, BUDI)
+    pid = start(client, "sip-perawat")
+    fill(client, db, pid, "sip-perawat", {"nomor_str": "3100000123456789"})
+    from integrations.sisdmk import EmbeddedSisdmk
+    from integrations.dukcapil import EmbeddedDukcapil
+    pel = svc.Pelayanan(db, EmbeddedDukcapil(db, app.state.faces.key), EmbeddedSisdmk(db), app.state.signing_key)
+    akun = dict(db.execute("SELECT * FROM akun WHERE nik = ?", [BUDI]).fetchone())
+    from db import permohonan as q
+    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.timezone.utc)  # 09:00 WIB
+    assert svc.submit(pel, akun, q.get(db, pid), now=monday) == {}
+    # 22, 23 Dec; 24 Dec cuti bersama, 25 Dec Natal, weekend; 28, 29, 30 Dec -> due 30 Dec
+    assert q.get(db, pid)["tenggat"] == "2026-12-30"
+    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 30, 9, 0, tzinfo=dt.timezone.utc)) == []
+    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.timezone.utc)) == [pid]
+    p = q.get(db, pid)
+    assert p["status"] == "selesai" and p["fiktif_positif"] == 1
+    assert "fiktif positif" in q.timeline(db, pid)[-1]["catatan"]
+    assert "fiktif positif" in text_of(client.get(f"/permohonan/{pid}"))
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("kosong.jpg", b"", "Pilih berkas"),
+    ("skrip.jpg", b"<svg onload=alert(1)></svg>", "tidak didukung"),
+    ("terpotong.jpg", jpeg()[:5000], "tidak terkirim dengan lengkap"),
+    ("palsu.pdf", b"%PDF-1.4 tanpa akhir", "tidak terkirim dengan lengkap"),
+])
+def test_bad_uploads_get_a_clear_message_and_store_nothing(citizen, db, name, data, message):
+    pid = start(citizen, "akta-kelahiran")
+    r = upload(citizen, pid, "berkas_surat_lahir", data, name)
+    assert r.status_code == 400 and message in text_of(r)
+    assert db.execute("SELECT count(*) FROM berkas").fetchone()[0] == 0
+
+
+def test_stored_scans_are_shrunk_and_stripped(citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    assert upload(citizen, pid, "berkas_surat_lahir", jpeg(3000, 4000)).status_code == 303
+    from PIL import Image
+    import io
+    blob = db.execute("SELECT isi FROM berkas").fetchone()[0]
+    im = Image.open(io.BytesIO(blob))
+    assert max(im.size) == 1600 and not im.getexif()
+
+
+def test_submitting_a_document_service_asks_for_a_fresh_selfie(client, db):
+    login(client, BUDI)  # no recent face check
+    pid = start(client, "kartu-keluarga")
+    fill(client, db, pid, "kartu-keluarga")
+    _, r = submit(client, pid)
+    assert r.headers["location"] == f"/verifikasi-wajah?lanjut=/permohonan/{pid}/periksa"
