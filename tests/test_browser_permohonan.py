@@ -1,0 +1,102 @@
+"""In a real browser, with JavaScript and without: a citizen applies with a document upload,
+an officer approves, the citizen opens the signed document and its verification page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench.server import running_server
+from browser_support import launch, needs_chromium
+from db.connection import connect
+from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
+from tests.helpers import jpeg
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+BUDI = "2171031508900001"
+
+
+@pytest.fixture
+def server(db_path):
+    db = connect(db_path)  # Budi passed a face check a moment ago (step-up is tested elsewhere)
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
+    db.conn.commit()
+    db.conn.close()
+    env = {"MPP_SECRET_KEY": "browser-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
+           "MPP_FACE_WARMUP": "0"}
+    with running_server(db_path=db_path, env=env) as srv:
+        yield srv.url
+
+
+def log_in(page, base, login_id):
+    page.goto(base + "/masuk")
+    page.fill("#login", login_id)
+    page.fill("#kata_sandi", "mpp-demo-2026")
+    page.click("main button")
+
+
+def apply(page, base, scan, javascript: bool) -> str:
+    log_in(page, base, BUDI)
+    page.goto(base + "/layanan/akta-kelahiran")
+    page.click("button:has-text('Ajukan permohonan')")
+    page.wait_for_url(re.compile(r".*/permohonan/\d+/isi"))
+    page.fill("#nama_anak", "Putri Santoso")
+    page.select_option("#jenis_kelamin", "Perempuan")
+    page.fill("#tanggal_lahir", "01-11-2026")
+    page.fill("#tempat_lahir", "Batam")
+    page.fill("#anak_ke", "1")
+    page.fill("#nik_ibu", "2171064712880001")
+    if not javascript:
+        page.click("text=Simpan draf")  # without autosave the answers are kept by the button
+    else:
+        page.wait_for_selector("#status-simpan .ok-msg")  # autosaved by htmx
+    page.set_input_files("#file-berkas_surat_lahir", str(scan))
+    if not javascript:
+        page.click("#berkas-berkas_surat_lahir button")
+    page.wait_for_selector("#berkas-berkas_surat_lahir .ok-msg", timeout=15_000)
+    assert page.input_value("#nama_anak") == "Putri Santoso"  # nothing lost across the upload
+    page.click("text=Lanjut: periksa jawaban")
+    page.wait_for_url("**/periksa")
+    page.click("button:has-text('Ajukan permohonan')")
+    page.wait_for_url(re.compile(r".*/permohonan/\d+$"))
+    assert "Permohonan diajukan" in page.inner_text("main")
+    return page.url
+
+
+def approve(page, base, case_path):
+    log_in(page, base, "dukcapil.batam")
+    page.goto(base + case_path.replace("/permohonan/", "/petugas/permohonan/"))
+    for button in ("Berkas lengkap dan benar", "Setujui", "Tandatangani dan terbitkan dokumen"):
+        page.click(f"button:has-text('{button}')")
+        page.wait_for_url("**/petugas")
+        page.goto(base + case_path.replace("/permohonan/", "/petugas/permohonan/"))
+    assert "Selesai" in page.inner_text("main")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "tanpa-js"])
+def test_apply_approve_and_verify_the_signed_document(server, tmp_path, javascript):
+    from playwright.sync_api import sync_playwright
+
+    scan = tmp_path / "surat-lahir.jpg"
+    scan.write_bytes(jpeg(2400, 3200))
+    with sync_playwright() as p:
+        citizen = launch(p, javascript=javascript)
+        page = citizen.pages[0]
+        sent = []
+        page.on("request", lambda r: sent.append(len(r.post_data_buffer or b"")) if "/berkas/" in r.url else None)
+        url = apply(page, server, scan, javascript)
+        if javascript:  # the photo was shrunk on the phone before upload
+            assert sent and max(sent) < scan.stat().st_size / 2
+        officer = launch(p, javascript=javascript)
+        approve(officer.pages[0], server, url.removeprefix(server))
+        officer.close()
+        page.goto(url)
+        page.click("text=Lihat dokumen")
+        assert page.locator(".qr svg").count() == 1
+        verify_url = page.get_attribute(".small a", "href")
+        page.goto(verify_url)
+        assert "Dokumen sah" in page.inner_text("main")
+        pdf = page.request.get(url + "/dokumen.pdf")
+        assert pdf.body().startswith(b"%PDF")
+        citizen.close()
