@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from db import seed
 from db.connection import Store
-from routes import akun, daftar, demo, kasus, permohonan, petugas, public, verifikasi
+from routes import akun, antrean, daftar, demo, kasus, pengaduan, permohonan, petugas, public, verifikasi
 from services.notifikasi import LogSender
 from services.ttd import load_signing_key
 from web import jobs
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
-        *verifikasi.routes, *demo.routes,
+        *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     middleware = [

@@ -337,6 +337,76 @@ def m006_permohonan(db: Database) -> None:
     )
 
 
+@migrations(name="007_antrean_pengaduan_skm")
+def m007_antrean_pengaduan_skm(db: Database) -> None:
+    db.executescript(
+        """
+        -- Counter hours and per-slot quotas; online and walk-in quotas are kept apart.
+        ALTER TABLE gerai ADD COLUMN jam_buka TEXT NOT NULL DEFAULT '08:00';
+        ALTER TABLE gerai ADD COLUMN jam_tutup TEXT NOT NULL DEFAULT '15:00';
+        ALTER TABLE gerai ADD COLUMN menit_per_slot INTEGER NOT NULL DEFAULT 30;
+        ALTER TABLE gerai ADD COLUMN kuota_daring INTEGER NOT NULL DEFAULT 4;   -- per slot, booked online
+        ALTER TABLE gerai ADD COLUMN kuota_langsung INTEGER NOT NULL DEFAULT 4; -- per slot, walk-in at the hall
+        CREATE TABLE tiket (
+            id INTEGER PRIMARY KEY,
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            gerai_id INTEGER NOT NULL REFERENCES gerai(id),
+            layanan_id INTEGER REFERENCES layanan(id),
+            tanggal TEXT NOT NULL,              -- local date of the visit
+            jam TEXT NOT NULL,                  -- slot start, local time 'HH:MM'
+            jenis TEXT NOT NULL CHECK (jenis IN ('daring', 'langsung')),
+            nomor INTEGER NOT NULL,             -- sequence per counter and day
+            kode TEXT NOT NULL,                 -- shown and called: '03-017'
+            akun_id INTEGER REFERENCES akun(id),
+            status TEXT NOT NULL DEFAULT 'menunggu'
+                CHECK (status IN ('menunggu', 'dipanggil', 'dilayani', 'tidak_hadir', 'batal')),
+            loket TEXT NOT NULL DEFAULT '',     -- the counter that called it (after a transfer, the new one)
+            dipanggil TEXT,
+            selesai TEXT,
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            UNIQUE (gerai_id, tanggal, nomor)
+        ) STRICT;
+        CREATE INDEX tiket_slot ON tiket(gerai_id, tanggal, jam, jenis, status);
+        CREATE INDEX tiket_akun ON tiket(akun_id);
+        CREATE TABLE pengaduan (
+            id INTEGER PRIMARY KEY,
+            nomor TEXT NOT NULL UNIQUE,
+            kode_lacak TEXT NOT NULL,           -- secret for tracking without an account
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            instansi_id INTEGER REFERENCES instansi(id),
+            layanan_id INTEGER REFERENCES layanan(id),
+            permohonan_id INTEGER REFERENCES permohonan(id),
+            akun_id INTEGER REFERENCES akun(id),  -- NULL: anonymous
+            kontak TEXT NOT NULL DEFAULT '',
+            isi TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'diterima' CHECK (status IN
+                ('diterima', 'diteruskan', 'ditindaklanjuti', 'selesai', 'ditutup_otomatis')),
+            batas_teruskan TEXT NOT NULL,       -- 3 working days after filing
+            batas_tindak TEXT,                  -- 5 working days after forwarding
+            batas_tutup TEXT,                   -- 10 working days after the answer
+            jawaban TEXT NOT NULL DEFAULT '',
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX pengaduan_wilayah ON pengaduan(wilayah_kode, status);
+        -- SKM (PermenPANRB 14/2017): nine elements on a 1-4 scale, one survey per transaction.
+        CREATE TABLE skm (
+            id INTEGER PRIMARY KEY,
+            transaksi TEXT NOT NULL UNIQUE,     -- 'permohonan:12' or 'tiket:55'
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            instansi_id INTEGER REFERENCES instansi(id),
+            layanan_id INTEGER REFERENCES layanan(id),
+            u1 INTEGER NOT NULL CHECK (u1 BETWEEN 1 AND 4), u2 INTEGER NOT NULL CHECK (u2 BETWEEN 1 AND 4),
+            u3 INTEGER NOT NULL CHECK (u3 BETWEEN 1 AND 4), u4 INTEGER NOT NULL CHECK (u4 BETWEEN 1 AND 4),
+            u5 INTEGER NOT NULL CHECK (u5 BETWEEN 1 AND 4), u6 INTEGER NOT NULL CHECK (u6 BETWEEN 1 AND 4),
+            u7 INTEGER NOT NULL CHECK (u7 BETWEEN 1 AND 4), u8 INTEGER NOT NULL CHECK (u8 BETWEEN 1 AND 4),
+            u9 INTEGER NOT NULL CHECK (u9 BETWEEN 1 AND 4),
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX skm_wilayah ON skm(wilayah_kode, instansi_id, layanan_id);
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from db import audit
 from db import permohonan as q
-from services import identitas, permohonan as svc
+from services import identitas, permohonan as svc, skm
 from services.dokumen_pdf import qr_svg, render_pdf
 from web import auth
 from web.pelayanan import pelayanan_of
@@ -118,6 +118,8 @@ def status_page(request: Request):
     return render(request, "permohonan.html", {
         "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "riwayat": q.timeline(db, p["id"]),
         "dibuka": opened, "dokumen": q.document_of(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
+        "skm_selesai": skm.done(db, f"permohonan:{p['id']}"), "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
+        "pesan": request.session.pop("pesan", None),
     })
 
 

@@ -8,6 +8,7 @@ days of a health-worker permit and the complaint deadlines all count this way.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from sqlite_utils import Database
 
@@ -16,8 +17,14 @@ from db import kalender, wilayah
 ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
 
 
+def utc_now() -> dt.datetime:
+    """The current time; ``MPP_NOW`` (ISO, with zone) pins it for browser tests and demos of a working day."""
+    pinned = os.environ.get("MPP_NOW")
+    return dt.datetime.fromisoformat(pinned) if pinned else dt.datetime.now(dt.timezone.utc)
+
+
 def local_now(zona: str, now: dt.datetime | None = None) -> dt.datetime:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utc_now()
     return now.astimezone(dt.timezone(dt.timedelta(hours=ZONES[zona]), zona))
 
 

@@ -8,7 +8,7 @@ import re
 from sqlite_utils import Database
 
 from db import wilayah
-from services import katalog
+from services import katalog, skm
 
 KODE_KABKOTA = re.compile(r"^\d{4}$")
 
@@ -23,11 +23,15 @@ def mpp_page(db: Database, kode: str) -> dict | None:
     agencies = wilayah.mpp_agencies(db, kode)
     for a in agencies:
         a["layanan_gerai"] = json.loads(a["layanan_gerai"])
+    report = skm.region_report(db, kode)
+    bars = [(a["nama"], a["ikm"].konversi) for a in report["instansi"]]
     return {
         "wilayah": region,
         "mpp": wilayah.get_mpp(db, kode),
         "instansi": agencies,
         "layanan": katalog.search(db, "", kode)["kelompok"],
+        "ikm": report,
+        "ikm_grafik": skm.bars_svg(bars) if bars else "",
     }
 
 

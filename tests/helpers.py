@@ -16,7 +16,7 @@ def soup(response) -> BeautifulSoup:
 def form_fields(client, url: str, form_action: str | None = None) -> dict[str, str]:
     """The hidden fields (CSRF token, idempotency key) of a form on ``url``."""
     page = soup(client.get(url))
-    form = page.find("form", action=form_action) if form_action else page.find("form", method="post")
+    form = page.find("form", action=form_action, method="post") if form_action else page.find("form", method="post")
     assert form is not None, f"no POST form on {url}"
     return {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
 

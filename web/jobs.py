@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from integrations.sisdmk import EmbeddedSisdmk
 from integrations.dukcapil import EmbeddedDukcapil
-from services import notifikasi, permohonan
+from services import notifikasi, pengaduan, permohonan
 
 log = logging.getLogger("mpp.jobs")
 
@@ -25,6 +25,7 @@ def one_round(app) -> None:
     pel = permohonan.Pelayanan(db=db, registry=EmbeddedDukcapil(db, app.state.faces.key),
                                sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
     permohonan.deem_overdue_permits(pel)
+    pengaduan.close_unanswered(db)
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:

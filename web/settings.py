@@ -11,6 +11,7 @@
 | MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
 | MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN | (embedded registry) | an HTTP population registry instead of the embedded one |
 | MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
+| MPP_NOW | (real clock) | pins "now" (ISO with zone) for browser tests and demos on a working day |
 | MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
 | MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
 | PORT | 8000 | port of `make run` |

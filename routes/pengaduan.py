@@ -1,0 +1,145 @@
+"""Complaints: the public form (/pengaduan), tracking, and the officers' and region admin's handling;
+and the satisfaction survey (SKM) after a finished transaction."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from db import antrean as antrean_q
+from db import katalog as katalog_q
+from db import pengaduan as q
+from db import permohonan as permohonan_q
+from db import wilayah as wilayah_q
+from services import kalender, pengaduan as svc, skm
+from web import auth
+from web.identity import client_ip
+from web.render import db_of, render
+
+
+def _form_context(request: Request, values: dict, errors: dict) -> dict:
+    db = db_of(request)
+    return {"v": values, "errors": errors, "daerah": wilayah_q.digital_regions(db),
+            "layanan": katalog_q.list_services(db)}
+
+
+def complaint_form(request: Request):
+    akun = request.scope.get("akun")
+    permohonan_id = request.query_params.get("permohonan", "")
+    values = {"isi": svc.prefill(db_of(request), akun, permohonan_id), "permohonan": permohonan_id,
+              "wilayah": (akun or {}).get("wilayah_kode") or "", "layanan": "", "kontak": ""}
+    if permohonan_id.isdigit() and akun and (p := permohonan_q.get(db_of(request), int(permohonan_id))) \
+            and p["akun_id"] == akun["id"]:
+        values.update(wilayah=p["wilayah_kode"], layanan=str(p["layanan_id"]))
+    return render(request, "pengaduan.html", _form_context(request, values, {}))
+
+
+async def complaint(request: Request):
+    form = await request.form()
+    values = {k: str(form.get(k, ""))[:4000] for k in ("isi", "wilayah", "layanan", "permohonan", "kontak")}
+    try:
+        row = await run_in_threadpool(svc.file, db_of(request), values, request.scope.get("akun"), client_ip(request))
+    except svc.ComplaintRefused as e:
+        return render(request, "pengaduan.html", _form_context(request, values, e.errors), status_code=400)
+    return auth.redirect(f"/pengaduan/{row['nomor']}?kode={row['kode_lacak']}")
+
+
+def tracking(request: Request):
+    row = svc.track(db_of(request), request.path_params["nomor"], request.query_params.get("kode", ""))
+    if row is None:
+        raise HTTPException(404)
+    return render(request, "pengaduan_lacak.html", {"a": row, "status": svc.STATUS})
+
+
+async def confirm(request: Request):
+    form = await request.form()
+    row = svc.track(db_of(request), request.path_params["nomor"], str(form.get("kode", "")))
+    if row is None:
+        raise HTTPException(404)
+    await run_in_threadpool(svc.confirm, db_of(request), row)
+    return auth.redirect(f"/pengaduan/{row['nomor']}?kode={row['kode_lacak']}")
+
+
+def handling(request: Request, message: str | None = None, status_code: int = 200):
+    """Region admins see all complaints of the region (and forward them); officers their agency's."""
+    who = auth.require(request, "petugas", "admin_wilayah")
+    db = db_of(request)
+    rows = q.for_region(db, who["wilayah_kode"], who["instansi_id"] if who["peran"] == "petugas" else None)
+    today = kalender.region_today(db, who["wilayah_kode"])
+    for r in rows:
+        r["terlambat"] = svc.overdue(r, today)
+    agencies = db.execute("SELECT id, nama FROM instansi WHERE wilayah_kode = ? ORDER BY nama",
+                          [who["wilayah_kode"]]).fetchall()
+    return render(request, "pengaduan_kelola.html", {"daftar": rows, "status": svc.STATUS, "instansi": agencies,
+                                                     "galat": message}, status_code=status_code)
+
+
+def handling_detail(request: Request):
+    who = auth.require(request, "petugas", "admin_wilayah")
+    row = _handled(request, who)
+    return render(request, "pengaduan_detail.html", {"a": row, "status": svc.STATUS, "instansi": db_of(request).execute(
+        "SELECT id, nama FROM instansi WHERE wilayah_kode = ? ORDER BY nama", [who["wilayah_kode"]]).fetchall()})
+
+
+def _handled(request: Request, who: dict) -> dict:
+    try:
+        row = q.get(db_of(request), int(request.path_params["id"]))
+    except ValueError:
+        row = None
+    if row is None or row["wilayah_kode"] != who["wilayah_kode"] or \
+            (who["peran"] == "petugas" and row["instansi_id"] != who["instansi_id"]):
+        raise HTTPException(404)
+    return row
+
+
+async def handling_action(request: Request):
+    who = auth.require(request, "petugas", "admin_wilayah")
+    row = _handled(request, who)
+    form = await request.form()
+    try:
+        if who["peran"] == "admin_wilayah":
+            await run_in_threadpool(svc.forward, db_of(request), who, row["id"], int(str(form.get("instansi", "0")) or 0))
+        else:
+            await run_in_threadpool(svc.answer, db_of(request), who, row["id"], str(form.get("jawaban", "")))
+    except svc.ComplaintRefused as e:
+        return handling(request, next(iter(e.errors.values())), status_code=400)
+    return auth.redirect("/petugas/pengaduan")
+
+
+async def survey(request: Request):
+    """One SKM per finished transaction: an application (selesai) or a served queue ticket."""
+    akun = auth.require(request, "warga")
+    form = await request.form()
+    db = db_of(request)
+    kind, _, ident = str(form.get("transaksi", "")).partition(":")
+    target, back = None, "/akun"
+    if kind == "permohonan" and ident.isdigit():
+        p = permohonan_q.get(db, int(ident))
+        if p and p["akun_id"] == akun["id"] and p["status"] == "selesai":
+            target, back = (p["wilayah_kode"], p["instansi_id"], p["layanan_id"]), f"/permohonan/{p['id']}"
+    elif kind == "tiket" and ident.isdigit():
+        t = antrean_q.get(db, int(ident))
+        if t and t["akun_id"] == akun["id"] and t["status"] == "dilayani":
+            target, back = (t["wilayah_kode"], t["instansi_id"], t["layanan_id"]), f"/antrean/{t['id']}"
+    if target is None:
+        raise HTTPException(404)
+    try:
+        await run_in_threadpool(skm.submit, db, f"{kind}:{ident}", dict(form), *target)
+        request.session["pesan"] = "Terima kasih, penilaian Anda tercatat."
+    except skm.SurveyRefused as e:
+        request.session["pesan"] = e.message
+    return auth.redirect(back)
+
+
+routes = [
+    Route("/pengaduan", complaint_form, name="pengaduan"),
+    Route("/pengaduan", complaint, methods=["POST"], name="pengaduan_kirim"),
+    Route("/pengaduan/{nomor}", tracking, name="pengaduan_lacak"),
+    Route("/pengaduan/{nomor}/selesai", confirm, methods=["POST"], name="pengaduan_selesai"),
+    Route("/petugas/pengaduan", handling, name="pengaduan_kelola"),
+    Route("/petugas/pengaduan/{id}", handling_detail, name="pengaduan_detail"),
+    Route("/petugas/pengaduan/{id}", handling_action, methods=["POST"], name="pengaduan_tindakan"),
+    Route("/skm", survey, methods=["POST"], name="skm"),
+]

@@ -1,0 +1,171 @@
+"""The MPP hall queue: online bookings by slot, walk-in tickets, the officer's calls, the hall display.
+
+Each counter's slot has two separate quotas — online (daring) and walk-in
+(langsung) — so walk-ins never eat the places people booked from home, and
+online bookings never take the walk-in places. A booking takes its place inside
+``BEGIN IMMEDIATE`` (db/antrean.take_place), so two citizens can never both get
+the last place; cancelling frees it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlite_utils import Database
+
+from db import antrean as q
+from db import audit
+from services import kalender
+
+BOOK_DAYS_AHEAD = 14
+
+
+class QueueRefused(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def slot_times(g: dict) -> list[str]:
+    start = dt.datetime.strptime(g["jam_buka"], "%H:%M")
+    end = dt.datetime.strptime(g["jam_tutup"], "%H:%M")
+    times = []
+    while start < end:
+        times.append(start.strftime("%H:%M"))
+        start += dt.timedelta(minutes=g["menit_per_slot"])
+    return times
+
+
+def open_days(db: Database, wilayah_kode: str, now: dt.datetime | None = None, count: int = 7) -> list[dt.date]:
+    """The next working days (today included) a citizen can book."""
+    today = kalender.region_today(db, wilayah_kode, now)
+    days, current = [], today
+    while len(days) < count and current <= today + dt.timedelta(days=BOOK_DAYS_AHEAD):
+        if kalender.working_days_between(db, wilayah_kode, current - dt.timedelta(days=1), current) == 1:
+            days.append(current)
+        current += dt.timedelta(days=1)
+    return days
+
+
+def slots(db: Database, gerai_id: int, tanggal: dt.date, now: dt.datetime | None = None) -> list[dict]:
+    """Each slot of a counter on a day with the places left, online and walk-in apart."""
+    g = q.counter(db, gerai_id)
+    taken = q.booked(db, gerai_id, tanggal.isoformat())
+    local = kalender.local_now(kalender_zone(db, g["wilayah_kode"]), now)
+    out = []
+    for t in slot_times(g):
+        past = tanggal < local.date() or (tanggal == local.date() and t <= local.strftime("%H:%M"))
+        out.append({"jam": t, "lalu": past,
+                    "sisa_daring": max(0, g["kuota_daring"] - taken.get((t, "daring"), 0)),
+                    "sisa_langsung": max(0, g["kuota_langsung"] - taken.get((t, "langsung"), 0))})
+    return out
+
+
+def kalender_zone(db: Database, wilayah_kode: str) -> str:
+    from db import wilayah
+    region = wilayah.get_kabkota(db, wilayah_kode)
+    return region["zona_waktu"] if region else "WIB"
+
+
+def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layanan_id: int | None = None,
+         now: dt.datetime | None = None) -> dict:
+    """An online booking; raises QueueRefused with the reason a citizen reads."""
+    g = q.counter(db, gerai_id)
+    if g is None:
+        raise QueueRefused("Gerai tidak ditemukan.")
+    try:
+        day = dt.date.fromisoformat(tanggal)
+    except ValueError:
+        raise QueueRefused("Pilih tanggal kunjungan.") from None
+    if day not in open_days(db, g["wilayah_kode"], now, count=BOOK_DAYS_AHEAD):
+        raise QueueRefused("Tanggal itu bukan hari layanan atau di luar 14 hari ke depan.")
+    slot = next((s for s in slots(db, gerai_id, day, now) if s["jam"] == jam), None)
+    if slot is None or slot["lalu"]:
+        raise QueueRefused("Pilih jam kunjungan yang masih tersedia.")
+    if q.active_booking(db, akun["id"], gerai_id, tanggal):
+        raise QueueRefused("Anda sudah memiliki tiket di gerai ini pada tanggal tersebut.")
+    ticket = q.take_place(db, g, tanggal, jam, "daring", akun["id"], layanan_id)
+    if ticket is None:
+        raise QueueRefused("Maaf, kuota daring jam itu baru saja habis. Pilih jam lain.")
+    return ticket
+
+
+def walk_in(db: Database, officer: dict, gerai_id: int, now: dt.datetime | None = None) -> dict:
+    """A ticket for someone at the hall: the current or next slot with walk-in places."""
+    g = _own_counter(db, officer, gerai_id)
+    today = kalender.region_today(db, g["wilayah_kode"], now)
+    for s in slots(db, gerai_id, today, now):
+        if s["sisa_langsung"] and not _ended(s["jam"], g, db, now):
+            ticket = q.take_place(db, g, today.isoformat(), s["jam"], "langsung", None, None)
+            if ticket:
+                audit.append(db, officer["id"], "tiket_langsung", f"tiket:{ticket['id']}", {})
+                return ticket
+    raise QueueRefused("Kuota antrean langsung hari ini sudah habis.")
+
+
+def _ended(jam: str, g: dict, db: Database, now) -> bool:
+    local = kalender.local_now(kalender_zone(db, g["wilayah_kode"]), now)
+    end = (dt.datetime.strptime(jam, "%H:%M") + dt.timedelta(minutes=g["menit_per_slot"])).strftime("%H:%M")
+    return end <= local.strftime("%H:%M")
+
+
+def cancel(db: Database, akun: dict, tiket_id: int) -> None:
+    t = q.get(db, tiket_id)
+    if t is None or t["akun_id"] != akun["id"] or t["status"] != "menunggu":
+        raise QueueRefused("Tiket tidak dapat dibatalkan.")
+    q.set_status(db, tiket_id, "batal")
+
+
+def _own_counter(db: Database, officer: dict, gerai_id: int) -> dict:
+    g = q.counter(db, gerai_id)
+    if g is None or g["instansi_id"] != officer["instansi_id"]:
+        raise QueueRefused("Gerai tidak ditemukan.")
+    return g
+
+
+def officer_counters(db: Database, officer: dict) -> list[dict]:
+    return [g for g in q.counters(db, officer["wilayah_kode"]) if g["instansi_id"] == officer["instansi_id"]]
+
+
+def call_next(db: Database, officer: dict, gerai_id: int, now: dt.datetime | None = None) -> dict | None:
+    g = _own_counter(db, officer, gerai_id)
+    today = kalender.region_today(db, g["wilayah_kode"], now).isoformat()
+    ticket = q.next_waiting(db, gerai_id, today)
+    if ticket:
+        q.set_status(db, ticket["id"], "dipanggil", dipanggil=_stamp(now), loket=g["nomor"])
+        audit.append(db, officer["id"], "panggil", f"tiket:{ticket['id']}", {})
+    return ticket
+
+
+def act(db: Database, officer: dict, tiket_id: int, action: str, to_gerai: int | None = None,
+        now: dt.datetime | None = None) -> None:
+    """recall / served / no-show / transfer on a ticket of the officer's own counters."""
+    t = q.get(db, tiket_id)
+    if t is None:
+        raise QueueRefused("Tiket tidak ditemukan.")
+    _own_counter(db, officer, t["gerai_id"])
+    if action == "ulang" and t["status"] == "dipanggil":
+        q.set_status(db, tiket_id, "dipanggil", dipanggil=_stamp(now))
+    elif action == "dilayani" and t["status"] == "dipanggil":
+        q.set_status(db, tiket_id, "dilayani", selesai=_stamp(now))
+    elif action == "tidak_hadir" and t["status"] in ("dipanggil", "menunggu"):
+        q.set_status(db, tiket_id, "tidak_hadir", selesai=_stamp(now))
+    elif action == "alihkan" and to_gerai and t["status"] in ("dipanggil", "menunggu"):
+        target = q.counter(db, to_gerai)
+        if target is None or target["wilayah_kode"] != t["wilayah_kode"]:
+            raise QueueRefused("Gerai tujuan tidak ditemukan.")
+        q.set_status(db, tiket_id, "menunggu", gerai_id=to_gerai, loket=target["nomor"])
+    else:
+        raise QueueRefused("Tindakan ini tidak berlaku untuk tiket tersebut.")
+    audit.append(db, officer["id"], action, f"tiket:{tiket_id}", {"ke_gerai": to_gerai} if to_gerai else {})
+
+
+def _stamp(now: dt.datetime | None) -> str:
+    return (now or kalender.utc_now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ticket_view(t: dict) -> dict:
+    t = dict(t)
+    t["persyaratan"] = json.loads(t["persyaratan"]) if t.get("persyaratan") else []
+    return t

@@ -1,0 +1,139 @@
+"""Complaints the way SP4N-LAPOR runs them, in working days of the region.
+
+Filed → forwarded to the agency within 3 working days → followed up (answered)
+within 5 working days of forwarding → closed by the citizen, or automatically
+10 working days after the answer without a reply. Anyone may complain without
+an account (rate-limited per IP, size-capped); the tracking page needs the
+number and a secret tracking code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlite_utils import Database
+
+from db import audit, pengaduan as q
+from db import permohonan as permohonan_q
+from services import kalender, ratelimit
+
+MAX_CHARS = 2000
+ANONYMOUS = ratelimit.Limit("pengaduan:ip", 5, 3600)
+STATUS = {"diterima": "Diterima", "diteruskan": "Diteruskan ke instansi", "ditindaklanjuti": "Ditindaklanjuti",
+          "selesai": "Selesai", "ditutup_otomatis": "Ditutup otomatis (10 hari kerja tanpa tanggapan)"}
+
+
+class ComplaintRefused(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _today(db: Database, wilayah_kode: str, now: dt.datetime | None) -> dt.date:
+    return kalender.region_today(db, wilayah_kode, now)
+
+
+def deadlines(db: Database, wilayah_kode: str, start: dt.date) -> dict[str, str]:
+    return {"batas_teruskan": kalender.add_working_days(db, wilayah_kode, start, 3).isoformat()}
+
+
+def prefill(db: Database, akun: dict | None, permohonan_id: str) -> str:
+    """Text linking a complaint to the citizen's application, with any SLA breach."""
+    if not akun or not permohonan_id.isdigit():
+        return ""
+    p = permohonan_q.get(db, int(permohonan_id))
+    if p is None or p["akun_id"] != akun["id"] or not p["nomor"]:
+        return ""
+    text = f"Permohonan {p['layanan_nama']} nomor {p['nomor']}."
+    today = kalender.region_today(db, p["wilayah_kode"])
+    if p["tenggat"] and p["tenggat"] < today.isoformat() and p["status"] not in ("selesai", "ditolak"):
+        late = kalender.working_days_between(db, p["wilayah_kode"], dt.date.fromisoformat(p["tenggat"]), today)
+        text += f" Melewati batas waktu {p['tenggat']} ({late} hari kerja)."
+    return text
+
+
+def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime | None = None) -> dict:
+    isi = (form.get("isi") or "").strip()
+    wilayah_kode = (form.get("wilayah") or "").strip()
+    errors = {}
+    if len(isi) < 10:
+        errors["isi"] = "Tuliskan pengaduan Anda (minimal 10 karakter)."
+    elif len(isi) > MAX_CHARS:
+        errors["isi"] = f"Pengaduan terlalu panjang (maks. {MAX_CHARS} karakter)."
+    if not db.execute("SELECT 1 FROM mpp WHERE wilayah_kode = ?", [wilayah_kode]).fetchone():
+        errors["wilayah"] = "Pilih daerah tempat layanan diberikan."
+    if akun is None and ratelimit.blocked(db, ANONYMOUS, ip):
+        errors["isi"] = "Terlalu banyak pengaduan dari jaringan ini. Coba lagi 1 jam lagi, atau masuk ke akun Anda."
+    if errors:
+        raise ComplaintRefused(errors)
+    layanan_id = _int(form.get("layanan"))
+    instansi = db.execute("SELECT instansi_id FROM layanan_wilayah WHERE wilayah_kode = ? AND layanan_id = ?",
+                          [wilayah_kode, layanan_id]).fetchone() if layanan_id else None
+    permohonan_id = _int(form.get("permohonan"))
+    if permohonan_id and not (akun and (p := permohonan_q.get(db, permohonan_id)) and p["akun_id"] == akun["id"]):
+        permohonan_id = None
+    if akun is None:
+        ratelimit.record_failure(db, ANONYMOUS, ip)  # counts every anonymous complaint
+    row = q.create(db, kode_lacak=secrets.token_hex(4), wilayah_kode=wilayah_kode,
+                   instansi_id=instansi[0] if instansi else None, layanan_id=layanan_id, permohonan_id=permohonan_id,
+                   akun_id=akun["id"] if akun else None, kontak=(form.get("kontak") or "").strip()[:100], isi=isi,
+                   **deadlines(db, wilayah_kode, _today(db, wilayah_kode, now)))
+    return row
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def track(db: Database, nomor: str, kode: str) -> dict | None:
+    row = q.by_number(db, nomor)
+    if row is None or not secrets.compare_digest(row["kode_lacak"], kode or ""):
+        return None
+    return row
+
+
+def forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now: dt.datetime | None = None) -> None:
+    row = q.get(db, pengaduan_id)
+    if row is None or row["wilayah_kode"] != admin["wilayah_kode"] or row["status"] != "diterima":
+        raise ComplaintRefused({"_": "Pengaduan tidak dapat diteruskan."})
+    agency = db.execute("SELECT 1 FROM instansi WHERE id = ? AND wilayah_kode = ?",
+                        [instansi_id, admin["wilayah_kode"]]).fetchone()
+    if not agency:
+        raise ComplaintRefused({"_": "Pilih instansi tujuan."})
+    due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 5)
+    q.update(db, pengaduan_id, status="diteruskan", instansi_id=instansi_id, batas_tindak=due.isoformat())
+    audit.append(db, admin["id"], "teruskan_pengaduan", f"pengaduan:{pengaduan_id}", {"instansi": instansi_id})
+
+
+def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None = None) -> None:
+    row = q.get(db, pengaduan_id)
+    if row is None or row["instansi_id"] != officer["instansi_id"] or row["status"] not in ("diteruskan", "diterima"):
+        raise ComplaintRefused({"_": "Pengaduan tidak dapat dijawab."})
+    if len(jawaban.strip()) < 10:
+        raise ComplaintRefused({"jawaban": "Tuliskan tindak lanjut (minimal 10 karakter)."})
+    due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 10)
+    q.update(db, pengaduan_id, status="ditindaklanjuti", jawaban=jawaban.strip()[:MAX_CHARS], batas_tutup=due.isoformat())
+    audit.append(db, officer["id"], "jawab_pengaduan", f"pengaduan:{pengaduan_id}", {})
+
+
+def confirm(db: Database, row: dict) -> None:
+    if row["status"] == "ditindaklanjuti":
+        q.update(db, row["id"], status="selesai")
+
+
+def close_unanswered(db: Database, now: dt.datetime | None = None) -> list[int]:
+    """Close answered complaints the citizen left 10 working days without reply."""
+    closed = []
+    for pid in q.answered_past(db, kalender.local_now("WIT", now).date().isoformat()):
+        row = q.get(db, pid)
+        if row["batas_tutup"] < _today(db, row["wilayah_kode"], now).isoformat():
+            q.update(db, pid, status="ditutup_otomatis")
+            closed.append(pid)
+    return closed
+
+
+def overdue(row: dict, today: dt.date) -> bool:
+    t = today.isoformat()
+    return (row["status"] == "diterima" and row["batas_teruskan"] < t) or \
+        (row["status"] == "diteruskan" and bool(row["batas_tindak"]) and row["batas_tindak"] < t)

@@ -1,0 +1,100 @@
+"""SKM survey and the IKM index, exactly as PermenPANRB 14/2017 prescribes.
+
+Nine elements (U1 persyaratan … U9 sarana prasarana), each answered 1–4.
+For a unit: the average of each element (NRR), weighted 1/9 each, summed
+(IKM on the 1–4 scale), times 25 → 25–100 (the converted IKM), and its quality
+category: A Sangat Baik 88,31–100; B Baik 76,61–88,30; C Kurang Baik 65,00–76,60;
+D Tidak Baik 25,00–64,99.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from db import skm as q
+
+ELEMENTS = [
+    ("u1", "Persyaratan"), ("u2", "Sistem, mekanisme, dan prosedur"), ("u3", "Waktu penyelesaian"),
+    ("u4", "Biaya/tarif"), ("u5", "Produk spesifikasi jenis pelayanan"), ("u6", "Kompetensi pelaksana"),
+    ("u7", "Perilaku pelaksana"), ("u8", "Penanganan pengaduan, saran dan masukan"), ("u9", "Sarana dan prasarana"),
+]
+ANSWERS = {1: "Tidak baik", 2: "Kurang baik", 3: "Baik", 4: "Sangat baik"}
+CATEGORIES = [(88.31, "A", "Sangat Baik"), (76.61, "B", "Baik"), (65.00, "C", "Kurang Baik"), (25.00, "D", "Tidak Baik")]
+
+
+@dataclass(frozen=True)
+class Ikm:
+    responden: int
+    nrr: dict[str, float]   # average per element, 1-4
+    nilai: float            # IKM on 1-4: sum of NRR x 1/9
+    konversi: float         # x 25 -> 25-100
+    mutu: str               # A-D
+    kinerja: str            # Sangat Baik ... Tidak Baik
+
+
+def compute(rows: list[dict]) -> Ikm | None:
+    """IKM of a set of survey answers (dicts with u1..u9); None without answers."""
+    if not rows:
+        return None
+    n = len(rows)
+    nrr = {k: sum(r[k] for r in rows) / n for k, _ in ELEMENTS}
+    nilai = sum(v * (1 / 9) for v in nrr.values())
+    konversi = round(nilai * 25, 2)
+    mutu, kinerja = next((m, k) for floor, m, k in CATEGORIES if konversi >= floor)
+    return Ikm(n, nrr, nilai, konversi, mutu, kinerja)
+
+
+class SurveyRefused(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def submit(db: Database, transaksi: str, answers: dict[str, str], wilayah_kode: str,
+           instansi_id: int | None, layanan_id: int | None) -> None:
+    values = {}
+    for key, label in ELEMENTS:
+        try:
+            v = int(answers.get(key, ""))
+        except ValueError:
+            v = 0
+        if v not in ANSWERS:
+            raise SurveyRefused(f"Beri nilai 1–4 untuk unsur “{label}”.")
+        values[key] = v
+    if not q.insert(db, transaksi, wilayah_kode, instansi_id, layanan_id, values):
+        raise SurveyRefused("Anda sudah mengisi survei untuk transaksi ini. Terima kasih.")
+
+
+def done(db: Database, transaksi: str) -> bool:
+    return q.exists(db, transaksi)
+
+
+def region_report(db: Database, wilayah_kode: str) -> dict:
+    """IKM of the region and of each agency in it, for the public MPP page."""
+    per_agency = []
+    for agency in q.agencies_with_answers(db, wilayah_kode):
+        per_agency.append({"nama": agency["nama"], "ikm": compute(q.answers(db, wilayah_kode, agency["id"]))})
+    return {"wilayah": compute(q.answers(db, wilayah_kode)), "instansi": per_agency}
+
+
+def bars_svg(items: list[tuple[str, float]], width: int = 320) -> str:
+    """A small horizontal bar chart (25–100) as inline SVG: no library, no script."""
+    row, label_w = 22, 120
+    height = row * len(items) + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="Grafik IKM per instansi" viewBox="0 0 {width} {height}">']
+    for i, (name, value) in enumerate(items):
+        y = i * row + 2
+        bar = max(1, int((width - label_w - 40) * (value - 25) / 75))
+        short = (name[:16] + "…") if len(name) > 17 else name
+        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{_esc(short)}</text>'
+                     f'<rect x="{label_w}" y="{y + 3}" width="{bar}" height="14" fill="#00703c"/>'
+                     f'<text x="{label_w + bar + 4}" y="{y + 15}" font-size="12">{value:.1f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,134 @@
+"""The hall queue: race-free bookings, separate online and walk-in quotas, officer calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from db.connection import connect
+from services import antrean as svc
+from services.passwords import hash_password
+from tests.helpers import form_fields, login, text_of
+
+MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 WIB in Batam
+
+
+def counter(db, kuota_daring=4, kuota_langsung=4) -> dict:
+    g = dict(db.execute("SELECT * FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone())
+    db.execute("UPDATE gerai SET kuota_daring = ?, kuota_langsung = ? WHERE id = ?", [kuota_daring, kuota_langsung, g["id"]])
+    db.conn.commit()
+    return {**g, "kuota_daring": kuota_daring, "kuota_langsung": kuota_langsung}
+
+
+def citizens(db, n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        db.execute("INSERT INTO akun (peran, nik, nama, kata_sandi, wilayah_kode) VALUES ('warga', ?, ?, 'x', '2171')",
+                   [f"21710{i:02d}0101900001", f"Warga {i}"])
+        out.append(dict(db.execute("SELECT * FROM akun WHERE nik = ?", [f"21710{i:02d}0101900001"]).fetchone()))
+    db.conn.commit()
+    return out
+
+
+def test_two_citizens_can_never_both_get_the_last_place(db, db_path):
+    g = counter(db, kuota_daring=1)
+    people = citizens(db, 8)
+    start = threading.Barrier(len(people))
+    results = []
+
+    def attempt(person):
+        conn = connect(db_path)
+        start.wait()
+        try:
+            results.append(svc.book(conn, person, g["id"], "2026-11-30", "10:00", now=MONDAY_9))
+        except svc.QueueRefused as e:
+            results.append(e.message)
+        finally:
+            conn.conn.close()
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tickets = [r for r in results if isinstance(r, dict)]
+    assert len(tickets) == 1
+    assert all("kuota daring" in r for r in results if isinstance(r, str))
+    assert db.execute("SELECT count(*) FROM tiket WHERE jam = '10:00'").fetchone()[0] == 1
+
+
+def test_cancelling_frees_the_place(db):
+    g = counter(db, kuota_daring=1)
+    a, b = citizens(db, 2)
+    t = svc.book(db, a, g["id"], "2026-11-30", "10:00", now=MONDAY_9)
+    with pytest.raises(svc.QueueRefused):
+        svc.book(db, b, g["id"], "2026-11-30", "10:00", now=MONDAY_9)
+    svc.cancel(db, a, t["id"])
+    assert svc.book(db, b, g["id"], "2026-11-30", "10:00", now=MONDAY_9)["kode"] == "01-002"
+
+
+def test_online_bookings_never_touch_the_walk_in_quota(db):
+    g = counter(db, kuota_daring=2, kuota_langsung=2)
+    people = citizens(db, 2)
+    for p in people:
+        svc.book(db, p, g["id"], "2026-11-30", "09:30", now=MONDAY_9)
+    slot = next(s for s in svc.slots(db, g["id"], dt.date(2026, 11, 30), MONDAY_9) if s["jam"] == "09:30")
+    assert slot["sisa_daring"] == 0 and slot["sisa_langsung"] == 2
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    first = svc.walk_in(db, officer, g["id"], now=MONDAY_9)   # 09:00 slot, walk-in place
+    assert first["jenis"] == "langsung" and first["jam"] == "09:00"
+
+
+def test_weekends_and_holidays_cannot_be_booked(db):
+    g = counter(db)
+    (a,) = citizens(db, 1)
+    for day in ("2026-11-28", "2026-12-25"):  # Saturday; Natal
+        with pytest.raises(svc.QueueRefused):
+            svc.book(db, a, g["id"], day, "10:00", now=MONDAY_9)
+
+
+def test_officer_calls_recalls_serves_and_transfers(db):
+    g = counter(db)
+    a, b = citizens(db, 2)
+    t1 = svc.book(db, a, g["id"], "2026-11-30", "10:00", now=MONDAY_9)
+    t2 = svc.book(db, b, g["id"], "2026-11-30", "10:30", now=MONDAY_9)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    called = svc.call_next(db, officer, g["id"], now=MONDAY_9)
+    assert called["id"] == t1["id"]
+    svc.act(db, officer, t1["id"], "dilayani", now=MONDAY_9)
+    other = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '02'").fetchone()[0]
+    svc.act(db, officer, t2["id"], "alihkan", to_gerai=other, now=MONDAY_9)
+    moved = db.execute("SELECT gerai_id, status, kode FROM tiket WHERE id = ?", [t2["id"]]).fetchone()
+    assert tuple(moved) == (other, "menunggu", t2["kode"])
+    dpmptsp = dict(db.execute("SELECT * FROM akun WHERE username = 'dpmptsp.batam'").fetchone())
+    with pytest.raises(svc.QueueRefused):
+        svc.call_next(db, dpmptsp, g["id"], now=MONDAY_9)  # another agency's counter
+
+
+def test_booking_page_and_ticket_work_without_javascript(client, db, monkeypatch):
+    monkeypatch.setenv("MPP_NOW", MONDAY_9.isoformat())
+    login(client, "2171031508900001")
+    page = client.get("/mpp/2171/antrean?tanggal=2026-11-30")
+    assert page.status_code == 200 and "sisa 4 kuota daring" in text_of(page)
+    fields = form_fields(client, "/mpp/2171/antrean?tanggal=2026-11-30", "/mpp/2171/antrean")
+    r = client.post("/mpp/2171/antrean", data={**fields, "jam": "11:00"}, follow_redirects=False)
+    assert r.status_code == 303
+    ticket = client.get(r.headers["location"])
+    assert "01-001" in text_of(ticket) and "<svg" in ticket.text and "KTP-el" in text_of(ticket)
+
+
+def test_the_hall_display_answers_204_when_nothing_changed(client, db, monkeypatch):
+    monkeypatch.setenv("MPP_NOW", MONDAY_9.isoformat())
+    page = client.get("/mpp/2171/layar")
+    assert '<meta http-equiv="refresh"' in page.text
+    version = page.text.split("?v=")[1].split('"')[0]
+    assert client.get(f"/fragmen/layar/2171?v={version}").status_code == 204
+    g = counter(db)
+    (a,) = citizens(db, 1)
+    svc.book(db, a, g["id"], "2026-11-30", "10:00", now=MONDAY_9)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    svc.call_next(db, officer, g["id"], now=MONDAY_9)
+    changed = client.get(f"/fragmen/layar/2171?v={version}")
+    assert changed.status_code == 200 and "01-001" in changed.text
