@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from db import seed
 from db.connection import Store
-from routes import akun, antrean, daftar, demo, kasus, pengaduan, permohonan, petugas, public, verifikasi
+from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
 from services.notifikasi import LogSender
 from services.ttd import load_signing_key
 from web import jobs
@@ -29,6 +29,7 @@ from web.auth import AuthMiddleware
 from web.compression import CompressionMiddleware
 from web.formguard import FormGuardMiddleware
 from web.headers import SecurityHeadersMiddleware
+from web.requestlog import RequestLogMiddleware, new_stats
 from web.identity import FaceServices
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     assets = StaticAssets(ROOT / "static")
     templates = make_templates(ROOT / "templates", assets)
     store = Store(settings.db_path)
+    metrics = new_stats()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -68,10 +70,11 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
-        *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes,
+        *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes, *operasi.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     middleware = [
+        Middleware(RequestLogMiddleware, stats=metrics),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
         Middleware(CompressionMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="mpp_sesi",
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.faces = FaceServices(settings)
     app.state.signing_key = load_signing_key(settings.signing_key)
     app.state.sender = LogSender()
+    app.state.metrics = metrics
     return app
 
 

@@ -60,6 +60,33 @@ def throughput(base: str, bare: str, seconds: float) -> None:
     out("layanan_vs_bare_ratio", ours["rps"] / baseline["rps"], "x")
 
 
+def users(seconds: float) -> None:
+    """200 concurrent simulated users (180 citizens, 20 officers) against a fresh server."""
+    from bench import users as load_users
+    from db import seed
+    from db.connection import connect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = str(Path(tmp) / "users.db")
+        db = connect(db_path)
+        seed.seed(db)
+        db.conn.close()
+        load_users.prepare(db_path, citizens=180, officers=20)
+        env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_FACE_WARMUP": "0"}
+        with running_server(db_path=db_path, env=env) as server:
+            result = load_users.run(server.url, seconds, citizens=180, officers=20, submitters=30)
+    out("users_concurrent", 200, "users")
+    out("users_requests", result["requests"], "requests")
+    out("users_rps", result["rps"], "req/s")
+    out("users_p50", result["p50_ms"], "ms")
+    out("users_p99", result["p99_ms"], "ms")
+    out("users_errors", result["errors"], "count")
+    out("users_submitted", result["submitted"], "applications")
+    out("users_verified", result["verified"], "cases")
+    for sample in result["error_samples"]:
+        print(f"# error sample: {sample}", flush=True)
+
+
 def wait_for_models(server) -> float:
     """Resident memory of the serving process once its face models are loaded (warm-up at start)."""
     with urllib.request.urlopen(server.url + "/healthz?siap=wajah", timeout=60) as r:
@@ -83,6 +110,7 @@ def main() -> int:
             pages(server.url)
             throughput(server.url, bare.url, seconds)
             out("server_rss_mb", wait_for_models(server), "MB")
+    users(float(os.environ.get("BENCH_USERS_SECONDS", "20")))
     faces()
     return 0
 

@@ -66,6 +66,10 @@ class Store:
 
     Starlette runs ``def`` endpoints in a thread pool; a sqlite3 connection
     must not be shared by two threads mid-transaction, so each thread gets one.
+    ``store.db`` is a proxy that finds the *calling* thread's connection on every
+    use, so a handle taken on the event loop and passed to a worker thread still
+    uses the worker's own connection (sharing one was how writers ended up
+    waiting on each other's half-open transactions under load).
     """
 
     def __init__(self, path: str | Path):
@@ -73,9 +77,9 @@ class Store:
         self._local = threading.local()
         self._all: list[Database] = []
         self._lock = threading.Lock()
+        self.db = ThreadBoundDatabase(self)
 
-    @property
-    def db(self) -> Database:
+    def for_this_thread(self) -> Database:
         db = getattr(self._local, "db", None)
         if db is None:
             db = connect(self.path)
@@ -90,3 +94,16 @@ class Store:
                 db.conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class ThreadBoundDatabase:
+    """Looks like a sqlite_utils Database; every attribute is the calling thread's."""
+
+    def __init__(self, store: Store):
+        object.__setattr__(self, "_store", store)
+
+    def __getattr__(self, name: str):
+        return getattr(self._store.for_this_thread(), name)
+
+    def __getitem__(self, name: str):
+        return self._store.for_this_thread()[name]

@@ -46,7 +46,7 @@ async def logout_everywhere(request: Request):
     found = auth.require(request)
     await run_in_threadpool(akun_service.logout_everywhere, db_of(request), found["id"])
     auth.log_out(request)
-    return auth.redirect("/masuk")
+    return auth.redirect("/")
 
 
 LEVEL_NAMES = {"terverifikasi_wajah": "Terverifikasi wajah (dicocokkan dengan foto KTP-el)",

@@ -28,7 +28,7 @@ def inbox_context(request: Request, officer: dict) -> dict:
     status = params.get("status") if params.get("status") in svc.STATUS else None
     try:
         layanan_id = int(params.get("layanan", "") or 0) or None
-        page = max(1, int(params.get("hal", "1") or 1))
+        page = min(10_000, max(1, int(params.get("hal", "1") or 1)))
     except ValueError:
         layanan_id, page = None, 1
     today = kalender.region_today(db, officer["wilayah_kode"])

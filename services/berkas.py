@@ -59,6 +59,8 @@ def check(name: str, data: bytes) -> CheckedFile:
             im.save(out, "JPEG", quality=80, optimize=True)
     except FileRejected:
         raise
+    except Image.DecompressionBombError:  # Pillow refuses far-too-large headers itself, before decoding
+        raise FileRejected("Resolusi foto terlalu tinggi. Kirim foto dengan resolusi lebih kecil.") from None
     except Exception:
         raise FileRejected("Foto rusak dan tidak dapat dibaca. Silakan ambil foto lagi.") from None
     stored = out.getvalue()

@@ -1,0 +1,27 @@
+"""Operator pages: /metrics (per-route counts, errors, latency, bytes) for the ministry role
+or a bearer token (MPP_METRICS_TOKEN), as plain text an operator or a scraper reads."""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+def metrics(request: Request):
+    token = os.environ.get("MPP_METRICS_TOKEN", "")
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+    akun = request.scope.get("akun")
+    if not ((token and hmac.compare_digest(sent, token)) or (akun and akun["peran"] == "kementerian")):
+        raise HTTPException(404)
+    lines = ["# route count errors_5xx p50_ms p99_ms bytes"]
+    for key, st in sorted(request.app.state.metrics.items()):
+        lines.append(f"{key} {st.count} {st.errors} {st.percentile(0.5):.1f} {st.percentile(0.99):.1f} {st.bytes}")
+    return PlainTextResponse("\n".join(lines) + "\n")
+
+
+routes = [Route("/metrics", metrics, name="metrics")]
