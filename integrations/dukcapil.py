@@ -15,9 +15,6 @@ access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
 from __future__ import annotations
 
 import base64
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +22,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from biometrics.templates import open_sealed
+from integrations.http import ServiceUnavailable, get_json
 
 
 @dataclass
@@ -43,8 +41,7 @@ class Dukcapil(Protocol):
     def lookup(self, nik: str) -> Resident | None: ...
 
 
-class RegistryUnavailable(Exception):
-    """The registry could not be asked; the citizen should try again later (nothing is lost)."""
+RegistryUnavailable = ServiceUnavailable
 
 
 class EmbeddedDukcapil:
@@ -69,17 +66,9 @@ class HttpDukcapil:
         self.timeout = timeout
 
     def lookup(self, nik: str) -> Resident | None:
-        req = urllib.request.Request(f"{self.base_url}/penduduk/{nik}",
-                                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                data = json.load(r)
-        except urllib.error.HTTPError as e:
-            if e.code == 404:
-                return None
-            raise RegistryUnavailable(str(e)) from e
-        except (OSError, ValueError) as e:
-            raise RegistryUnavailable(str(e)) from e
+        data = get_json(self.base_url, f"penduduk/{nik}", self.token, self.timeout)
+        if data is None:
+            return None
         raw = data.pop("templat_wajah", None)
         template = np.frombuffer(base64.b64decode(raw), dtype="<f4").copy() if raw else None
         return Resident(**{k: data[k] for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "alamat",

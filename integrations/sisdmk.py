@@ -13,15 +13,13 @@ interface a region would point at (``MPP_SISDMK_URL``, ``MPP_SISDMK_TOKEN``):
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlite_utils import Database
 
 from db.connection import write
+from integrations.http import get_json
 
 MAX_PRACTICE_PLACES = 3  # UU 17/2023: a SIP per place, at most three places
 
@@ -66,15 +64,9 @@ class HttpSisdmk:
         self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
 
     def lookup(self, nomor_str: str) -> StrRecord | None:
-        req = urllib.request.Request(f"{self.base_url}/str/{nomor_str}",
-                                     headers={"Authorization": f"Bearer {self.token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                data = json.load(r)
-        except urllib.error.HTTPError as e:
-            if e.code == 404:
-                return None
-            raise
+        data = get_json(self.base_url, f"str/{nomor_str}", self.token, self.timeout)
+        if data is None:
+            return None
         places = data.pop("tempat_praktik", [])
         return StrRecord(**{k: data.get(k) for k in ("nomor_str", "nik", "nama", "profesi", "berlaku_sampai")},
                          tempat_praktik=places)

@@ -74,3 +74,10 @@ WAIT_FOR_MARK_JS = """(want) => {
   const luma = 0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2];
   return Math.abs(luma - want) < 25;
 }"""
+
+
+def log_in(page, base: str, login_id: str, password: str = "mpp-demo-2026") -> None:
+    page.goto(base + "/masuk")
+    page.fill("#login", login_id)
+    page.fill("#kata_sandi", password)
+    page.click("main button")

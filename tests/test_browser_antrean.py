@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bench.server import running_server
-from browser_support import launch, needs_chromium
+from browser_support import launch, log_in, needs_chromium
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -20,13 +20,6 @@ def server(db_path):
            "MPP_FACE_WARMUP": "0", "MPP_NOW": "2026-11-30T02:00:00+00:00"}  # a Monday, 09:00 in Batam
     with running_server(db_path=db_path, env=env) as srv:
         yield srv.url
-
-
-def log_in(page, base, login_id):
-    page.goto(base + "/masuk")
-    page.fill("#login", login_id)
-    page.fill("#kata_sandi", "mpp-demo-2026")
-    page.click("main button")
 
 
 def test_book_call_and_see_it_on_the_hall_display(server):

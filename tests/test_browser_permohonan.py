@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bench.server import running_server
-from browser_support import launch, needs_chromium
+from browser_support import launch, log_in, needs_chromium
 from db.connection import connect
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg
@@ -27,13 +27,6 @@ def server(db_path):
            "MPP_FACE_WARMUP": "0"}
     with running_server(db_path=db_path, env=env) as srv:
         yield srv.url
-
-
-def log_in(page, base, login_id):
-    page.goto(base + "/masuk")
-    page.fill("#login", login_id)
-    page.fill("#kata_sandi", "mpp-demo-2026")
-    page.click("main button")
 
 
 def apply(page, base, scan, javascript: bool) -> str:
