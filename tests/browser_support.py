@@ -21,12 +21,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def launch(playwright, extra: list[str] | None = None, javascript: bool = True):
-    """A fresh profile of a phone-sized headless Chromium."""
+def launch(playwright, extra: list[str] | None = None, javascript: bool = True, bypass_csp: bool = False):
+    """A fresh profile of a phone-sized headless Chromium (``bypass_csp`` only to inject test tools)."""
     profile = tempfile.mkdtemp(prefix="chromium-")
     return playwright.chromium.launch_persistent_context(
         profile, executable_path=CHROMIUM, headless=True, args=FLAGS + (extra or []),
         viewport={"width": 400, "height": 800}, locale="id-ID", java_script_enabled=javascript,
+        bypass_csp=bypass_csp,
     )
 
 
