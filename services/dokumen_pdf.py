@@ -1,63 +1,186 @@
-"""The issued document as a QR code (inline SVG) and as a PDF, with core fonts only."""
+"""The issued document as a QR code (inline SVG for the web page) and as a PDF.
+
+Why core fonts only: the PDF is made on the request path of a small server and
+downloaded over weak mobile networks, so it must be quick and small (tens of
+KB). The built-in Helvetica needs no font file, but it only knows Latin-1;
+``latin1()`` maps everything else (typographic quotes, dashes, emoji, other
+scripts) to something printable so no citizen's name can break rendering.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import unicodedata
 
 import segno
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
-_REPLACE = {"–": "-", "—": "-", "“": '"', "”": '"', "‘": "'", "’": "'", "…": "...", "•": "-"}
+QR_LABEL = "Kode QR verifikasi dokumen"
+QR_WIDTH_PX = 180  # big enough for a phone camera on screen, small enough for a phone screen
+QR_ERROR = "m"  # ~15% damage tolerance: survives a fold or a stamp without making the code much denser
 
+_MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+           "Oktober", "November", "Desember")
 
-def qr_svg(url: str) -> str:
-    qr = segno.make(url, error="m")
-    out = io.BytesIO()
-    qr.save(out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, nl=False,
-            title=None, svgclass=None, lineclass=None)
-    svg = out.getvalue().decode("utf-8")
-    return svg.replace("<svg ", '<svg role="img" aria-label="Kode QR verifikasi dokumen" ', 1)
+# Common typography that has no Latin-1 form, mapped to its plain look-alike.
+_REPLACE = {
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2026": "...", "\u2022": "-", "\u2027": "-", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ",
+    "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
+    "\u2122": "(TM)", "\u20ac": "EUR", "\u2264": "<=", "\u2265": ">=", "\u2192": "->", "\u2190": "<-",
+    "\u2116": "No.",
+}
 
 
 def latin1(text) -> str:
-    """Core PDF fonts are Latin-1: map common typography, drop anything else."""
-    text = "".join(_REPLACE.get(c, c) for c in str(text))
-    return text.encode("latin-1", "replace").decode("latin-1").replace("?", "?")
+    """Any value as Latin-1 text the core fonts can draw.
+
+    Typography maps to look-alikes, accented letters outside Latin-1 lose their
+    accent (``ł`` stays unknown, ``ő`` becomes ``o``), control characters become
+    spaces, and what is left (emoji, other scripts) becomes ``?`` so the reader
+    sees that something was there rather than a silently shortened name.
+    """
+    out = []
+    for char in "" if text is None else str(text):
+        char = _REPLACE.get(char, char)
+        if len(char) != 1:
+            out.append(char)
+            continue
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            out.append(" ")
+        elif code < 0x100:
+            out.append(char)
+        elif unicodedata.category(char) in ("Mn", "Me", "Cf") or 0xFE00 <= code <= 0xFE0F:
+            continue  # combining marks, variation selectors, invisible format characters
+        else:
+            base = "".join(c for c in unicodedata.normalize("NFKD", char)
+                           if ord(c) < 0x100 and not unicodedata.combining(c))
+            out.append(base if base and base.isprintable() else "?")
+    return "".join(out)
+
+
+def _tanggal(value) -> str:
+    """An ISO date as Indonesians write it on letters (28 November 2026)."""
+    try:
+        day = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return latin1(value)
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def qr_svg(url: str) -> str:
+    """Inline SVG for the HTML page: vector, so it stays sharp at any zoom, and
+    a few KB. The white background and 4-module quiet zone are explicit so the
+    code still scans on a tinted or dark page."""
+    qr = segno.make(url, error=QR_ERROR)
+    out = io.BytesIO()
+    qr.save(out, kind="svg", border=4, dark="#000", light="#fff", xmldecl=False, svgns=True, omitsize=True,
+            nl=False, svgclass=None, lineclass=None)
+    svg = out.getvalue().decode("utf-8")
+    return svg.replace(
+        "<svg ",
+        f'<svg width="{QR_WIDTH_PX}" height="{QR_WIDTH_PX}" role="img" aria-label="{QR_LABEL}" '
+        'shape-rendering="crispEdges" ', 1)
+
+
+def _qr_png(url: str) -> io.BytesIO:
+    """A 1-bit PNG with a few pixels per module: tiny, and crisp in viewers
+    that smooth scaled images."""
+    png = io.BytesIO()
+    segno.make(url, error=QR_ERROR).save(png, kind="png", scale=4, border=4)
+    png.seek(0)
+    return png
+
+
+class _Document(FPDF):
+    """FPDF with the legal note and page number at the bottom of every page."""
+
+    footer_text = latin1("Dokumen ini ditandatangani secara elektronik sehingga tidak memerlukan tanda tangan "
+                         "basah (UU 11/2008 ITE jo. UU 1/2024; PP 71/2019).")
+
+    def footer(self):
+        self.set_y(-18)
+        self.set_draw_color(160)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(1.5)
+        self.set_font("Helvetica", "I", 7.5)
+        self.set_text_color(80)
+        self.multi_cell(0, 3.5, self.footer_text, new_x="LMARGIN", new_y="NEXT", align="C")
+        self.cell(0, 3.5, f"Halaman {self.page_no()} dari {{nb}}", align="C")
+        self.set_text_color(0)
 
 
 def render_pdf(doc: dict, compress: bool = True) -> bytes:
-    pdf = FPDF(format="A4")
+    """The issued document as an A4 PDF.
+
+    ``doc`` keys: judul, nomor, instansi, wilayah, tanggal (ISO date or text),
+    penandatangan, rows (list of (label, value)), url_verifikasi. Every value
+    goes through ``latin1()``, so any input renders. ``compress=False`` is for
+    tests that look for text in the raw file.
+    """
+    pdf = _Document(orientation="portrait", unit="mm", format="A4")
     pdf.set_compression(compress)
-    pdf.set_auto_page_break(True, margin=20)
+    pdf.set_margins(20, 18, 20)
+    pdf.set_auto_page_break(True, margin=24)
+    pdf.set_title(latin1(doc.get("judul")))
+    pdf.set_author(latin1(doc.get("instansi")))
+    pdf.set_creator("MPP Digital")
+    pdf.set_lang("id")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 6, latin1(f"PEMERINTAH {doc['wilayah'].upper()}"), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 6, latin1(doc["instansi"]), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.ln(4)
+
+    # Kop: who issues it.
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.multi_cell(0, 6.5, latin1(f"PEMERINTAH {latin1(doc.get('wilayah')).upper()}"),
+                   new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.multi_cell(0, 6, latin1(doc.get("instansi")), new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.ln(2)
+    pdf.set_line_width(0.6)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+    pdf.set_line_width(0.2)
+    pdf.ln(8)
+
+    # Title and number.
     pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(0, 7, latin1(doc["judul"]), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 6, latin1(f"Nomor: {doc['nomor']}"), new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.multi_cell(0, 7, latin1(doc.get("judul")).upper(), new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font("Helvetica", "", 10.5)
+    pdf.multi_cell(0, 6, f"Nomor: {latin1(doc.get('nomor'))}", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(6)
-    for label, value in doc["rows"]:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(60, 6, latin1(label)[:45])
+
+    # The facts, label -> value.
+    rows = [(latin1(label), latin1(value)) for label, value in (doc.get("rows") or [])]
+    if rows:
         pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.cell(0, 6, latin1(f"Diterbitkan: {doc['tanggal']}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, latin1(f"Ditandatangani secara elektronik oleh {doc['penandatangan']}"),
-             new_x="LMARGIN", new_y="NEXT")
-    png = io.BytesIO()
-    segno.make(doc["url_verifikasi"], error="m").save(png, kind="png", scale=4, border=2)
-    png.seek(0)
-    pdf.image(png, w=40)
-    pdf.set_font("Helvetica", "", 8)
-    pdf.multi_cell(0, 4, latin1(doc["url_verifikasi"]), new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 4, latin1("Keaslian dokumen dapat diperiksa dengan memindai kode QR atau membuka alamat di atas."),
+        with pdf.table(col_widths=(60, 110), first_row_as_headings=False, borders_layout="HORIZONTAL_LINES",
+                       line_height=5.5, text_align="LEFT", padding=1.5) as table:
+            for label, value in rows:
+                row = table.row()
+                row.cell(label, style=FontFace(emphasis="BOLD"))
+                row.cell(value)
+        pdf.ln(8)
+
+    # Issue date and signer.
+    pdf.set_font("Helvetica", "", 10)
+    pdf.multi_cell(0, 5.5, f"Diterbitkan di {latin1(doc.get('wilayah'))} pada tanggal {_tanggal(doc.get('tanggal'))}",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5.5, f"Ditandatangani secara elektronik oleh {latin1(doc.get('penandatangan'))}",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.multi_cell(0, 4, latin1("Dokumen ini ditandatangani secara elektronik dan tidak memerlukan cap basah "
-                                "(UU 11/2008 ITE jo. UU 1/2024; PP 71/2019)."), new_x="LMARGIN", new_y="NEXT")
+
+    # Verification: QR code, then the same address in print for who cannot scan.
+    url = str(doc.get("url_verifikasi") or "")
+    qr_mm = 42
+    if pdf.will_page_break(qr_mm + 20):
+        pdf.add_page()
+    pdf.image(_qr_png(url), x=pdf.l_margin, w=qr_mm, h=qr_mm)
+    pdf.set_font("Courier", "", 7)
+    pdf.multi_cell(0, 3.2, latin1(url), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(0, 4.5, "Keaslian dokumen dapat diperiksa dengan memindai kode QR atau membuka alamat di atas.",
+                   new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
