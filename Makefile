@@ -34,3 +34,13 @@ bench: setup
 
 clean:
 	rm -rf .venv .uv data static/vendor .cache
+
+.PHONY: backup restore
+# One full Litestream snapshot of $(MPP_DB) into the file replica data/replica/ (MPP_REPLICA_DIR).
+backup: setup
+	$(PY) scripts/backup
+
+# Restore the file replica into a NEW file, then integrity check + row counts: make restore TO=/tmp/mpp.db
+restore: setup
+	@test -n "$(TO)" || { echo "usage: make restore TO=path/to/new.db" >&2; exit 2; }
+	$(PY) scripts/restore "$(TO)"

@@ -111,6 +111,8 @@ def main() -> int:
             throughput(server.url, bare.url, seconds)
             out("server_rss_mb", wait_for_models(server), "MB")
     users(float(os.environ.get("BENCH_USERS_SECONDS", "20")))
+    from bench import litestream_lag
+    print(*litestream_lag.measure(), sep="\n", flush=True)
     faces()
     return 0
 

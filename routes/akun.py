@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from services import akun as akun_service
 from web import auth
+from web.identity import client_ip
 from web.render import db_of, render
 
 ROLE_NAMES = {"warga": "Warga", "petugas": "Petugas", "admin_wilayah": "Pengelola MPP daerah",
@@ -27,7 +28,7 @@ def login_form(request: Request):
 async def login(request: Request):
     form = await request.form()
     login_id, password = str(form.get("login", ""))[:64], str(form.get("kata_sandi", ""))[:128]
-    ip = request.client.host if request.client else "?"
+    ip = client_ip(request)
     result = await run_in_threadpool(akun_service.login, db_of(request), login_id, password, ip)
     if result.error:
         return render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,

@@ -43,4 +43,10 @@ def identity_of(request: Request) -> Identity:
 
 
 def client_ip(request: Request) -> str:
+    """The citizen's address for rate limits: the proxy's header when one is configured
+    (``MPP_CLIENT_IP_HEADER=fly-client-ip`` on Fly, which sets it itself and cannot be faked by the
+    client), else the socket's peer."""
+    header = request.app.state.settings.client_ip_header
+    if header and request.headers.get(header):
+        return request.headers[header].strip()[:64]
     return request.client.host if request.client else "?"
