@@ -22,6 +22,7 @@ from starlette.routing import Route
 from db import seed
 from db.connection import Store
 from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
+from routes import admin, pemantauan
 from services.notifikasi import LogSender
 from services.ttd import load_signing_key
 from web import jobs
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
         *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes, *operasi.routes,
+        *pemantauan.routes, *admin.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     middleware = [

@@ -407,6 +407,47 @@ def m007_antrean_pengaduan_skm(db: Database) -> None:
     )
 
 
+@migrations(name="008_pemantauan")
+def m008_pemantauan(db: Database) -> None:
+    db.executescript(
+        """
+        -- National MPP rollout per kab/kota (the ministry's list; demo data until a real list is imported).
+        CREATE TABLE mpp_nasional (
+            wilayah_kode TEXT PRIMARY KEY REFERENCES kabkota(kode),
+            status TEXT NOT NULL CHECK (status IN ('berdiri', 'target', 'belum')),
+            tanggal_berdiri TEXT,               -- ISO date, status 'berdiri'
+            target_tahun INTEGER,               -- status 'target'
+            sumber TEXT NOT NULL DEFAULT '',
+            CHECK (status != 'berdiri' OR tanggal_berdiri IS NOT NULL),
+            CHECK (status != 'target' OR target_tahun IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX mpp_nasional_status ON mpp_nasional(status);
+        -- Every load of that list: the demo seed (demo = 1) or an import by the ministry.
+        CREATE TABLE mpp_nasional_impor (
+            id INTEGER PRIMARY KEY,
+            waktu TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            akun_id INTEGER REFERENCES akun(id),
+            nama_file TEXT NOT NULL,
+            jumlah_baris INTEGER NOT NULL,
+            demo INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        -- MPP Digital criteria attested by the region admin (the others are derived from use).
+        CREATE TABLE kriteria_atestasi (
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            kriteria TEXT NOT NULL,
+            terpenuhi INTEGER NOT NULL CHECK (terpenuhi IN (0, 1)),
+            akun_id INTEGER REFERENCES akun(id),
+            waktu TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            PRIMARY KEY (wilayah_kode, kriteria)
+        ) STRICT;
+        -- Local additions to a catalogue service: extra requirements, and a fee where the law allows.
+        ALTER TABLE layanan_wilayah ADD COLUMN persyaratan_tambahan TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE layanan_wilayah ADD COLUMN biaya INTEGER CHECK (biaya IS NULL OR biaya >= 0);  -- NULL: catalogue fee
+        ALTER TABLE layanan_wilayah ADD COLUMN biaya_keterangan TEXT NOT NULL DEFAULT '';
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from db.connection import connect, write
 from db.kalender import load_national_holidays
 from db.migrations import migrate
+from db.pemantauan import seed_demo_rollout
 from db.reference import load_catalogue, load_regions, read_toml
 from services.passwords import hash_password
 from web.settings import Settings
@@ -44,6 +45,7 @@ def seed(db: Database, demo: bool = True) -> list[dict]:
     load_regions(db)
     load_catalogue(db)
     load_national_holidays(db)
+    seed_demo_rollout(db, demo)  # national MPP rollout (demo list), once
     if not demo or db.execute("SELECT count(*) FROM mpp").fetchone()[0]:
         return []
     with write(db):

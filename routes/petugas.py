@@ -86,15 +86,9 @@ async def reject(request: Request):
     return auth.redirect("/petugas")
 
 
-def admin_home(request: Request):
-    found = auth.require(request, "admin_wilayah", "kementerian")
-    return render(request, "akun.html", {"peran": ROLE_NAMES[found["peran"]]})
-
-
 routes = [
     Route("/petugas", officer_home, name="petugas"),
     Route("/petugas/aktivasi/{id}", review_page, name="petugas_aktivasi"),
     Route("/petugas/aktivasi/{id}", activate, methods=["POST"], name="petugas_aktivasi_kirim"),
     Route("/petugas/aktivasi/{id}/tolak", reject, methods=["POST"], name="petugas_aktivasi_tolak"),
-    Route("/admin", admin_home, name="admin"),
 ]

@@ -41,6 +41,8 @@ COMPLAINT = rule("login", "404", "404", "ok", "404", "404", "ok", "404")
 STAFF = rule("login", "404", "404", "ok", "ok", "ok", "ok", "ok")
 CONSOLE = rule("login", "404", "404", "404", "404", "404", "ok", "ok")
 METRICS = rule("404", "404", "404", "404", "404", "404", "404", "ok")
+MINISTRY = rule("login", "404", "404", "404", "404", "404", "404", "ok")
+REGION_ADMIN = rule("login", "404", "404", "404", "404", "404", "ok", "404")  # its own region only
 
 RULES = {
     "GET /": PUBLIC, "GET /layanan": PUBLIC, "GET /fragmen/layanan": PUBLIC, "GET /layanan/{slug}": PUBLIC,
@@ -69,6 +71,13 @@ RULES = {
     "POST /petugas/antrean": OFFICERS, "POST /petugas/permohonan/{id}/tindakan": CASE,
     "POST /petugas/pengaduan/{id}": COMPLAINT,
     "POST /keluar/semua": LOGGED_IN, "POST /keluar": PUBLIC,
+    # monitoring: the rollout picture is open data; criteria, performance and import are the ministry's
+    **{f"GET /pemantauan{p}": PUBLIC for p in ("", "/provinsi", "/daftar", "/wilayah/{kode}", "/ringkasan.csv",
+                                                 "/kelompok.csv", "/provinsi.csv", "/wilayah.csv")},
+    **{f"GET /pemantauan{p}": MINISTRY for p in ("/kriteria", "/kriteria.csv", "/kinerja", "/kinerja.csv", "/impor")},
+    "POST /pemantauan/impor": MINISTRY,
+    **{f"{m} /admin/{{kode}}/{p}": REGION_ADMIN for m in ("GET", "POST")
+       for p in ("profil", "instansi", "gerai", "layanan", "petugas", "libur", "kriteria")},
 }
 
 

@@ -1,0 +1,118 @@
+"""National monitoring (/pemantauan): the MPP rollout as public open data with a CSV for
+each table; criteria, performance and the import of the real list for the ministry only."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from services import pemantauan as svc
+from web import auth
+from web.render import db_of, render
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def overview(request: Request):
+    return render(request, "pemantauan.html", svc.overview_page(db_of(request)))
+
+
+def provinces(request: Request):
+    return render(request, "pemantauan_provinsi.html", svc.provinces_page(db_of(request)))
+
+
+def region_list(request: Request):
+    return render(request, "pemantauan_daftar.html", svc.list_page(db_of(request), dict(request.query_params)))
+
+
+def region(request: Request):
+    page = svc.region_page(db_of(request), request.path_params["kode"], request.scope.get("akun"))
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "pemantauan_wilayah.html", {**page, "status": svc.STATUS})
+
+
+def csv_summary(request: Request):
+    return _csv(svc.csv_summary(db_of(request)), "ringkasan.csv")
+
+
+def csv_groups(request: Request):
+    return _csv(svc.csv_breakdown(db_of(request), "kelompok"), "kelompok.csv")
+
+
+def csv_provinces(request: Request):
+    return _csv(svc.csv_breakdown(db_of(request), "provinsi"), "provinsi.csv")
+
+
+def csv_regions(request: Request):
+    return _csv(svc.csv_regions(db_of(request)), "wilayah.csv")
+
+
+def _ministry(request: Request) -> dict:
+    return auth.require(request, "kementerian")
+
+
+def criteria(request: Request):
+    _ministry(request)
+    return render(request, "pemantauan_kriteria.html", svc.criteria_table(db_of(request)))
+
+
+def csv_criteria(request: Request):
+    _ministry(request)
+    return _csv(svc.csv_criteria(db_of(request)), "kriteria.csv")
+
+
+def performance(request: Request):
+    _ministry(request)
+    return render(request, "pemantauan_kinerja.html", svc.performance(db_of(request)))
+
+
+def csv_performance(request: Request):
+    _ministry(request)
+    return _csv(svc.csv_performance(db_of(request)), "kinerja.csv")
+
+
+def import_form(request: Request, result: svc.ImportResult | None = None, status_code: int = 200):
+    _ministry(request)
+    return render(request, "pemantauan_impor.html", {**svc.import_page(db_of(request)), "hasil": result,
+                                                      "pesan": request.session.pop("pesan", None)},
+                  status_code=status_code)
+
+
+async def import_upload(request: Request):
+    akun = _ministry(request)
+    form = await request.form()
+    upload = form.get("berkas")
+    data, name = (await upload.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
+    await form.close()
+    result = await run_in_threadpool(svc.import_rollout, db_of(request), akun, data, name)
+    if not result.ok:
+        return import_form(request, result, status_code=400)
+    note = f" {result.missing} kab/kota tidak ada di berkas (tercatat tanpa data)." if result.missing else ""
+    request.session["pesan"] = f"{result.rows} baris diimpor dan menggantikan data sebelumnya.{note}"
+    return auth.redirect("/pemantauan/impor")
+
+
+routes = [
+    Route("/pemantauan", overview, name="pemantauan"),
+    Route("/pemantauan/provinsi", provinces, name="pemantauan_provinsi"),
+    Route("/pemantauan/daftar", region_list, name="pemantauan_daftar"),
+    Route("/pemantauan/wilayah/{kode}", region, name="pemantauan_wilayah"),
+    Route("/pemantauan/ringkasan.csv", csv_summary, name="pemantauan_ringkasan_csv"),
+    Route("/pemantauan/kelompok.csv", csv_groups, name="pemantauan_kelompok_csv"),
+    Route("/pemantauan/provinsi.csv", csv_provinces, name="pemantauan_provinsi_csv"),
+    Route("/pemantauan/wilayah.csv", csv_regions, name="pemantauan_wilayah_csv"),
+    Route("/pemantauan/kriteria", criteria, name="pemantauan_kriteria"),
+    Route("/pemantauan/kriteria.csv", csv_criteria, name="pemantauan_kriteria_csv"),
+    Route("/pemantauan/kinerja", performance, name="pemantauan_kinerja"),
+    Route("/pemantauan/kinerja.csv", csv_performance, name="pemantauan_kinerja_csv"),
+    Route("/pemantauan/impor", import_form, name="pemantauan_impor"),
+    Route("/pemantauan/impor", import_upload, methods=["POST"], name="pemantauan_impor_kirim"),
+]
