@@ -16,11 +16,13 @@ def claim(db: Database, key: str) -> bool:
         return cur.rowcount == 1
 
 
-def complete(db: Database, key: str, status: int, headers: list, body: bytes) -> None:
+def complete(db: Database, key: str, status: int, headers: list, body: bytes,
+             session: dict | None = None) -> None:
+    """Store the first response; ``session`` is the session it left behind, if it changed it."""
     with write(db):
         db.execute(
-            "UPDATE idempotensi SET status = ?, header = ?, isi = ? WHERE kunci = ?",
-            [status, json.dumps(headers), body, key],
+            "UPDATE idempotensi SET status = ?, header = ?, isi = ?, sesi = ? WHERE kunci = ?",
+            [status, json.dumps(headers), body, None if session is None else json.dumps(session), key],
         )
 
 
@@ -30,8 +32,12 @@ def release(db: Database, key: str) -> None:
 
 
 def get(db: Database, key: str) -> dict | None:
-    row = db.execute("SELECT status, header, isi FROM idempotensi WHERE kunci = ?", [key]).fetchone()
-    return dict(row) if row else None
+    row = db.execute("SELECT status, header, isi, sesi FROM idempotensi WHERE kunci = ?", [key]).fetchone()
+    if not row:
+        return None
+    stored = dict(row)
+    stored["sesi"] = None if stored["sesi"] is None else json.loads(stored["sesi"])
+    return stored
 
 
 def purge_older_than(db: Database, days: int = 7) -> int:

@@ -448,6 +448,18 @@ def m008_pemantauan(db: Database) -> None:
     )
 
 
+
+@migrations(name="009_idempotensi_sesi")
+def m009_idempotensi_sesi(db: Database) -> None:
+    db.executescript(
+        """
+        -- The session as the first response left it, when that response changed it (a login,
+        -- a flash message): a replayed answer must carry the same cookie. NULL: unchanged.
+        ALTER TABLE idempotensi ADD COLUMN sesi TEXT;
+        CREATE INDEX idempotensi_dibuat ON idempotensi(dibuat);
+        """
+    )
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

@@ -56,6 +56,23 @@ def test_a_retried_submit_gets_the_first_answer(client, db):
     assert n == 1
 
 
+def test_a_retried_login_whose_answer_was_lost_still_logs_in(client):
+    """The answer to a login (a redirect with the new session cookie) is lost on the line; the
+    browser, still holding the old cookie, sends the same form again and must be logged in."""
+    fields = form_fields(client, "/masuk", "/masuk")
+    before = client.cookies.get("mpp_sesi")
+    data = {**fields, "login": "2171031508900001", "kata_sandi": "mpp-demo-2026"}
+    first = client.post("/masuk", data=data, follow_redirects=False)
+    assert first.status_code == 303
+    client.cookies.clear()
+    client.cookies.set("mpp_sesi", before)  # the lost answer's cookie never arrived
+    again = client.post("/masuk", data=data, follow_redirects=False)
+    assert again.headers.get("x-idempotent-replay") == "1"
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert "mpp_sesi=" in again.headers.get("set-cookie", "")
+    assert client.get("/akun", follow_redirects=False).status_code == 200
+
+
 def test_oversized_body_is_refused_with_a_clear_message(client):
     fields = form_fields(client, "/masuk", "/masuk")
     big = "x" * (13 * 1024 * 1024)

@@ -6,7 +6,9 @@
   (session, key, body) is stored; a retry of the same submit — a double tap, or
   the browser resending after the line dropped — gets that same response
   instead of doing the work twice. A retry arriving while the first is still
-  running waits for it.
+  running waits for it. When the first response changed the session (a login,
+  a flash message), the replay restores that session too, so the retry gets
+  the same cookie the lost answer carried.
 """
 
 from __future__ import annotations
@@ -74,8 +76,13 @@ class FormGuardMiddleware:
             if stored is None:
                 await self._refuse(scope, receive, send, 409)
                 return
+            if stored["sesi"] is not None:
+                session = scope.setdefault("session", {})
+                session.clear()
+                session.update(stored["sesi"])
             await _send_stored(send, stored)
             return
+        before = dict(scope.get("session", {}))
         start: dict = {}
         chunks: list[bytes] = []
 
@@ -97,7 +104,9 @@ class FormGuardMiddleware:
             await run_in_threadpool(idempotensi.release, store.db, key)
         else:
             headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", [])]
-            await run_in_threadpool(idempotensi.complete, store.db, key, status, headers, body)
+            after = dict(scope.get("session", {}))
+            await run_in_threadpool(idempotensi.complete, store.db, key, status, headers, body,
+                                    None if after == before else after)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
         response = self.error_page(Request(scope, receive), status)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from integrations.sisdmk import EmbeddedSisdmk
 from integrations.dukcapil import EmbeddedDukcapil
+from db import idempotensi
 from services import notifikasi, pengaduan, permohonan
 
 log = logging.getLogger("mpp.jobs")
@@ -26,6 +27,7 @@ def one_round(app) -> None:
                                sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
     permohonan.deem_overdue_permits(pel)
     pengaduan.close_unanswered(db)
+    idempotensi.purge_older_than(db)  # a retry on a flaky line comes within minutes, not days
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:
