@@ -74,6 +74,11 @@ def file_content(db: Database, permohonan_id: int, berkas_id: int) -> dict | Non
     return dict(row) if row else None
 
 
+def current_status(db: Database, permohonan_id: int) -> str | None:
+    row = db.execute("SELECT status FROM permohonan WHERE id = ?", [permohonan_id]).fetchone()
+    return row[0] if row else None
+
+
 def set_status(db: Database, permohonan_id: int, status: str, actor_id: int | None, note: str = "",
                **columns) -> None:
     """Change the status and add the timeline entry in one transaction."""

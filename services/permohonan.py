@@ -224,6 +224,10 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
     if action == "perbaikan" and not fields:
         raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.")
     with write(pel.db):
+        # checked again under the write lock: two officers (or the fiktif-positif job) acting on the
+        # same case at once must not both move it on
+        if q.current_status(pel.db, p["id"]) != p["status"]:
+            raise ActionRefused("Permohonan ini baru saja diproses pihak lain. Muat ulang halaman untuk melihat statusnya.")
         if action == "terbitkan":
             issue_document(pel, p, officer)
         else:
@@ -283,6 +287,8 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
         if p["tenggat"] >= today:
             continue
         with write(pel.db):
+            if q.current_status(pel.db, p["id"]) != p["status"]:
+                continue  # an officer decided it a moment ago
             issue_document(pel, p, None, deemed=True)
             audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
             notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},

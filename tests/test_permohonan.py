@@ -230,6 +230,26 @@ def test_an_officer_without_the_duty_cannot_sign(app, citizen, db):
     officer.__exit__(None, None, None)
 
 
+def test_two_officers_pressing_at_once_move_the_case_on_once(app, citizen, db):
+    """Both opened the case while it was 'diajukan' and press 'Berkas lengkap' in the same moment:
+    the second is told someone else just acted, and the timeline has one entry, not two."""
+    from db import permohonan as q
+    from integrations.sisdmk import EmbeddedSisdmk
+
+    pid = start(citizen, "kartu-keluarga")
+    fill(citizen, db, pid, "kartu-keluarga")
+    submit(citizen, pid)
+    pel = svc.Pelayanan(db=db, registry=None, sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    seen_by_both = q.get(db, pid)  # each officer's request loaded the case before either wrote
+    svc.officer_action(pel, officer, seen_by_both, "verifikasi")
+    with pytest.raises(svc.ActionRefused, match="baru saja diproses"):
+        svc.officer_action(pel, officer, seen_by_both, "verifikasi")
+    steps = db.execute("SELECT count(*) FROM riwayat WHERE permohonan_id = ? AND status = 'diverifikasi'",
+                       [pid]).fetchone()[0]
+    assert steps == 1
+
+
 def test_audit_chain_detects_an_edited_row(app, citizen, db):
     pid = start(citizen, "kartu-keluarga")
     fill(citizen, db, pid, "kartu-keluarga")
