@@ -53,14 +53,17 @@
     status.textContent = 'Mengirim ' + kb + ' KB…';
     var xhr = new XMLHttpRequest();
     xhr.open('POST', form.action);
+    xhr.setRequestHeader('X-Unggah', '1');  // answer 204 + where to go, not a page to throw away
     if (xhr.upload) {
       xhr.upload.onprogress = function (e) {
         if (e.lengthComputable) { status.textContent = 'Mengirim ' + kb + ' KB… ' + Math.round(100 * e.loaded / e.total) + '%'; }
       };
     }
     xhr.onload = function () {
-      if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
-        window.location.href = xhr.responseURL;
+      if (xhr.status === 204 && xhr.getResponseHeader('X-Lanjut')) {
+        next(xhr.getResponseHeader('X-Lanjut'));
+      } else if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
+        window.location.href = xhr.responseURL;  // led elsewhere, e.g. to log in again
       } else if (xhr.status >= 400 && xhr.status < 500) {
         status.textContent = errorIn(xhr.responseText, form.id) || 'Berkas ditolak. Coba berkas lain.';
       } else {
@@ -69,6 +72,16 @@
     };
     xhr.onerror = function () { retry(form, status, blob, name, attempt); };
     xhr.send(data);
+  }
+
+  // Show the form again (now listing the file). Only a changed #part would not reload it.
+  function next(url) {
+    if (url.split('#')[0] === window.location.pathname + window.location.search) {
+      window.location.hash = url.split('#')[1] || '';
+      window.location.reload();
+    } else {
+      window.location.replace(url);
+    }
   }
 
   function errorIn(html, id) {

@@ -47,7 +47,7 @@ REGION_ADMIN = rule("login", "404", "404", "404", "404", "404", "ok", "404")  # 
 RULES = {
     "GET /": PUBLIC, "GET /layanan": PUBLIC, "GET /fragmen/layanan": PUBLIC, "GET /layanan/{slug}": PUBLIC,
     "GET /mpp/{kode}": PUBLIC, "GET /mpp/{kode}/layar": PUBLIC, "GET /fragmen/layar/{kode}": PUBLIC,
-    "GET /healthz": PUBLIC, "GET /masuk": PUBLIC, "GET /daftar": PUBLIC, "GET /daftar/status": PUBLIC,
+    "GET /healthz": PUBLIC, "GET /favicon.ico": PUBLIC, "GET /masuk": PUBLIC, "GET /daftar": PUBLIC, "GET /daftar/status": PUBLIC,
     "GET /daftar/wajah": PUBLIC, "GET /pengaduan": PUBLIC, "GET /verifikasi/kunci-publik.pem": PUBLIC,
     "GET /verifikasi/{token}": PUBLIC, "GET /static/{path:path}": PUBLIC,
     "GET /pengaduan/{nomor}": NOBODY,  # without its secret code a complaint is not found

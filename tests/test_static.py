@@ -88,3 +88,12 @@ def test_every_shipped_script_parses_as_es2015():
     )
     result = subprocess.run(["node", "-e", check, str(acorn), *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_icon_costs_a_download(client):
+    """Pages declare an empty icon, so a browser never asks; an old one that asks anyway
+    gets an empty answer it keeps for a year, not a 404 page on every visit."""
+    assert soup(client.get("/")).find("link", rel="icon")["href"] == "data:,"
+    r = client.get("/favicon.ico")
+    assert r.status_code == 204 and r.content == b""
+    assert "max-age=31536000" in r.headers["cache-control"]
