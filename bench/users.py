@@ -90,9 +90,9 @@ async def citizen(stats, base, i, stop, submit):
                              **{k: v for k, v in _answers(r.text).items()}})
             for kolom in re.findall(r'action="/permohonan/\d+/berkas/([a-z_]+)"', r.text):
                 page = await stats.call(c, "GET", f"/permohonan/{pid}/isi")
-                fields = dict(re.findall(rf'action="/permohonan/{pid}/berkas/{kolom}".*?name="(csrf_token|_idem)" '
-                                         rf'value="([^"]*)".*?name="(?:csrf_token|_idem)" value="([^"]*)"',
-                                         page.text, re.S)[:0]) or hidden(page.text)
+                if page is None:
+                    continue
+                fields = hidden(page.text.split(f'/berkas/{kolom}"', 1)[-1].split("</form>", 1)[0])  # its own form
                 await stats.call(c, "POST", f"/permohonan/{pid}/berkas/{kolom}", data=fields,
                                  files={"berkas": ("scan.jpg", _scan(), "image/jpeg")})
             page = await stats.call(c, "GET", f"/permohonan/{pid}/periksa")
