@@ -27,6 +27,7 @@ run: setup
 
 test: setup
 	scripts/ensure-chromium
+	scripts/ensure-netns
 	$(PY) -m pytest
 
 bench: setup
@@ -44,3 +45,9 @@ backup: setup
 restore: setup
 	@test -n "$(TO)" || { echo "usage: make restore TO=path/to/new.db" >&2; exit 2; }
 	$(PY) scripts/restore "$(TO)"
+
+.PHONY: bench-weaknet
+bench-weaknet: setup
+	scripts/ensure-chromium
+	scripts/ensure-netns
+	$(PY) -m tests.weaknet

@@ -7,8 +7,10 @@ Playwright's own browser download cannot work here, so it launches the system
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +84,51 @@ def log_in(page, base: str, login_id: str, password: str = "mpp-demo-2026") -> N
     page.fill("#login", login_id)
     page.fill("#kata_sandi", password)
     page.click("main button")
+
+
+def wait_until(page, check, timeout: float = 30.0) -> None:
+    """Poll from Python: the page's CSP (rightly) forbids the string eval of wait_for_function."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        page.wait_for_timeout(50)
+
+
+AHMAD = "2171100402850002"  # demo resident with no account yet, who registers with a selfie (photos: obama)
+
+
+def fill_registration(page, base: str) -> None:
+    """Ahmad's registration form, up to the selfie step."""
+    page.goto(base + "/daftar")
+    page.fill("#nik", AHMAD)
+    page.fill("#nama", "Ahmad Fauzi")
+    page.fill("#hari", "4")
+    page.fill("input[name=bulan]", "2")
+    page.fill("input[name=tahun]", "1985")
+    page.check("input[name=jenis_kelamin][value=L]")
+    page.fill("#telepon", "081234567890")
+    page.fill("#kata_sandi", "rahasia-ahmad")
+    page.check("#setuju")
+    page.click("text=Lanjut ke verifikasi wajah")
+    page.wait_for_url("**/daftar/wajah")
+
+
+def fill_birth_application(page, base: str, javascript: bool) -> None:
+    """A logged-in citizen starts an akta kelahiran application and answers its form (the
+    answers saved: autosaved by htmx with JavaScript, by the 'Simpan draf' button without)."""
+    page.goto(base + "/layanan/akta-kelahiran")
+    page.click("button:has-text('Ajukan permohonan')")
+    page.wait_for_url(re.compile(r".*/permohonan/\d+/isi"))
+    page.fill("#nama_anak", "Putri Santoso")
+    page.select_option("#jenis_kelamin", "Perempuan")
+    page.fill("#tanggal_lahir", "01-11-2026")
+    page.fill("#tempat_lahir", "Batam")
+    page.fill("#anak_ke", "1")
+    page.fill("#nik_ibu", "2171064712880001")
+    if javascript:  # wait for the autosave that carries the last answer
+        with page.expect_response(lambda r: r.url.endswith("/simpan") and "2171064712880001" in (r.request.post_data or "")):
+            page.press("#nik_ibu", "Tab")
+    else:
+        page.click("text=Simpan draf")
+        page.wait_for_url("**/isi?tersimpan=1")

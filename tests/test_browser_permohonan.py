@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bench.server import running_server
-from browser_support import launch, log_in, needs_chromium
+from browser_support import fill_birth_application, launch, log_in, needs_chromium
 from db.connection import connect
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg
@@ -31,19 +31,7 @@ def server(db_path):
 
 def apply(page, base, scan, javascript: bool) -> str:
     log_in(page, base, BUDI)
-    page.goto(base + "/layanan/akta-kelahiran")
-    page.click("button:has-text('Ajukan permohonan')")
-    page.wait_for_url(re.compile(r".*/permohonan/\d+/isi"))
-    page.fill("#nama_anak", "Putri Santoso")
-    page.select_option("#jenis_kelamin", "Perempuan")
-    page.fill("#tanggal_lahir", "01-11-2026")
-    page.fill("#tempat_lahir", "Batam")
-    page.fill("#anak_ke", "1")
-    page.fill("#nik_ibu", "2171064712880001")
-    if not javascript:
-        page.click("text=Simpan draf")  # without autosave the answers are kept by the button
-    else:
-        page.wait_for_selector("#status-simpan .ok-msg")  # autosaved by htmx
+    fill_birth_application(page, base, javascript)
     page.set_input_files("#file-berkas_surat_lahir", str(scan))
     if not javascript:
         page.click("#berkas-berkas_surat_lahir button")
