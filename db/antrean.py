@@ -56,9 +56,11 @@ def active_booking(db: Database, akun_id: int, gerai_id: int, tanggal: str) -> d
 def get(db: Database, tiket_id: int) -> dict | None:
     row = db.execute(
         """SELECT t.*, g.nama AS gerai_nama, g.nomor AS gerai_nomor, i.nama AS instansi_nama, g.instansi_id,
-                  l.nama AS layanan_nama, l.slug AS layanan_slug, l.persyaratan, k.nama AS wilayah_nama
+                  l.nama AS layanan_nama, l.slug AS layanan_slug, l.persyaratan, k.nama AS wilayah_nama,
+                  lw.persyaratan_tambahan
            FROM tiket t JOIN gerai g ON g.id = t.gerai_id JOIN instansi i ON i.id = g.instansi_id
            JOIN kabkota k ON k.kode = t.wilayah_kode LEFT JOIN layanan l ON l.id = t.layanan_id
+           LEFT JOIN layanan_wilayah lw ON lw.layanan_id = t.layanan_id AND lw.wilayah_kode = t.wilayah_kode
            WHERE t.id = ?""", [tiket_id]).fetchone()
     return dict(row) if row else None
 

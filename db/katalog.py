@@ -52,5 +52,17 @@ def regions_offering(db: Database, layanan_id: int) -> list[dict]:
     ).fetchall()]
 
 
+def regional_terms(db: Database, layanan_id: int, kode: str) -> dict | None:
+    """What a region adds to a catalogue service it offers: its agency, extra requirements, its fee."""
+    row = db.execute(
+        """SELECT k.kode, k.nama, i.nama AS instansi_nama, lw.persyaratan_tambahan, lw.biaya, lw.biaya_keterangan
+           FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
+           LEFT JOIN instansi i ON i.id = lw.instansi_id
+           WHERE lw.layanan_id = ? AND lw.wilayah_kode = ? AND lw.aktif = 1""",
+        [layanan_id, kode],
+    ).fetchone()
+    return dict(row) if row else None
+
+
 def count_by_group(db: Database) -> dict[str, int]:
     return {r[0]: r[1] for r in db.execute("SELECT kelompok, count(*) FROM layanan GROUP BY kelompok")}

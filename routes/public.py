@@ -34,7 +34,10 @@ def catalogue_results(request: Request):
 
 
 def service(request: Request):
-    page = katalog.service_page(db_of(request), request.path_params["slug"])
+    """``?wilayah=`` shows that region's terms; a logged-in citizen sees their own region's by default."""
+    akun = request.scope.get("akun")
+    kode = request.query_params.get("wilayah", "").strip() or (akun or {}).get("wilayah_kode")
+    page = katalog.service_page(db_of(request), request.path_params["slug"], kode)
     if page is None:
         raise HTTPException(404)
     return render(request, "layanan_detail.html", {"s": page})

@@ -168,4 +168,5 @@ def _stamp(now: dt.datetime | None) -> str:
 def ticket_view(t: dict) -> dict:
     t = dict(t)
     t["persyaratan"] = json.loads(t["persyaratan"]) if t.get("persyaratan") else []
+    t["persyaratan"] += json.loads(t["persyaratan_tambahan"]) if t.get("persyaratan_tambahan") else []  # the region's own
     return t

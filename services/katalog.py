@@ -43,11 +43,22 @@ def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
     return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "kelompok": groups}
 
 
-def service_page(db: Database, slug: str) -> dict | None:
+def service_page(db: Database, slug: str, kode: str | None = None) -> dict | None:
+    """A catalogue service; with ``kode``, also what that region adds (``di``: its agency, extra
+    requirements and fee; None with ``di_kode`` set when the region does not offer it online)."""
     s = katalog.get_service(db, slug)
     if s is None:
         return None
     for col in ("persyaratan", "prosedur", "dasar_hukum", "kata_kunci", "formulir"):
         s[col] = json.loads(s[col])
     s["wilayah"] = katalog.regions_offering(db, s["id"])
+    s["di_kode"] = kode if kode and any(w["kode"] == kode for w in s["wilayah"]) else None
+    s["di_diminta"] = bool(kode)  # a region was asked for (or is the citizen's own)
+    s["di"] = None
+    if s["di_kode"]:
+        di = katalog.regional_terms(db, s["id"], s["di_kode"])
+        di["persyaratan_tambahan"] = json.loads(di["persyaratan_tambahan"] or "[]")
+        if di["biaya"] is None:  # the catalogue's fee applies
+            di["biaya"], di["biaya_keterangan"] = s["biaya"], s["biaya_keterangan"]
+        s["di"] = di
     return s

@@ -366,3 +366,44 @@ def test_console_pages_fit_the_14kb_budget_and_work_without_javascript(app, clie
         login(c, "kemenpanrb")
         gz, br = compressed_size(c, "/admin")
         assert gz <= BUDGET and br <= BUDGET
+
+
+def test_what_a_region_adds_is_what_its_citizens_read(client, app, db):
+    """Extra requirements and a local fee set in the console appear on the service page for that
+    region (and the citizen's own by default) and on a queue ticket, never for another region."""
+    from db import antrean as queue_db
+    from services import antrean as queue
+
+    login(client, "admin.batam")
+    sip, kk = layanan_id(db, "sip-perawat"), layanan_id(db, "kartu-keluarga")
+    r = post(client, "/admin/2171/layanan", {"id": str(sip), "aktif": "1", "biaya": "100.000",
+                                             "biaya_keterangan": "Perda Kota Batam 2/2024 tentang retribusi",
+                                             "persyaratan_tambahan": "Surat keterangan domisili praktik"},
+             form_url=f"/admin/2171/layanan?id={sip}")
+    assert r.status_code == 303
+    r = post(client, "/admin/2171/layanan", {"id": str(kk), "aktif": "1", "persyaratan_tambahan": "Surat pengantar RT/RW"},
+             form_url=f"/admin/2171/layanan?id={kk}")
+    assert r.status_code == 303
+    client.cookies.clear()
+
+    batam = text_of(client.get("/layanan/sip-perawat?wilayah=2171"))
+    assert "Tambahan di Kota Batam" in batam and "Surat keterangan domisili praktik" in batam
+    assert "Biaya di Kota Batam" in batam and "Rp100.000" in batam and "Perda Kota Batam 2/2024" in batam
+    national = text_of(client.get("/layanan/sip-perawat"))
+    assert "domisili praktik" not in national and "Rp100.000" not in national
+    other = db.execute("SELECT wilayah_kode FROM layanan_wilayah WHERE layanan_id = ? AND aktif = 1 "
+                       "AND wilayah_kode != '2171' LIMIT 1", [sip]).fetchone()[0]
+    elsewhere = text_of(client.get(f"/layanan/sip-perawat?wilayah={other}"))
+    assert "domisili praktik" not in elsewhere and "Rp100.000" not in elsewhere
+    assert "belum dibuka secara daring di daerah tersebut" in text_of(client.get("/layanan/sip-perawat?wilayah=9999"))
+    assert "belum dibuka" not in batam
+
+    login(client, "2171031508900001")  # Budi lives in Batam: his region's terms without asking
+    assert "Surat keterangan domisili praktik" in text_of(client.get("/layanan/sip-perawat"))
+
+    budi = dict(db.execute("SELECT * FROM akun WHERE nik = '2171031508900001'").fetchone())
+    gerai = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone()[0]
+    now = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
+    t = queue.book(db, budi, gerai, "2026-11-30", "11:00", layanan_id=kk, now=now)
+    bring = queue.ticket_view(queue_db.get(db, t["id"]))["persyaratan"]
+    assert "Surat pengantar RT/RW" in bring and len(bring) > 1  # the national list, then the region's own
