@@ -9,6 +9,8 @@
   var RETRIES = 4;
   var forms = document.querySelectorAll('form.upload');
   for (var i = 0; i < forms.length; i++) { wire(forms[i]); }
+  var note = document.getElementById('catatan-ukuran');  // true only now that this script runs
+  if (note) { note.textContent = 'Foto diperkecil di ponsel Anda sebelum dikirim.'; }
 
   function wire(form) {
     var input = form.querySelector('input[type=file]');

@@ -32,6 +32,8 @@ def server(db_path):
 def apply(page, base, scan, javascript: bool) -> str:
     log_in(page, base, BUDI)
     fill_birth_application(page, base, javascript)
+    # the page promises a shrunk photo only where the script that shrinks it runs
+    assert ("diperkecil di ponsel" in page.inner_text("#catatan-ukuran")) == javascript
     page.set_input_files("#file-berkas_surat_lahir", str(scan))
     if not javascript:
         page.click("#berkas-berkas_surat_lahir button")
