@@ -448,7 +448,6 @@ def m008_pemantauan(db: Database) -> None:
     )
 
 
-
 @migrations(name="009_idempotensi_sesi")
 def m009_idempotensi_sesi(db: Database) -> None:
     db.executescript(
@@ -459,6 +458,7 @@ def m009_idempotensi_sesi(db: Database) -> None:
         CREATE INDEX idempotensi_dibuat ON idempotensi(dibuat);
         """
     )
+
 
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""

@@ -52,13 +52,11 @@ def service_page(db: Database, slug: str, kode: str | None = None) -> dict | Non
     for col in ("persyaratan", "prosedur", "dasar_hukum", "kata_kunci", "formulir"):
         s[col] = json.loads(s[col])
     s["wilayah"] = katalog.regions_offering(db, s["id"])
-    s["di_kode"] = kode if kode and any(w["kode"] == kode for w in s["wilayah"]) else None
     s["di_diminta"] = bool(kode)  # a region was asked for (or is the citizen's own)
-    s["di"] = None
-    if s["di_kode"]:
-        di = katalog.regional_terms(db, s["id"], s["di_kode"])
+    di = s["di"] = katalog.regional_terms(db, s["id"], kode) if kode else None
+    s["di_kode"] = di["kode"] if di else None
+    if di:
         di["persyaratan_tambahan"] = json.loads(di["persyaratan_tambahan"] or "[]")
         if di["biaya"] is None:  # the catalogue's fee applies
             di["biaya"], di["biaya_keterangan"] = s["biaya"], s["biaya_keterangan"]
-        s["di"] = di
     return s

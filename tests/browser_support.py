@@ -23,13 +23,14 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def launch(playwright, extra: list[str] | None = None, javascript: bool = True, bypass_csp: bool = False):
-    """A fresh profile of a phone-sized headless Chromium (``bypass_csp`` only to inject test tools)."""
-    profile = tempfile.mkdtemp(prefix="chromium-")
+def launch(playwright, extra: list[str] | None = None, javascript: bool = True, bypass_csp: bool = False,
+           executable: str | None = None, profile: str | None = None):
+    """A phone-sized headless Chromium on a profile of its own (a fresh one unless ``profile``
+    is given); ``bypass_csp`` only to inject test tools."""
     return playwright.chromium.launch_persistent_context(
-        profile, executable_path=CHROMIUM, headless=True, args=FLAGS + (extra or []),
-        viewport={"width": 400, "height": 800}, locale="id-ID", java_script_enabled=javascript,
-        bypass_csp=bypass_csp,
+        profile or tempfile.mkdtemp(prefix="chromium-"), executable_path=executable or CHROMIUM, headless=True,
+        args=FLAGS + (extra or []), viewport={"width": 400, "height": 800}, locale="id-ID",
+        java_script_enabled=javascript, bypass_csp=bypass_csp,
     )
 
 
@@ -93,6 +94,19 @@ def wait_until(page, check, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         page.wait_for_timeout(50)
+
+
+def start_camera(page) -> None:
+    """Press the selfie page's button once: the (fake) camera starts and shows a picture."""
+    page.click("#ambil")
+    wait_until(page, lambda: page.evaluate("() => document.getElementById('video').videoWidth > 0"))
+
+
+def capture_poses(page, count: int) -> None:
+    """Press the capture button as each of the ``count`` frames of :func:`write_y4m` is on camera."""
+    for i in range(count):
+        wait_until(page, lambda mark=MARK[i]: page.evaluate(WAIT_FOR_MARK_JS, mark))
+        page.click("#ambil")
 
 
 AHMAD = "2171100402850002"  # demo resident with no account yet, who registers with a selfie (photos: obama)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bench.server import running_server
-from browser_support import (MARK, WAIT_FOR_MARK_JS, camera_flags, fill_registration, launch, needs_chromium,
-                             wait_until, write_y4m)
+from browser_support import camera_flags, capture_poses, fill_registration, launch, needs_chromium, start_camera, write_y4m
 from faces_support import needs_faces
 from posed import frames_for
 from tests.conftest import TEMPLATE_KEY
@@ -45,12 +44,9 @@ def test_register_with_the_camera_then_log_in(server, tmp_path):
         page = phone.pages[0]
         page.goto(server + "/daftar/wajah")
         assert page.get_attribute("#form-wajah", "data-pose").split(",") == poses  # same challenge
-        page.click("#ambil")  # start the camera
-        wait_until(page, lambda: page.evaluate("() => document.getElementById('video').videoWidth > 0"))
+        start_camera(page)
         assert page.is_hidden("#tanpa-js")
-        for i in range(len(poses)):
-            wait_until(page, lambda: page.evaluate(WAIT_FOR_MARK_JS, MARK[i]))
-            page.click("#ambil")
+        capture_poses(page, len(poses))
         page.wait_for_url("**/akun", timeout=30_000)
         assert "Terverifikasi wajah" in page.inner_text("main")
 

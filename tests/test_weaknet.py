@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import CHROMIUM, needs_chromium
+from browser_support import AHMAD, CHROMIUM, needs_chromium
 from db.connection import connect
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg
-from tests.weaknet.journeys import AHMAD, BUDI, PAGES, Phone, apply, document_scan, first_visit, register_with_selfie
+from tests.weaknet.journeys import BUDI, PAGES, Phone, apply, document_scan, first_visit, register_with_selfie
 from tests.weaknet.link import PROFILES, Link, our_namespaces, unavailable
 
 pytestmark = [pytest.mark.browser, needs_chromium]

@@ -27,7 +27,7 @@ def one_round(app) -> None:
                                sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
     permohonan.deem_overdue_permits(pel)
     pengaduan.close_unanswered(db)
-    idempotensi.purge_older_than(db)  # a retry on a flaky line comes within minutes, not days
+    idempotensi.purge_older_than(db)  # stored first answers: kept 7 days, retries come within minutes
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:

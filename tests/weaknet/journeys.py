@@ -32,13 +32,14 @@ _TESTS = str(Path(__file__).resolve().parents[1])  # the test suite's own module
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 import browser_support  # noqa: E402
-from browser_support import AHMAD, fill_birth_application, fill_registration, wait_until  # noqa: E402,F401
+from browser_support import fill_birth_application, fill_registration, wait_until  # noqa: E402
 
 BUDI = "2171031508900001"  # demo citizen (README)
 # The browser tests' flags, plus: the site is served over HTTPS in production, where the camera
 # API exists; here it is plain HTTP on a namespace address, so that origin is treated as secure
 # (TLS itself is not modelled: see the README's "Weak networks").
-FLAGS = browser_support.FLAGS + [f"--unsafely-treat-insecure-origin-as-secure=http://{SRV_ADDR}:{PORT}"]
+INSECURE_OK = [f"--unsafely-treat-insecure-origin-as-secure=http://{SRV_ADDR}:{PORT}"]
+FLAGS = browser_support.FLAGS + INSECURE_OK
 TIMEOUT_MS = 90_000
 SCAN_SIZE = (1536, 2048)  # a 3-megapixel phone photo of a printed document
 PAINT_JS = """() => {
@@ -155,9 +156,8 @@ class Phone:
 
     def persistent(self, profile: str, javascript: bool = True, extra: list[str] | None = None):
         """A browser with a profile on disk (its HTTP cache and cookies outlive a restart)."""
-        ctx = self.pw.chromium.launch_persistent_context(
-            profile, executable_path=self.exe, headless=True, args=FLAGS + (extra or []),
-            viewport={"width": 400, "height": 800}, locale="id-ID", java_script_enabled=javascript)
+        ctx = browser_support.launch(self.pw, INSECURE_OK + (extra or []), javascript, executable=self.exe,
+                                     profile=profile)
         ctx.set_default_timeout(TIMEOUT_MS)
         ctx.set_default_navigation_timeout(TIMEOUT_MS)
         return ctx
@@ -215,7 +215,7 @@ def register_with_selfie(phone: Phone, base: str, javascript: bool, workdir: Pat
     ``cuts`` > 0 (with JavaScript): the line drops as the server answers each of the
     next ``cuts`` frame uploads; selfie.js sends the same frames again.
     """
-    from browser_support import MARK, WAIT_FOR_MARK_JS, camera_flags, write_y4m
+    from browser_support import camera_flags, capture_poses, start_camera, write_y4m
     from faces_support import FACES_DIR, to_jpeg
 
     profile = tempfile.mkdtemp(prefix="weaknet-phone-", dir=workdir)
@@ -257,13 +257,10 @@ def register_with_selfie(phone: Phone, base: str, javascript: bool, workdir: Pat
             meter = Meter(ctx, phone.link).start()
             page.goto(base + "/daftar/wajah")
             assert page.get_attribute("#form-wajah", "data-pose").split(",") == poses
-            page.click("#ambil")
-            wait_until(page, lambda: page.evaluate("() => document.getElementById('video').videoWidth > 0"))
+            start_camera(page)
             if cuts:
                 phone.link.arm("/daftar/wajah", cuts=cuts, outage=outage)
-            for i in range(len(poses)):
-                wait_until(page, lambda: page.evaluate(WAIT_FOR_MARK_JS, MARK[i]))
-                page.click("#ambil")
+            capture_poses(page, len(poses))
             page.wait_for_url(re.compile(r".*/(akun|masuk)([?#].*)?$"))
             page.wait_for_load_state()
             landed = page.url.removeprefix(base)

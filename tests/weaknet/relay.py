@@ -14,8 +14,8 @@ It also plays the network's part in two test-only tricks, driven by JSON lines o
 stdin (one reply line on stdout per command):
 
 ``{"cmd": "stats"}`` / ``{"cmd": "reset"}``
-    IP bytes and packets per direction since the last reset, and the HTTP request
-    lines (method + target) seen leaving the client, in order.
+    IP bytes and packets per direction since the last reset, and per HTTP request seen
+    leaving the client, in order: its line (method + target), payload bytes up and down.
 ``{"cmd": "arm", "method": "POST", "path": "/ajukan", "cuts": 1, "outage": 3.0}``
     The next ``cuts`` times the server starts answering a matching request, the
     link goes dark in both directions for ``outage`` seconds from the first byte of
@@ -129,7 +129,7 @@ class Relay:
     def reset_stats(self) -> None:
         self.stats = {"up_bytes": 0, "down_bytes": 0, "up_packets": 0, "down_packets": 0,
                       "up_payload": 0, "down_payload": 0, "dropped": 0, "resets": 0, "outages": 0,
-                      "requests": [], "exchanges": []}
+                      "exchanges": []}
         self.current: dict[tuple, list | None] = {}
 
     def count(self, side: str, k: tuple, t: Tcp) -> int:
@@ -170,22 +170,18 @@ class Relay:
             t = Tcp(pkt)
             k = self.key(side, t)
             new = self.count(side, k, t)
-            if side == "cli" and new and t.payload.startswith(METHODS):
-                line = t.payload.split(b"\r\n", 1)[0].decode("latin-1")
-                self.stats["requests"].append(" ".join(line.split(" ")[:2]))
-                self.current[k] = [" ".join(line.split(" ")[:2]), 0, 0]  # request line, bytes up, bytes down
-                self.stats["exchanges"].append(self.current[k])
             if new:
                 self.stats["up_payload" if side == "cli" else "down_payload"] += new
+                if side == "cli" and t.payload.startswith(METHODS):  # a new request on this connection
+                    method, target = t.payload.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
+                    self.current[k] = [f"{method} {target}", 0, 0]  # request line, bytes up, bytes down
+                    self.stats["exchanges"].append(self.current[k])
+                    if self.arm and self.arm["cuts"] > 0 and method == self.arm["method"] and self.arm["path"] in target:
+                        self.armed.add(k)
                 exchange = self.current.get(k)
                 if exchange is not None:
                     exchange[1 if side == "cli" else 2] += new
-            if side == "cli" and new and t.payload.startswith(METHODS):
-                if self.arm and self.arm["cuts"] > 0:
-                    method, target = line.split(" ")[:2]
-                    if method == self.arm["method"] and self.arm["path"] in target:
-                        self.armed.add(k)
-            elif side == "srv" and k in self.armed and t.payload:
+            if side == "srv" and k in self.armed and t.payload:
                 self.armed.discard(k)
                 self.arm["cuts"] -= 1
                 self.go_dark(now, self.arm["outage"])
