@@ -23,7 +23,7 @@ from db import seed
 from db.connection import Store
 from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
 from routes import admin, pemantauan
-from services.notifikasi import LogSender
+from integrations.sms import sender_for
 from services.ttd import load_signing_key
 from web import jobs
 from web.auth import AuthMiddleware
@@ -92,8 +92,9 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.assets = assets
     app.state.faces = FaceServices(settings)
     app.state.signing_key = load_signing_key(settings.signing_key)
-    app.state.sender = LogSender()
+    app.state.sender = sender_for(settings.sms_url, settings.sms_token)
     app.state.metrics = metrics
+    app.state.outbox_wake = asyncio.Event()
     return app
 
 

@@ -460,6 +460,62 @@ def m009_idempotensi_sesi(db: Database) -> None:
     )
 
 
+@migrations(name="010_jaminan_identitas")
+def m010_jaminan_identitas(db: Database) -> None:
+    db.executescript(
+        """
+        -- Assurance levels (tingkat): terdaftar (registry data + phone proven by SMS code)
+        -- < terverifikasi_wajah (selfie with liveness) < terverifikasi_petugas (KTP-el at the counter).
+        -- Each level reached is one row here: how, when, with what evidence, by whom.
+        CREATE TABLE jaminan (
+            id INTEGER PRIMARY KEY,
+            akun_id INTEGER NOT NULL REFERENCES akun(id),
+            tingkat TEXT NOT NULL,
+            kanal TEXT NOT NULL,                -- 'sms', 'selfie', 'gerai', 'klaim_gerai'
+            jarak REAL,                         -- face distance, when a face was compared
+            liveness TEXT NOT NULL DEFAULT '',  -- JSON of the liveness checks, or ''
+            petugas_id INTEGER REFERENCES akun(id),
+            keterangan TEXT NOT NULL DEFAULT '',
+            waktu TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        CREATE INDEX jaminan_akun ON jaminan(akun_id, id);
+        -- One-time SMS codes: only a keyed hash is kept; single use, short expiry.
+        CREATE TABLE kode_otp (
+            id INTEGER PRIMARY KEY,
+            tujuan TEXT NOT NULL,               -- 'daftar:12', 'telepon:5', 'klaim:2171...'
+            telepon TEXT NOT NULL,
+            kode_hash TEXT NOT NULL,
+            dibuat REAL NOT NULL,
+            kedaluwarsa REAL NOT NULL,
+            dipakai INTEGER NOT NULL DEFAULT 0
+        ) STRICT;
+        CREATE INDEX kode_otp_tujuan ON kode_otp(tujuan, dipakai);
+        -- 'aktif', 'ditangguhkan' ("bukan saya": held until the counter checks), 'dibekukan' (reclaimed)
+        ALTER TABLE akun ADD COLUMN status TEXT NOT NULL DEFAULT 'aktif';
+        ALTER TABLE akun ADD COLUMN nik_asal TEXT;  -- a frozen account's NIK (its nik is released)
+        ALTER TABLE pendaftaran ADD COLUMN telepon_terbukti TEXT;
+        ALTER TABLE tinjauan ADD COLUMN akun_id INTEGER REFERENCES akun(id);
+        -- Phone numbers the registry knows for a resident (JSON list): new accounts are announced there.
+        ALTER TABLE penduduk ADD COLUMN kontak TEXT NOT NULL DEFAULT '[]';
+        -- Levels a service needs to submit and before its document is issued (catalogue data).
+        ALTER TABLE layanan ADD COLUMN tingkat_ajukan TEXT NOT NULL DEFAULT 'terverifikasi_wajah';
+        ALTER TABLE layanan ADD COLUMN tingkat_terbit TEXT NOT NULL DEFAULT 'terverifikasi_wajah';
+        -- An application held while the identity behind it is checked (reclaim, "bukan saya").
+        ALTER TABLE permohonan ADD COLUMN ditahan TEXT NOT NULL DEFAULT '';
+        -- Revocation of an issued document.
+        ALTER TABLE dokumen ADD COLUMN dicabut TEXT;
+        ALTER TABLE dokumen ADD COLUMN alasan_cabut TEXT NOT NULL DEFAULT '';
+        ALTER TABLE dokumen ADD COLUMN dicabut_oleh INTEGER REFERENCES akun(id);
+        -- Screen colour shown while each challenge frame is taken (JSON list of hex colours).
+        ALTER TABLE tantangan ADD COLUMN warna TEXT NOT NULL DEFAULT '[]';
+        -- Accounts made before levels were recorded: their level, as it was.
+        INSERT INTO jaminan (akun_id, tingkat, kanal, keterangan, waktu)
+            SELECT id, tingkat, 'sebelum_riwayat', 'tercatat sebelum riwayat jaminan', dibuat
+            FROM akun WHERE peran = 'warga';
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

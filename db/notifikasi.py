@@ -32,3 +32,9 @@ def failed(db: Database, notifikasi_id: int, attempts: int, next_at: float, erro
 
 def recent(db: Database, limit: int = 50) -> list[dict]:
     return [dict(r) for r in db.execute("SELECT * FROM notifikasi ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def latest_to(db: Database, tujuan: str) -> dict | None:
+    """The newest message to one number (demo mode shows it where the SMS would arrive)."""
+    row = db.execute("SELECT * FROM notifikasi WHERE tujuan = ? ORDER BY id DESC LIMIT 1", [tujuan]).fetchone()
+    return dict(row) if row else None

@@ -26,8 +26,9 @@ def get(db: Database, permohonan_id: int) -> dict | None:
     row = db.execute(
         """SELECT p.*, l.slug, l.nama AS layanan_nama, l.singkatan AS layanan_singkatan, l.kelompok,
                   l.formulir, l.jangka_waktu_hari, l.terbitkan_dokumen, l.produk,
+                  l.tingkat_ajukan, l.tingkat_terbit,
                   i.nama AS instansi_nama, k.nama AS wilayah_nama, a.nama AS pemohon_nama, a.nik AS pemohon_nik,
-                  a.telepon AS pemohon_telepon
+                  a.telepon AS pemohon_telepon, a.tingkat AS pemohon_tingkat, a.status AS pemohon_status
            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN instansi i ON i.id = p.instansi_id
            JOIN kabkota k ON k.kode = p.wilayah_kode JOIN akun a ON a.id = p.akun_id
            WHERE p.id = ?""",

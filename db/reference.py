@@ -108,6 +108,17 @@ def load_catalogue(db: Database) -> int:
     return len(services)
 
 
+# The assurance levels a service may require, lowest first (their rules: services/jaminan.py).
+LEVELS = ("terdaftar", "terverifikasi_wajah", "terverifikasi_petugas")
+
+
+def _level(s: dict, key: str) -> str:
+    level = s.get(key, "terverifikasi_wajah")
+    if level not in LEVELS:
+        raise ValueError(f"layanan {s['slug']}: {key} = {level!r}, harus salah satu dari {', '.join(LEVELS)}")
+    return level
+
+
 def _service_row(s: dict) -> dict:
     row = {
         "slug": s["slug"], "nama": s["nama"], "singkatan": s.get("singkatan", ""),
@@ -116,6 +127,7 @@ def _service_row(s: dict) -> dict:
         "jangka_waktu_hari": s["jangka_waktu_hari"], "biaya": s["biaya"],
         "biaya_keterangan": s["biaya_keterangan"], "produk": s["produk"],
         "terbitkan_dokumen": int(s.get("terbitkan_dokumen", True)),
+        "tingkat_ajukan": _level(s, "tingkat_ajukan"), "tingkat_terbit": _level(s, "tingkat_terbit"),
         "pengaduan": s["pengaduan"],
     }
     for col in JSON_COLUMNS:

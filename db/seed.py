@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 from pathlib import Path
@@ -90,9 +91,10 @@ def seed_residents(db: Database) -> None:
     """Demo residents of the embedded Dukcapil registry, without photos."""
     for p in read_toml("penduduk_demo.toml")["penduduk"]:
         db.execute(
-            """INSERT INTO penduduk (nik, nama, tanggal_lahir, jenis_kelamin, alamat, kecamatan_kode, no_kk)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [p["nik"], p["nama"], p["tanggal_lahir"], p["jenis_kelamin"], p["alamat"], p["nik"][:6], p["no_kk"]],
+            """INSERT INTO penduduk (nik, nama, tanggal_lahir, jenis_kelamin, alamat, kecamatan_kode, no_kk, kontak)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [p["nik"], p["nama"], p["tanggal_lahir"], p["jenis_kelamin"], p["alamat"], p["nik"][:6], p["no_kk"],
+             json.dumps(p.get("kontak", []))],
         )
 
 

@@ -7,7 +7,9 @@ access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
     GET {base}/penduduk/{nik}            -> 200 {"nik", "nama", "tanggal_lahir" (YYYY-MM-DD),
                                                "jenis_kelamin" ("L"/"P"), "alamat",
                                                "kecamatan_kode", "no_kk",
-                                               "templat_wajah": base64 of 128 float32 LE or null}
+                                               "templat_wajah": base64 of 128 float32 LE or null,
+                                               "kontak": ["0812...", ...] (optional: phone numbers the
+                                               registry knows for the person; new accounts are announced there)}
                                           -> 404 when the NIK is not registered
     Authorization: Bearer {token}; timeouts 5 s; any other status is an error.
 """
@@ -15,7 +17,8 @@ access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -35,6 +38,7 @@ class Resident:
     kecamatan_kode: str
     no_kk: str
     templat_wajah: np.ndarray | None  # the reference face, None when the registry has no photo
+    kontak: list[str] = field(default_factory=list)  # phone numbers the registry knows for this person
 
 
 class Dukcapil(Protocol):
@@ -56,7 +60,8 @@ class EmbeddedDukcapil:
         data = dict(row)
         sealed = data.pop("templat_wajah")
         template = open_sealed(sealed, self.key, f"penduduk:{nik}") if sealed else None
-        return Resident(**data, templat_wajah=template)
+        contacts = json.loads(data.pop("kontak", "[]") or "[]")
+        return Resident(**data, templat_wajah=template, kontak=[str(c) for c in contacts])
 
 
 class HttpDukcapil:
@@ -71,5 +76,7 @@ class HttpDukcapil:
             return None
         raw = data.pop("templat_wajah", None)
         template = np.frombuffer(base64.b64decode(raw), dtype="<f4").copy() if raw else None
+        contacts = data.get("kontak") or []
         return Resident(**{k: data[k] for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "alamat",
-                                                 "kecamatan_kode", "no_kk")}, templat_wajah=template)
+                                                 "kecamatan_kode", "no_kk")}, templat_wajah=template,
+                        kontak=[str(c) for c in contacts] if isinstance(contacts, list) else [])

@@ -1,4 +1,4 @@
-"""The one way adapters talk to another government system over HTTP: GET JSON with a bearer token."""
+"""The one way adapters talk to another system over HTTP: JSON with a bearer token."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ def get_json(base_url: str, path: str, token: str, timeout: float) -> dict | Non
     if not isinstance(data, dict):
         raise ServiceUnavailable("jawaban bukan objek JSON")
     return data
+
+
+def post_json(url: str, body: dict, token: str, timeout: float) -> None:
+    """POST ``body`` as JSON; ServiceUnavailable unless the answer is 2xx."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            r.read(4096)
+    except (OSError, ValueError) as e:  # HTTPError is an OSError
+        raise ServiceUnavailable(str(e)) from e

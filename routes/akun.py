@@ -7,22 +7,19 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from services import akun as akun_service
-from web import auth
-from web.identity import client_ip
+from services import identitas, jaminan
+from services.samaran import mask_phone
+from web import auth, jobs
+from web.identity import client_ip, identity_of
 from web.render import db_of, render
 
 ROLE_NAMES = {"warga": "Warga", "petugas": "Petugas", "admin_wilayah": "Pengelola MPP daerah",
               "kementerian": "Kementerian (pemantauan nasional)"}
 
 
-def _safe_next(value: str) -> str:
-    """Only same-site paths: never send someone to another site after login."""
-    return value if value.startswith("/") and not value.startswith("//") else ""
-
-
 def login_form(request: Request):
     return render(request, "masuk.html", {"errors": {}, "login": "",
-                                          "lanjut": _safe_next(request.query_params.get("lanjut", ""))})
+                                          "lanjut": auth.same_site(request.query_params.get("lanjut", ""))})
 
 
 async def login(request: Request):
@@ -32,10 +29,10 @@ async def login(request: Request):
     result = await run_in_threadpool(akun_service.login, db_of(request), login_id, password, ip)
     if result.error:
         return render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
-                                              "lanjut": _safe_next(str(form.get("lanjut", "")))},
+                                              "lanjut": auth.same_site(str(form.get("lanjut", "")))},
                       status_code=400)
     auth.log_in(request, result.akun)
-    return auth.redirect(_safe_next(str(form.get("lanjut", ""))) or akun_service.HOME_BY_ROLE[result.akun["peran"]])
+    return auth.redirect(auth.same_site(str(form.get("lanjut", ""))) or akun_service.HOME_BY_ROLE[result.akun["peran"]])
 
 
 async def logout(request: Request):
@@ -50,15 +47,47 @@ async def logout_everywhere(request: Request):
     return auth.redirect("/")
 
 
-LEVEL_NAMES = {"terverifikasi_wajah": "Terverifikasi wajah (dicocokkan dengan foto KTP-el)",
-               "terverifikasi_petugas": "Terverifikasi petugas MPP (KTP-el diperiksa langsung)",
-               "dasar": "Belum terverifikasi"}
+def _account_page(request: Request, found: dict, errors: dict | None = None, status_code: int = 200):
+    citizen = found["peran"] == "warga"
+    return render(request, "akun.html", {
+        "peran": ROLE_NAMES[found["peran"]], "pesan": request.session.pop("pesan", None),
+        "tingkat": jaminan.NAMES.get(found["tingkat"]) if citizen else None,
+        "riwayat": identitas.q.assurance_history(db_of(request), found["id"]) if citizen else [],
+        "kanal": jaminan.CHANNELS, "telepon": mask_phone(found["telepon"]),
+        "telepon_baru": mask_phone(request.session.get("telepon_baru")) if citizen else "",
+        "errors": errors or {},
+    }, status_code=status_code)
 
 
 def account(request: Request):
-    found = auth.require(request)
-    return render(request, "akun.html", {"peran": ROLE_NAMES[found["peran"]], "pesan": request.session.pop("pesan", None),
-                                         "tingkat": LEVEL_NAMES.get(found["tingkat"]) if found["peran"] == "warga" else None})
+    return _account_page(request, auth.require(request))
+
+
+async def phone_start(request: Request):
+    """A new number gets a code first; the account keeps the old one until the code comes back."""
+    found = auth.require(request, "warga")
+    form = await request.form()
+    phone, result = await run_in_threadpool(identitas.start_phone_change, identity_of(request), found,
+                                            str(form.get("telepon", ""))[:40], client_ip(request))
+    if not result.ok:
+        return await run_in_threadpool(_account_page, request, found, {"telepon": result.message}, 400)
+    request.session["telepon_baru"] = phone
+    request.session["pesan"] = result.message
+    jobs.wake_outbox(request)
+    return auth.redirect("/akun#ganti-telepon")
+
+
+async def phone_confirm(request: Request):
+    found = auth.require(request, "warga")
+    form = await request.form()
+    phone = request.session.get("telepon_baru") or ""
+    outcome = await run_in_threadpool(identitas.confirm_phone_change, identity_of(request), found, phone,
+                                      str(form.get("kode", ""))[:20])
+    if outcome.status != "aktif":
+        return await run_in_threadpool(_account_page, request, found, {"kode": outcome.message}, 400)
+    request.session.pop("telepon_baru", None)
+    request.session["pesan"] = outcome.message
+    return auth.redirect("/akun")
 
 
 routes = [
@@ -67,4 +96,6 @@ routes = [
     Route("/keluar", logout, methods=["POST"], name="keluar"),
     Route("/keluar/semua", logout_everywhere, methods=["POST"], name="keluar_semua"),
     Route("/akun", account, name="akun"),
+    Route("/akun/telepon", phone_start, methods=["POST"], name="akun_telepon"),
+    Route("/akun/telepon/kode", phone_confirm, methods=["POST"], name="akun_telepon_kode"),
 ]

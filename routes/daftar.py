@@ -1,4 +1,4 @@
-"""Registration (daftar) with a selfie, and the fresh selfie asked before sensitive actions."""
+"""Registration (daftar): registry data, the phone's SMS code, then a selfie; "bukan saya"; step-up selfies."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
+from db import notifikasi
 from services import identitas
-from web import auth
+from services.samaran import mask_phone
+from web import auth, jobs
 from web.identity import client_ip, identity_of
-from web.render import render
+from web.render import db_of, render
 
 MAX_FRAMES = 4
 
@@ -27,12 +29,13 @@ async def register(request: Request):
         setuju=form.get("setuju") == "ya",
     )
     idn = identity_of(request)
-    pendaftaran_id = await run_in_threadpool(identitas.start_registration, idn, data)
+    pendaftaran_id = await run_in_threadpool(identitas.start_registration, idn, data, client_ip(request))
     if pendaftaran_id is None:
         data.kata_sandi = ""
         return render(request, "daftar.html", {"f": data, "errors": data.errors}, status_code=400)
     request.session["pendaftaran"] = pendaftaran_id
-    return auth.redirect("/daftar/wajah")
+    jobs.wake_outbox(request)
+    return auth.redirect("/daftar/kode")
 
 
 async def check_nik(request: Request):
@@ -47,16 +50,70 @@ async def check_nik(request: Request):
     return render(request, "_nik_pesan.html", {"errors": result.errors, "nik": result.nik})
 
 
-def face_form(request: Request):
-    pendaftaran_id = request.session.get("pendaftaran")
-    if not isinstance(pendaftaran_id, int):
-        return auth.redirect("/daftar")
+def _code_page(request: Request, reg: dict, error: str = "", status_code: int = 200):
+    demo_sms = None
+    if request.app.state.settings.demo:
+        demo_sms = notifikasi.latest_to(db_of(request), reg["telepon"])
+    return render(request, "daftar_kode.html", {
+        "telepon": mask_phone(reg["telepon"]), "error": error, "pesan": request.session.pop("pesan_kode", None),
+        "demo_sms": demo_sms,
+    }, status_code=status_code)
+
+
+def code_form(request: Request):
+    reg = identitas.pending_registration(identity_of(request), request.session.get("pendaftaran"))
+    if reg is None:
+        return auth.redirect("/daftar/wajah" if request.scope.get("akun") else "/daftar")
+    return _code_page(request, reg)
+
+
+async def code_submit(request: Request):
     idn = identity_of(request)
-    ch = identitas.challenge_for(idn, f"pendaftaran:{pendaftaran_id}")
-    return render(request, "wajah.html", {
-        "judul": "Verifikasi wajah", "aksi": "/daftar/wajah", "nonce": ch.nonce, "pose": list(ch.poses),
-        "arahan": identitas.instructions(ch), "pesan": request.session.pop("pesan_wajah", None),
-    })
+    reg = await run_in_threadpool(identitas.pending_registration, idn, request.session.get("pendaftaran"))
+    if reg is None:
+        return auth.redirect("/daftar/wajah" if request.scope.get("akun") else "/daftar")
+    form = await request.form()
+    outcome = await run_in_threadpool(identitas.confirm_phone, idn, reg, str(form.get("kode", ""))[:20],
+                                      str(request.base_url))
+    if outcome.status != "aktif":
+        return await run_in_threadpool(_code_page, request, reg, outcome.message, 400)
+    request.session.pop("pendaftaran", None)
+    jobs.wake_outbox(request)
+    found = await run_in_threadpool(auth.account_by_id, idn.db, outcome.akun_id)
+    auth.log_in(request, found)
+    request.session["pesan_wajah_info"] = outcome.message
+    return auth.redirect("/daftar/wajah")
+
+
+async def code_resend(request: Request):
+    idn = identity_of(request)
+    reg = await run_in_threadpool(identitas.pending_registration, idn, request.session.get("pendaftaran"))
+    if reg is None:
+        return auth.redirect("/daftar")
+    result = await run_in_threadpool(identitas.resend_registration_code, idn, reg, client_ip(request))
+    if not result.ok:
+        return await run_in_threadpool(_code_page, request, reg, result.message, 429)
+    request.session["pesan_kode"] = result.message
+    jobs.wake_outbox(request)
+    return auth.redirect("/daftar/kode")
+
+
+def _face_context(request: Request, judul: str, aksi: str, ch, **extra) -> dict:
+    return {"judul": judul, "aksi": aksi, "nonce": ch.nonce, "pose": list(ch.poses),
+            "warna": list(identitas.colours_of(ch)), "arahan": identitas.instructions(ch),
+            "pesan": request.session.pop("pesan_wajah", None), **extra}
+
+
+def face_form(request: Request):
+    found = request.scope.get("akun")
+    if found is None:
+        return auth.redirect("/daftar/kode" if request.session.get("pendaftaran") else "/daftar")
+    if found["peran"] != "warga" or found["templat_wajah"]:
+        return auth.redirect("/akun")
+    ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
+    return render(request, "wajah.html", _face_context(
+        request, "Verifikasi wajah", "/daftar/wajah", ch, daftar=True,
+        info=request.session.pop("pesan_wajah_info", None)))
 
 
 async def _frames(form) -> tuple[list[bytes], bytes | None]:
@@ -67,19 +124,14 @@ async def _frames(form) -> tuple[list[bytes], bytes | None]:
 
 
 async def face_submit(request: Request):
-    pendaftaran_id = request.session.get("pendaftaran")
-    if not isinstance(pendaftaran_id, int):
-        return auth.redirect("/daftar")
+    found = auth.require(request, "warga")
     form = await request.form()
     frames, photo = await _frames(form)
     await form.close()
     idn = identity_of(request)
-    outcome = await run_in_threadpool(identitas.verify_registration, idn, pendaftaran_id,
-                                      str(form.get("nonce", "")), frames, photo, client_ip(request))
+    outcome = await run_in_threadpool(identitas.verify_face, idn, found, str(form.get("nonce", "")), frames, photo,
+                                      client_ip(request))
     if outcome.status == "aktif":
-        request.session.pop("pendaftaran", None)
-        found = await run_in_threadpool(auth.account_by_id, idn.db, outcome.akun_id)
-        auth.log_in(request, found)
         request.session["pesan"] = outcome.message
         return auth.redirect("/akun")
     if outcome.status in ("ditinjau", "terkunci"):
@@ -95,13 +147,12 @@ def registration_status(request: Request):
 
 def step_up_form(request: Request):
     found = auth.require(request, "warga")
-    idn = identity_of(request)
-    ch = identitas.challenge_for(idn, f"akun:{found['id']}")
-    return render(request, "wajah.html", {
-        "judul": "Verifikasi wajah ulang", "aksi": "/verifikasi-wajah", "nonce": ch.nonce, "pose": list(ch.poses),
-        "arahan": identitas.instructions(ch), "pesan": request.session.pop("pesan_wajah", None),
-        "lanjut": request.query_params.get("lanjut", ""), "step_up": True,
-    })
+    nxt = auth.same_site(request.query_params.get("lanjut", ""))
+    if not found["templat_wajah"]:  # nothing to compare with: the counter is the way, say so
+        return render(request, "daftar_status.html", {"pesan": identitas.COUNTER, "lanjut": nxt})
+    ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
+    return render(request, "wajah.html", _face_context(request, "Verifikasi wajah ulang", "/verifikasi-wajah", ch,
+                                                       lanjut=nxt, step_up=True))
 
 
 async def step_up(request: Request):
@@ -112,20 +163,43 @@ async def step_up(request: Request):
     idn = identity_of(request)
     outcome = await run_in_threadpool(identitas.step_up, idn, found, str(form.get("nonce", "")), frames, photo,
                                       client_ip(request))
+    safe = auth.same_site(str(form.get("lanjut", "")))
     if outcome.status == "aktif":
-        nxt = str(form.get("lanjut", ""))
-        return auth.redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/akun")
+        return auth.redirect(safe or "/akun")
     request.session["pesan_wajah"] = outcome.message
-    return auth.redirect("/verifikasi-wajah")
+    return auth.redirect("/verifikasi-wajah" + (f"?lanjut={safe}" if safe else ""))
+
+
+def not_me_form(request: Request):
+    idn = identity_of(request)
+    found = identitas.account_of_not_me(idn, request.path_params["token"])
+    if found is None:
+        return render(request, "bukan_saya.html", {"galat": "Tautan tidak sah atau sudah kedaluwarsa (berlaku "
+                                                            "30 hari). " + identitas.COUNTER}, status_code=404)
+    return render(request, "bukan_saya.html", {"pemilik": found, "telepon": mask_phone(found["telepon"]),
+                                               "token": request.path_params["token"]})
+
+
+async def not_me(request: Request):
+    outcome = await run_in_threadpool(identitas.suspend_not_me, identity_of(request), request.path_params["token"])
+    status = 404 if outcome.akun_id is None else 200
+    return render(request, "bukan_saya.html", {"selesai": outcome.message if outcome.akun_id else "",
+                                               "galat": "" if outcome.akun_id else outcome.message},
+                  status_code=status)
 
 
 routes = [
     Route("/daftar", register_form, name="daftar"),
     Route("/daftar", register, methods=["POST"], name="daftar_kirim"),
     Route("/fragmen/cek-nik", check_nik, methods=["POST"], name="cek_nik"),
+    Route("/daftar/kode", code_form, name="daftar_kode"),
+    Route("/daftar/kode", code_submit, methods=["POST"], name="daftar_kode_kirim"),
+    Route("/daftar/kode/ulang", code_resend, methods=["POST"], name="daftar_kode_ulang"),
     Route("/daftar/wajah", face_form, name="daftar_wajah"),
     Route("/daftar/wajah", face_submit, methods=["POST"], name="daftar_wajah_kirim"),
     Route("/daftar/status", registration_status, name="daftar_status"),
     Route("/verifikasi-wajah", step_up_form, name="verifikasi_wajah"),
     Route("/verifikasi-wajah", step_up, methods=["POST"], name="verifikasi_wajah_kirim"),
+    Route("/bukan-saya/{token}", not_me_form, name="bukan_saya"),
+    Route("/bukan-saya/{token}", not_me, methods=["POST"], name="bukan_saya_kirim"),
 ]

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from db import notifikasi
+from services.samaran import mask_phone
 from web import auth
 from web.render import db_of, render
 
@@ -17,7 +18,7 @@ def outbox(request: Request):
     auth.require(request, "petugas", "admin_wilayah", "kementerian")
     rows = notifikasi.recent(db_of(request))
     for r in rows:
-        r["tujuan"] = r["tujuan"][:4] + "****" + r["tujuan"][-3:]
+        r["tujuan"] = mask_phone(r["tujuan"])
     return render(request, "demo_pesan.html", {"pesan_keluar": rows})
 
 

@@ -13,7 +13,7 @@ from db import audit
 from db import identitas as id_q
 from db import permohonan as q
 from routes.permohonan import _file_response
-from services import kalender, permohonan as svc
+from services import jaminan, kalender, permohonan as svc
 from web import auth
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
@@ -64,7 +64,10 @@ def case_page(request: Request, message: str | None = None, status_code: int = 2
     return render(request, "kasus.html", {
         "p": p, "status": svc.STATUS, "berkas": q.files(db, p["id"]), "riwayat": q.timeline(db, p["id"]),
         "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": face, "pesan": message,
-        "tingkat": id_q.account_level(db, p["akun_id"]), "jabatan": officer["jabatan"].split(","),
+        "tingkat": jaminan.NAMES.get(p["pemohon_tingkat"], p["pemohon_tingkat"]), "nama_tingkat": jaminan.SHORT,
+        "jaminan": id_q.assurance_history(db, p["akun_id"]), "kanal": jaminan.CHANNELS,
+        "cukup_terbit": jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]),
+        "jabatan": officer["jabatan"].split(","),
     }, status_code=status_code)
 
 

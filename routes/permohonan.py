@@ -99,7 +99,8 @@ def review(request: Request):
     if not svc.editable(p):
         return auth.redirect(f"/permohonan/{p['id']}")
     errors = svc.check_answers(pelayanan_of(request), p)
-    return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": q.files(db_of(request), p["id"])})
+    return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": q.files(db_of(request), p["id"]),
+                                                       "tingkat": svc.level_notes(akun, p)})
 
 
 async def submit(request: Request):
@@ -109,8 +110,11 @@ async def submit(request: Request):
         return auth.redirect(f"/verifikasi-wajah?lanjut=/permohonan/{p['id']}/periksa")
     errors = await run_in_threadpool(svc.submit, pelayanan_of(request), akun, p)
     if errors:
-        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors,
-                                                           "berkas": q.files(db_of(request), p["id"])}, status_code=400)
+        notes = svc.level_notes(akun, p)
+        errors = {k: v for k, v in errors.items() if k != "tingkat"}
+        files = await run_in_threadpool(q.files, db_of(request), p["id"])
+        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": files,
+                                                           "tingkat": notes}, status_code=400)
     return auth.redirect(f"/permohonan/{p['id']}")
 
 

@@ -10,9 +10,10 @@ from starlette.routing import Route
 
 from routes import kasus
 from routes.akun import ROLE_NAMES
-from services import identitas
-from web import auth
-from web.identity import identity_of
+from services import identitas, jaminan
+from services.samaran import mask_phone
+from web import auth, jobs
+from web.identity import client_ip, identity_of
 from web.render import db_of, render
 
 REVIEW_REASONS = {
@@ -20,6 +21,7 @@ REVIEW_REASONS = {
     "zona_tinjauan": "Kemiripan wajah di zona tinjauan",
     "duplikat_wajah": "Wajah mirip akun dengan NIK lain",
     "tanpa_liveness": "Foto tunggal tanpa pemeriksaan gerakan (tanpa kamera langsung)",
+    "pad_tinjauan": "Pemeriksaan keaktifan meragukan (mungkin foto, cetakan, atau layar)",
 }
 
 
@@ -80,10 +82,81 @@ async def reject(request: Request):
     form = await request.form()
     outcome = await run_in_threadpool(identitas.reject_at_counter, identity_of(request), officer, review["id"],
                                       str(form.get("alasan", ""))[:500])
-    if outcome.message != "Pendaftaran ditolak.":
+    if outcome.status != "ditolak":
         return review_page(request, outcome.message, status_code=400)
     request.session["pesan"] = outcome.message
     return auth.redirect("/petugas")
+
+
+def _desk_page(request: Request, view=None, pesan: str | None = None, status_code: int = 200):
+    return render(request, "petugas_identitas.html", {
+        "v": view, "galat": pesan, "tingkat": jaminan.NAMES, "kanal": jaminan.CHANNELS,
+        "telepon": mask_phone(view.akun["telepon"]) if view and view.akun else "",
+        "info": request.session.pop("pesan", None)}, status_code=status_code)
+
+
+def desk(request: Request):
+    _identity_officer(request)
+    return _desk_page(request)
+
+
+async def desk_lookup(request: Request):
+    """Looking a NIK up is itself recorded: who looked at whose identity, when."""
+    officer = _identity_officer(request)
+    form = await request.form()
+    idn = identity_of(request)
+    view = await run_in_threadpool(identitas.desk_lookup_audited, idn, officer, str(form.get("nik", ""))[:40])
+    if view.resident is None:
+        return await run_in_threadpool(_desk_page, request, None, "NIK tidak ditemukan di data kependudukan. "
+                                                                  "Periksa 16 angka pada KTP-el.", 400)
+    return await run_in_threadpool(_desk_page, request, view)
+
+
+async def _desk_action(request: Request, action, photo: bool = False):
+    """Run one identity-desk action (a service call giving ``(ok, message)``) and show the NIK again."""
+    officer = _identity_officer(request)
+    form = await request.form()
+    upload = form.get("foto") if photo else None
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    await form.close()
+    fields = {k: str(v)[:128] for k, v in form.items() if isinstance(v, str)}
+    idn = identity_of(request)
+    ok, message = await run_in_threadpool(action, idn, officer, fields, data, client_ip(request))
+    view = await run_in_threadpool(identitas.desk_lookup, idn, fields.get("nik", ""))
+    if not ok:
+        return await run_in_threadpool(_desk_page, request, view if view.resident else None, message, 400)
+    request.session["pesan"] = message
+    jobs.wake_outbox(request)
+    return await run_in_threadpool(_desk_page, request, view)
+
+
+def _in_person(idn, officer, f: dict, photo: bytes, ip: str) -> tuple[bool, str]:
+    out = identitas.verify_in_person(idn, officer, f.get("nik", ""), photo, f.get("ktp_diperiksa") == "ya")
+    return out.status == "aktif", out.message
+
+
+def _send_code(idn, officer, f: dict, photo: bytes, ip: str) -> tuple[bool, str]:
+    out = identitas.send_counter_code(idn, officer, f.get("nik", ""), f.get("telepon", ""), ip)
+    return out.ok, out.message
+
+
+def _reclaim(idn, officer, f: dict, photo: bytes, ip: str) -> tuple[bool, str]:
+    out = identitas.reclaim(idn, officer, identitas.ReclaimInput(
+        nik=f.get("nik", ""), telepon=f.get("telepon", ""), kode=f.get("kode", ""),
+        kata_sandi=f.get("kata_sandi", ""), photo=photo, ktp_checked=f.get("ktp_diperiksa") == "ya"))
+    return out.status == "aktif", out.message
+
+
+async def desk_in_person(request: Request):
+    return await _desk_action(request, _in_person, photo=True)
+
+
+async def desk_code(request: Request):
+    return await _desk_action(request, _send_code)
+
+
+async def desk_reclaim(request: Request):
+    return await _desk_action(request, _reclaim, photo=True)
 
 
 routes = [
@@ -91,4 +164,9 @@ routes = [
     Route("/petugas/aktivasi/{id}", review_page, name="petugas_aktivasi"),
     Route("/petugas/aktivasi/{id}", activate, methods=["POST"], name="petugas_aktivasi_kirim"),
     Route("/petugas/aktivasi/{id}/tolak", reject, methods=["POST"], name="petugas_aktivasi_tolak"),
+    Route("/petugas/identitas", desk, name="petugas_identitas"),
+    Route("/petugas/identitas", desk_lookup, methods=["POST"], name="petugas_identitas_cari"),
+    Route("/petugas/identitas/tatap-muka", desk_in_person, methods=["POST"], name="petugas_identitas_tatap_muka"),
+    Route("/petugas/identitas/kode", desk_code, methods=["POST"], name="petugas_identitas_kode"),
+    Route("/petugas/identitas/klaim", desk_reclaim, methods=["POST"], name="petugas_identitas_klaim"),
 ]

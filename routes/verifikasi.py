@@ -16,8 +16,13 @@ def verify(request: Request):
     payload = ttd.verify_token(request.app.state.signing_key, token)
     doc = q.document_by_number(db_of(request), payload["no"]) if payload else None
     valid = bool(payload and doc and doc["token"] == token)
-    return render(request, "verifikasi.html", {"valid": valid, "d": payload if valid else None},
+    revoked = doc if valid and doc["dicabut"] else None
+    return render(request, "verifikasi.html", {"valid": valid, "d": payload if valid else None, "cabut": revoked,
+                                               "alasan_cabut": REVOCATION_REASONS},
                   status_code=200 if valid else 404)
+
+
+REVOCATION_REASONS = {"identitas_diambil_alih": "pemegang akun bukan pemilik sah NIK (identitas diambil alih)"}
 
 
 def public_key(request: Request):

@@ -10,6 +10,8 @@ from db import akun
 from services import ratelimit
 from services.passwords import dummy_verify, verify_password
 
+SUSPENDED = ("Akun ini ditangguhkan karena pemilik NIK melaporkan bukan dia yang membuatnya. Datang ke gerai "
+             "Disdukcapil di MPP dengan KTP-el asli untuk pemeriksaan.")
 HOME_BY_ROLE = {"warga": "/akun", "petugas": "/petugas", "admin_wilayah": "/admin", "kementerian": "/admin"}
 
 
@@ -35,6 +37,8 @@ def login(db: Database, login_id: str, password: str, ip: str) -> LoginResult:
         ratelimit.record_failure(db, ratelimit.LOGIN_PER_IP, ip)
         return LoginResult(error="NIK/nama pengguna atau kata sandi salah.")
     ratelimit.reset(db, ratelimit.LOGIN_PER_ACCOUNT, login_id)
+    if found.get("status", "aktif") != "aktif":
+        return LoginResult(error=SUSPENDED)
     return LoginResult(akun=found)
 
 
@@ -43,7 +47,7 @@ def from_session(db: Database, akun_id, version) -> dict | None:
     if not isinstance(akun_id, int):
         return None
     found = akun.get(db, akun_id)
-    if found is None or found["sesi_versi"] != version:
+    if found is None or found["sesi_versi"] != version or found.get("status", "aktif") != "aktif":
         return None
     return found
 

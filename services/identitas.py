@@ -1,20 +1,29 @@
-"""One account per NIK, proven by the registry and a selfie.
+"""One account per NIK, proven step by step: registry data + phone, then face, then in person.
 
-Registration: the NIK, name and birth date must match the population registry;
-then a selfie (three small frames answering a random head-pose challenge) must
-match the registry's reference photo. Only then is an account created — so
-nobody can claim someone else's NIK by knowing their data. Selfies never leave
-this module: they become a template (encrypted at rest) and are dropped.
+Registration: the NIK, name and birth date must match the population registry,
+and the phone number is proven with a one-time SMS code before any account
+exists (a number counts as taken only once proven). The account then opens at
+level ``terdaftar`` and is announced to every phone the registry knows for that
+NIK, with a "bukan saya" link that suspends it until the counter checks.
 
-Outcomes a citizen sees: account active ("terverifikasi wajah"); try again
-(with the reason); or "come to the MPP counter" — when the registry has no
-photo, the distance falls in the review band, the face resembles another NIK's
-account, or the phone had no camera script (a single photo proves no liveness).
+Face: a selfie (three small frames answering a random head-pose and screen-colour
+challenge) matched against the registry's photo raises the account to
+``terverifikasi_wajah``. A doubtful result (review band, a look-alike of another
+NIK, no registry photo, no camera, a presentation-attack suspicion) leaves the
+account at ``terdaftar`` and tells the citizen to come to the counter, where an
+officer who checks the KTP-el raises it to ``terverifikasi_petugas``.
+
+The real owner always wins: a citizen verified in person can reclaim a NIK held
+by an account that was never verified in person; that account is frozen, its
+sessions end, its open applications are held and its documents revoked.
+Selfies never leave this module: they become a template (encrypted at rest).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -22,6 +31,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlite_utils import Database
 
 from biometrics.engine import FaceEngine
@@ -30,17 +40,23 @@ from biometrics.liveness import POSE_INSTRUCTIONS, Challenge, check_liveness, is
 from biometrics.matching import Thresholds, decide, face_distance, search
 from biometrics.templates import SealError, open_sealed, seal
 from db import audit, identitas as q
+from db import notifikasi as outbox
 from db.connection import write
 from integrations.dukcapil import Dukcapil, Resident
+from services import jaminan, otp
 from services import nik as nik_rules
 from services import ratelimit
 from services.passwords import hash_password
+from services.samaran import mask_nik, mask_phone
 
 CHALLENGE_TTL_S = 300
 FACE_PER_SUBJECT = ratelimit.Limit("wajah:subjek", 5, 3600)
 FACE_PER_IP = ratelimit.Limit("wajah:ip", 20, 3600)
 MIN_PASSWORD = 8
+NOT_ME_DAYS = 30
 _PHONE = re.compile(r"^(?:\+?62|0)8\d{7,12}$")
+COUNTER = ("Datang ke gerai Disdukcapil di MPP dengan membawa KTP-el asli; petugas akan memverifikasi "
+           "Anda di tempat.")
 
 
 @dataclass
@@ -53,6 +69,10 @@ class Identity:
     key: bytes
     thresholds: Thresholds
     stepup_minutes: int = 30
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for one purpose (SMS codes, "bukan saya" links), derived from the template key."""
+        return hmac.new(self.key, purpose.encode(), hashlib.sha256).digest()
 
 
 @dataclass
@@ -96,6 +116,10 @@ def normalise_phone(raw: str) -> str:
     return "0" + digits[digits.index("8"):]
 
 
+NIK_TAKEN = ("NIK ini sudah memiliki akun. Silakan masuk. Bila bukan Anda yang membuatnya, datang ke MPP dengan "
+             "KTP-el: petugas akan membekukan akun itu dan membuatkan akun untuk Anda.")
+
+
 def check_registration(idn: Identity, form: RegistrationInput) -> Resident | None:
     """Fill ``form.errors`` (field → message); return the registry record when all is well."""
     errors = form.errors
@@ -115,15 +139,14 @@ def check_registration(idn: Identity, form: RegistrationInput) -> Resident | Non
     if len(form.kata_sandi) < MIN_PASSWORD:
         errors["kata_sandi"] = f"Kata sandi minimal {MIN_PASSWORD} karakter."
     if not form.setuju:
-        errors["setuju"] = "Centang persetujuan pemrosesan data wajah untuk melanjutkan."
+        errors["setuju"] = "Centang persetujuan pemrosesan data untuk melanjutkan."
     if errors:
         return None
     form.nik, form.telepon = checked.nik, phone
-    taken = q.account_exists_for(idn.db, checked.nik, phone)
-    if taken == "nik":
-        errors["nik"] = "NIK ini sudah memiliki akun. Silakan masuk, atau datang ke MPP bila Anda tidak membuatnya."
+    if q.account_by_nik(idn.db, checked.nik):
+        errors["nik"] = NIK_TAKEN
         return None
-    if taken == "telepon":
+    if q.account_with_phone(idn.db, phone):
         errors["telepon"] = "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain."
         return None
     resident = idn.registry.lookup(checked.nik)
@@ -135,47 +158,152 @@ def check_registration(idn: Identity, form: RegistrationInput) -> Resident | Non
     return resident
 
 
-def start_registration(idn: Identity, form: RegistrationInput) -> int | None:
-    """Check the form against the registry; on success keep a pending registration (no account yet)."""
+def start_registration(idn: Identity, form: RegistrationInput, ip: str = "?") -> int | None:
+    """Check the form against the registry; keep a pending registration and send the SMS code."""
     resident = check_registration(idn, form)
     if resident is None:
         return None
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return q.create_registration(idn.db, form.nik, resident.nama, form.telepon,
-                                 hash_password(form.kata_sandi), now)
+    pendaftaran_id = q.create_registration(idn.db, form.nik, resident.nama, form.telepon,
+                                           hash_password(form.kata_sandi), now)
+    otp.send_code(idn.db, idn.subkey("otp"), f"daftar:{pendaftaran_id}", form.telepon, ip)
+    return pendaftaran_id
+
+
+def pending_registration(idn: Identity, pendaftaran_id) -> dict | None:
+    """The registration still waiting for its phone code, or None."""
+    if not isinstance(pendaftaran_id, int):
+        return None
+    reg = q.get_registration(idn.db, pendaftaran_id)
+    return reg if reg and reg["status"] == "menunggu_wajah" and not reg["akun_id"] else None
+
+
+def resend_registration_code(idn: Identity, reg: dict, ip: str) -> otp.CodeResult:
+    return otp.send_code(idn.db, idn.subkey("otp"), f"daftar:{reg['id']}", reg["telepon"], ip)
+
+
+def confirm_phone(idn: Identity, reg: dict, code: str, base_url: str, now: float | None = None) -> Outcome:
+    """The code proves the phone: the account opens at ``terdaftar`` and the registry's contacts are told."""
+    checked = otp.check_code(idn.db, idn.subkey("otp"), f"daftar:{reg['id']}", reg["telepon"], code, now)
+    if not checked.ok:
+        return Outcome("ulang", checked.message)
+    if q.account_by_nik(idn.db, reg["nik"]):
+        return Outcome("ulang", NIK_TAKEN)
+    if q.account_with_phone(idn.db, reg["telepon"]):
+        return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Daftar lagi dengan nomor lain.")
+    region = nik_rules.current_kecamatan_code(reg["nik"][:6])[:4]
+    resident = idn.registry.lookup(reg["nik"])
+    with write(idn.db):
+        q.mark_phone_proven(idn.db, reg["id"])
+        akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, face_checked=False)
+        q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
+        q.record_assurance(idn.db, akun_id, "terdaftar", "sms", keterangan=f"nomor {mask_phone(reg['telepon'])}")
+        announce_new_account(idn, akun_id, reg, resident, base_url)
+    return Outcome("aktif", "Nomor HP terbukti. Akun Anda aktif pada tingkat Terdaftar.", akun_id)
+
+
+def announce_new_account(idn: Identity, akun_id: int, reg: dict, resident: Resident | None, base_url: str) -> None:
+    """Tell every phone the registry knows for this NIK, with a link to suspend the account if it is not theirs."""
+    link = f"{base_url.rstrip('/')}/bukan-saya/{not_me_token(idn, akun_id)}"
+    for contact in sorted(set(resident.kontak if resident else [])):
+        phone = normalise_phone(contact)
+        if phone and phone != reg["telepon"]:
+            outbox.enqueue(idn.db, None, "sms", phone,
+                           f"MPP Digital: akun baru dibuat untuk NIK {mask_nik(reg['nik'])} dengan nomor "
+                           f"{mask_phone(reg['telepon'])}. Bukan Anda? Buka {link}", time.time())
+
+
+def not_me_token(idn: Identity, akun_id: int) -> str:
+    return URLSafeTimedSerializer(idn.subkey("bukan-saya"), salt="bukan-saya").dumps({"a": akun_id})
+
+
+def account_of_not_me(idn: Identity, token: str) -> dict | None:
+    """The account a "bukan saya" link names, if the link is genuine and younger than 30 days."""
+    try:
+        data = URLSafeTimedSerializer(idn.subkey("bukan-saya"), salt="bukan-saya").loads(
+            token, max_age=NOT_ME_DAYS * 86400)
+    except BadSignature:
+        return None
+    found = q.get_account(idn.db, data.get("a")) if isinstance(data, dict) and isinstance(data.get("a"), int) else None
+    return found if found and found["peran"] == "warga" else None
+
+
+def suspend_not_me(idn: Identity, token: str) -> Outcome:
+    """"Bukan saya": suspend the account, end its sessions and hold its applications until the counter checks."""
+    found = account_of_not_me(idn, token)
+    if found is None:
+        return Outcome("ulang", "Tautan tidak sah atau sudah kedaluwarsa (berlaku 30 hari). " + COUNTER)
+    if found["status"] != "aktif":
+        return Outcome("ditinjau", "Akun ini sudah ditangguhkan. " + COUNTER, found["id"])
+    with write(idn.db):
+        q.set_account_status(idn.db, found["id"], "ditangguhkan")
+        held = q.hold_applications(idn.db, found["id"], "bukan_saya")
+        audit.append(idn.db, None, "bukan_saya", f"akun:{found['id']}",
+                     {"nik": mask_nik(found["nik"]), "permohonan_ditahan": held})
+        if found["telepon"]:
+            outbox.enqueue(idn.db, found["id"], "sms", found["telepon"],
+                           "MPP Digital: akun Anda ditangguhkan karena pemilik NIK melaporkan bukan dia yang "
+                           "membuatnya. Datang ke MPP dengan KTP-el untuk pemeriksaan.", time.time())
+    return Outcome("ditinjau", "Akun itu sudah ditangguhkan: tidak bisa dipakai masuk, dan permohonannya "
+                               "ditahan. " + COUNTER + " Petugas akan membuatkan akun untuk Anda.", found["id"])
 
 
 def challenge_for(idn: Identity, subjek: str) -> Challenge:
     """The current unexpired challenge of ``subjek``, or a new one (a reload keeps the same poses)."""
     row = q.latest_challenge(idn.db, subjek)
     if row and time.time() - row["dibuat"] < CHALLENGE_TTL_S - 60:
-        return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"])
+        return _challenge_of(row)
     ch = issue_challenge()
-    q.store_challenge(idn.db, ch.nonce, subjek, list(ch.poses), ch.issued_at)
+    q.store_challenge(idn.db, ch.nonce, subjek, list(ch.poses), ch.issued_at, list(colours_of(ch)))
     return ch
+
+
+def _challenge_of(row: dict) -> Challenge:
+    colours = tuple(json.loads(row.get("warna") or "[]"))
+    try:
+        return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"], colours)
+    except TypeError:  # a Challenge without colours
+        return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"])
+
+
+def colours_of(ch: Challenge) -> tuple[str, ...]:
+    return tuple(getattr(ch, "colours", ()) or ())
 
 
 def instructions(ch: Challenge) -> list[str]:
     return [POSE_INSTRUCTIONS[p] for p in ch.poses]
 
 
-def _selfie_template(idn: Identity, subjek: str, nonce: str, frames: list[bytes], photo: bytes | None):
-    """(template, liveness proven, error message). Frames need the challenge; one photo proves no liveness."""
+@dataclass
+class Selfie:
+    """What the frames proved: a template, whether liveness held, and why not."""
+
+    template: np.ndarray | None = None
+    live: bool = False
+    error: str = ""
+    review: str = ""  # a liveness doubt an officer should settle (presentation-attack suspicion)
+    pad: dict = field(default_factory=dict)
+
+
+def _selfie(idn: Identity, subjek: str, nonce: str, frames: list[bytes], photo: bytes | None) -> Selfie:
+    """Frames need the challenge; one photo proves no liveness."""
     if frames:
         row = q.use_challenge(idn.db, nonce, subjek)
         if row is None or time.time() - row["dibuat"] > CHALLENGE_TTL_S:
-            return None, False, "Waktu pemeriksaan habis atau sudah dipakai. Silakan ulangi dengan arahan baru."
-        ch = Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"])
-        result = check_liveness(frames, ch, engine=idn.engine)
+            return Selfie(error="Waktu pemeriksaan habis atau sudah dipakai. Silakan ulangi dengan arahan baru.")
+        result = check_liveness(frames, _challenge_of(row), engine=idn.engine)
+        pad = dict(getattr(result, "pad", None) or {})
+        if getattr(result, "review", False):
+            return Selfie(result.template, False, "", result.reason or "pad", pad)
         if not result.ok:
-            return None, False, result.message
-        return result.template, True, ""
+            return Selfie(error=result.message or "Pemeriksaan wajah gagal. Silakan ulangi.", pad=pad)
+        return Selfie(result.template, True, "", "", pad)
     if not photo:
-        return None, False, "Foto wajah belum terkirim. Ambil foto lalu kirim lagi."
+        return Selfie(error="Foto wajah belum terkirim. Ambil foto lalu kirim lagi.")
     try:
-        return idn.engine.encode(photo), False, ""
+        return Selfie(idn.engine.encode(photo))
     except BiometricRejected as e:
-        return None, False, e.message
+        return Selfie(error=e.message)
 
 
 def _open(idn: Identity, blob: bytes, owner: str) -> np.ndarray | None:
@@ -188,68 +316,87 @@ def _open(idn: Identity, blob: bytes, owner: str) -> np.ndarray | None:
 def duplicates(idn: Identity, template: np.ndarray, nik: str) -> list[tuple[str, float]]:
     """1:N — enrolled accounts of *other* NIKs whose face is within the review band."""
     enrolled = ((row["nik"], t) for row in q.enrolled_templates(idn.db)
-                if (t := _open(idn, row["templat_wajah"], f"akun:{row['id']}")) is not None)
+                if row["nik"] and (t := _open(idn, row["templat_wajah"], f"akun:{row['id']}")) is not None)
     return [(k, d) for k, d in search(template, enrolled, max_distance=idn.thresholds.review_max) if k != nik]
 
 
-def verify_registration(idn: Identity, pendaftaran_id: int, nonce: str, frames: list[bytes],
-                        photo: bytes | None, ip: str) -> Outcome:
-    reg = q.get_registration(idn.db, pendaftaran_id)
-    if reg is None or reg["status"] != "menunggu_wajah":
-        return Outcome("ditinjau" if reg and reg["status"] == "ditinjau" else "ulang",
-                       "Pendaftaran ini sudah diproses.", reg["akun_id"] if reg else None)
-    subjek = f"pendaftaran:{pendaftaran_id}"
-    if ratelimit.blocked(idn.db, FACE_PER_SUBJECT, reg["nik"]) or ratelimit.blocked(idn.db, FACE_PER_IP, ip):
-        return Outcome("terkunci", "Terlalu banyak percobaan verifikasi wajah. Coba lagi 1 jam lagi, "
-                                   "atau datang ke MPP untuk aktivasi dibantu petugas.")
-    region = nik_rules.current_kecamatan_code(reg["nik"][:6])[:4]
-    resident = idn.registry.lookup(reg["nik"])
+def _limited(idn: Identity, subjek: str, ip: str) -> bool:
+    return ratelimit.blocked(idn.db, FACE_PER_SUBJECT, subjek) or ratelimit.blocked(idn.db, FACE_PER_IP, ip)
+
+
+def _count_failure(idn: Identity, subjek: str, ip: str) -> None:
+    ratelimit.record_failure(idn.db, FACE_PER_SUBJECT, subjek)
+    ratelimit.record_failure(idn.db, FACE_PER_IP, ip)
+
+
+def verify_face(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: bytes | None, ip: str) -> Outcome:
+    """The selfie step of registration: match the registry photo and raise the account to face-verified."""
+    subjek = f"akun:{akun['id']}"
+    if _limited(idn, subjek, ip):
+        return Outcome("terkunci", "Terlalu banyak percobaan verifikasi wajah. Coba lagi 1 jam lagi, atau "
+                                   "datang ke MPP untuk verifikasi oleh petugas.")
+    resident = idn.registry.lookup(akun["nik"])
     if resident is None or resident.templat_wajah is None:
         q.record_face_check(idn.db, subjek, "daftar", "tanpa_foto", None, "")
-        return _to_counter(idn, reg, region, "tanpa_foto", "Data kependudukan belum memiliki foto rujukan.")
-    template, live, error = _selfie_template(idn, subjek, nonce, frames, photo)
-    if template is None:
-        ratelimit.record_failure(idn.db, FACE_PER_SUBJECT, reg["nik"])
-        ratelimit.record_failure(idn.db, FACE_PER_IP, ip)
-        q.record_face_check(idn.db, subjek, "daftar", "ditolak", None, error)
-        return Outcome("ulang", error)
-    distance = face_distance(template, resident.templat_wajah)
+        return _to_counter(idn, akun, "tanpa_foto", "Data kependudukan belum memiliki foto rujukan.")
+    selfie = _selfie(idn, subjek, nonce, frames, photo)
+    if selfie.template is None:
+        _count_failure(idn, subjek, ip)
+        q.record_face_check(idn.db, subjek, "daftar", "ditolak", None, selfie.error)
+        return Outcome("ulang", selfie.error)
+    distance = face_distance(selfie.template, resident.templat_wajah)
     decision = decide(distance, idn.thresholds)
-    q.record_face_check(idn.db, subjek, "daftar", decision, distance, "" if live else "tanpa_liveness")
+    q.record_face_check(idn.db, subjek, "daftar", decision, distance, _liveness_note(selfie))
     if decision == "no_match":
-        ratelimit.record_failure(idn.db, FACE_PER_SUBJECT, reg["nik"])
-        ratelimit.record_failure(idn.db, FACE_PER_IP, ip)
+        _count_failure(idn, subjek, ip)
         return Outcome("ulang", "Wajah tidak cocok dengan foto KTP-el di data kependudukan. Coba lagi di tempat "
-                                "yang terang, atau datang ke MPP untuk aktivasi dibantu petugas.", distance=distance)
-    dups = duplicates(idn, template, reg["nik"])
+                                "yang terang, atau datang ke MPP untuk verifikasi oleh petugas.", distance=distance)
+    dups = duplicates(idn, selfie.template, akun["nik"])
     if dups:
-        return _to_counter(idn, reg, region, "duplikat_wajah",
-                           json.dumps({"mirip_nik": [k for k, _ in dups[:3]]}), distance)
+        return _to_counter(idn, akun, "duplikat_wajah", json.dumps({"mirip_nik": [k for k, _ in dups[:3]]}), distance)
+    if selfie.review:
+        _count_failure(idn, subjek, ip)
+        return _to_counter(idn, akun, "pad_tinjauan", json.dumps({"alasan": selfie.review, **selfie.pad}), distance)
     if decision == "review":
-        return _to_counter(idn, reg, region, "zona_tinjauan", f"jarak {distance:.3f}", distance)
-    if not live:
-        return _to_counter(idn, reg, region, "tanpa_liveness", f"jarak {distance:.3f}", distance)
-    akun_id = _create_account(idn, reg, region, template, "terverifikasi_wajah")
-    return Outcome("aktif", "Akun Anda aktif dan terverifikasi wajah.", akun_id, distance)
-
-
-def _to_counter(idn: Identity, reg: dict, region: str, reason: str, detail: str,
-                distance: float | None = None) -> Outcome:
-    q.open_review(idn.db, reg["id"], region, reason, detail)
-    return Outcome("ditinjau", "Data Anda perlu diperiksa petugas. Datang ke MPP dengan membawa KTP-el; "
-                               "petugas akan mengaktifkan akun Anda di tempat.", distance=distance)
-
-
-def _create_account(idn: Identity, reg: dict, region: str, template: np.ndarray, level: str) -> int:
+        return _to_counter(idn, akun, "zona_tinjauan", f"jarak {distance:.3f}", distance)
+    if not selfie.live:
+        return _to_counter(idn, akun, "tanpa_liveness", f"jarak {distance:.3f}", distance)
+    level = jaminan.higher(akun["tingkat"], "terverifikasi_wajah")
     with write(idn.db):
-        akun_id = q.create_citizen(idn.db, reg, level, region)
-        q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
-        q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
-    return akun_id
+        q.set_account_template(idn.db, akun["id"], seal(selfie.template, idn.key, f"akun:{akun['id']}"))
+        q.set_level(idn.db, akun["id"], level)
+        q.mark_face_checked(idn.db, akun["id"])
+        q.record_assurance(idn.db, akun["id"], "terverifikasi_wajah", "selfie", jarak=distance,
+                           liveness=json.dumps({"lolos": True, **selfie.pad}))
+    return Outcome("aktif", "Wajah Anda cocok dengan foto KTP-el. Akun Anda terverifikasi wajah.", akun["id"],
+                   distance)
+
+
+def _liveness_note(selfie: Selfie) -> str:
+    if selfie.review:
+        return f"pad:{selfie.review}"
+    return "" if selfie.live else "tanpa_liveness"
+
+
+def _to_counter(idn: Identity, akun: dict, reason: str, detail: str, distance: float | None = None) -> Outcome:
+    """A doubt for an officer: the account stays at its level; the review waits at the person's MPP."""
+    reg = q.registration_of_account(idn.db, akun["id"])
+    if reg is not None:
+        q.open_review(idn.db, reg["id"], akun["wilayah_kode"] or reg["nik"][:4], reason, detail, akun["id"])
+    level = jaminan.SHORT[akun["tingkat"]] if akun["tingkat"] in jaminan.SHORT else "Terdaftar"
+    return Outcome("ditinjau", f"Wajah Anda belum bisa dipastikan secara daring. Akun Anda tetap aktif pada "
+                               f"tingkat {level}; untuk layanan yang memerlukan verifikasi wajah, {COUNTER[0].lower()}"
+                               f"{COUNTER[1:]}", akun["id"], distance)
 
 
 def needs_step_up(akun: dict, minutes: int, now: dt.datetime | None = None) -> bool:
-    """True when the last face check is older than ``minutes`` (or never happened)."""
+    """True when the account has face data and its last face check is older than ``minutes``.
+
+    An account without face data (verified in person only) cannot take a selfie
+    check; asking it for one would leave the citizen on a page that cannot succeed.
+    """
+    if not akun.get("templat_wajah"):
+        return False
     if not akun.get("wajah_terakhir"):
         return True
     last = dt.datetime.strptime(akun["wajah_terakhir"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
@@ -273,18 +420,20 @@ def _references(idn: Identity, akun: dict) -> list[np.ndarray]:
 def step_up(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: bytes | None, ip: str) -> Outcome:
     """A fresh selfie against the account's own enrolled template, before a sensitive action."""
     subjek = f"akun:{akun['id']}"
-    if ratelimit.blocked(idn.db, FACE_PER_SUBJECT, subjek) or ratelimit.blocked(idn.db, FACE_PER_IP, ip):
+    if _limited(idn, subjek, ip):
         return Outcome("terkunci", "Terlalu banyak percobaan verifikasi wajah. Coba lagi 1 jam lagi.")
     references = _references(idn, akun)
     if not references:
-        return Outcome("ditinjau", "Akun Anda belum memiliki data wajah. Datang ke MPP untuk aktivasi.")
-    template, live, error = _selfie_template(idn, subjek, nonce, frames, photo)
-    if template is None or not live:
-        ratelimit.record_failure(idn.db, FACE_PER_SUBJECT, subjek)
-        ratelimit.record_failure(idn.db, FACE_PER_IP, ip)
-        q.record_face_check(idn.db, subjek, "step_up", "ditolak", None, error or "tanpa_liveness")
-        return Outcome("ulang", error or "Verifikasi ulang perlu kamera dengan arahan gerakan kepala.")
-    distance = min(face_distance(template, ref) for ref in references)
+        return Outcome("ditinjau", "Akun Anda belum memiliki data wajah. " + COUNTER)
+    selfie = _selfie(idn, subjek, nonce, frames, photo)
+    if selfie.template is None or not selfie.live:
+        _count_failure(idn, subjek, ip)
+        error = selfie.error or ("Pemeriksaan keaktifan belum meyakinkan. Ulangi di tempat yang terang, dengan "
+                                 "wajah langsung di depan kamera." if selfie.review else
+                                 "Verifikasi ulang perlu kamera dengan arahan gerakan kepala.")
+        q.record_face_check(idn.db, subjek, "step_up", "ditolak", None, selfie.error or _liveness_note(selfie))
+        return Outcome("ulang", error)
+    distance = min(face_distance(selfie.template, ref) for ref in references)
     decision = decide(distance, idn.thresholds)
     q.record_face_check(idn.db, subjek, "step_up", decision, distance, "")
     if decision != "match":
@@ -295,11 +444,182 @@ def step_up(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: b
     return Outcome("aktif", "Wajah terverifikasi.", akun["id"], distance)
 
 
+# --- At the counter: an officer who checks the KTP-el in person ------------------------------------------------
+
+@dataclass
+class DeskView:
+    """What a Disdukcapil officer sees for one NIK at the identity desk."""
+
+    nik: str
+    resident: Resident | None = None
+    akun: dict | None = None
+    history: list[dict] = field(default_factory=list)
+    review: dict | None = None
+    can_reclaim: bool = False
+
+
+def desk_lookup(idn: Identity, nik: str) -> DeskView:
+    nik = "".join(ch for ch in nik if ch.isdigit())[:16]
+    view = DeskView(nik=nik, resident=idn.registry.lookup(nik) if len(nik) == 16 else None)
+    view.akun = q.account_by_nik(idn.db, nik) if view.resident else None
+    if view.akun:
+        view.history = q.assurance_history(idn.db, view.akun["id"])
+        view.review = q.open_review_of_account(idn.db, view.akun["id"])
+        view.can_reclaim = view.akun["tingkat"] != "terverifikasi_petugas"
+    else:
+        view.can_reclaim = view.resident is not None
+    return view
+
+
+def desk_lookup_audited(idn: Identity, officer: dict, nik: str) -> DeskView:
+    """The desk view of a NIK, with the look-up itself in the audit log (who looked at whose identity)."""
+    view = desk_lookup(idn, nik)
+    if view.resident is not None:
+        audit.append(idn.db, officer["id"], "lihat_identitas", f"nik:{view.nik}",
+                     {"akun": view.akun["id"] if view.akun else None})
+    return view
+
+
+def _counter_template(idn: Identity, resident: Resident, photo: bytes) -> tuple[np.ndarray | None, float | None, str]:
+    """The photo taken at the counter, compared with the registry's photo where there is one."""
+    try:
+        template = idn.engine.encode(photo)
+    except BiometricRejected as e:
+        return None, None, e.message
+    if resident.templat_wajah is None:
+        return template, None, ""
+    distance = face_distance(template, resident.templat_wajah)
+    if decide(distance, idn.thresholds) == "no_match":
+        return None, distance, ("Wajah pada foto gerai tidak cocok dengan foto KTP-el di data kependudukan. "
+                                "Periksa kembali orangnya; bila KTP-el memang miliknya, ajukan pemutakhiran foto.")
+    return template, distance, ""
+
+
+def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_checked: bool) -> Outcome:
+    """The account holder is at the counter with their KTP-el: raise to ``terverifikasi_petugas``.
+
+    Also lifts a "bukan saya" suspension, since the person present is the one the registry names.
+    """
+    if not ktp_checked:
+        return Outcome("ulang", "Centang bahwa KTP-el asli sudah diperiksa dan cocok dengan orang yang hadir.")
+    view = desk_lookup(idn, nik)
+    if view.resident is None or view.akun is None:
+        return Outcome("ulang", "NIK ini belum memiliki akun. Gunakan formulir pembuatan akun di gerai.")
+    template, distance, error = _counter_template(idn, view.resident, photo)
+    if template is None:
+        return Outcome("ulang", error)
+    akun = view.akun
+    with write(idn.db):
+        q.set_account_template(idn.db, akun["id"], seal(template, idn.key, f"akun:{akun['id']}"))
+        q.set_level(idn.db, akun["id"], "terverifikasi_petugas")
+        q.mark_face_checked(idn.db, akun["id"])
+        if akun["status"] == "ditangguhkan":
+            q.set_account_status(idn.db, akun["id"], "aktif")
+            q.release_applications(idn.db, akun["id"])
+        if q.registry_lacks_photo(idn.db, akun["nik"]):
+            q.set_registry_template(idn.db, akun["nik"], seal(template, idn.key, f"penduduk:{akun['nik']}"))
+        q.close_reviews_of_account(idn.db, akun["id"], "diaktifkan", officer["id"])
+        q.record_face_check(idn.db, f"akun:{akun['id']}", "aktivasi", "match", distance, "petugas")
+        q.record_assurance(idn.db, akun["id"], "terverifikasi_petugas", "gerai", jarak=distance,
+                           petugas_id=officer["id"], keterangan="KTP-el diperiksa langsung")
+        audit.append(idn.db, officer["id"], "verifikasi_tatap_muka", f"akun:{akun['id']}",
+                     {"nik": akun["nik"], "ktp_diperiksa": True, "jarak": distance,
+                      "dipulihkan": akun["status"] == "ditangguhkan"})
+    return Outcome("aktif", f"Akun {akun['nama']} terverifikasi tatap muka.", akun["id"], distance)
+
+
+def send_counter_code(idn: Identity, officer: dict, nik: str, telepon: str, ip: str) -> otp.CodeResult:
+    nik = "".join(ch for ch in nik if ch.isdigit())[:16]
+    phone = normalise_phone(telepon)
+    if not phone:
+        return otp.CodeResult(False, "Isi nomor HP pemilik NIK yang aktif, misalnya 0812 3456 7890.")
+    return otp.send_code(idn.db, idn.subkey("otp"), f"klaim:{nik}:{officer['id']}", phone, ip)
+
+
+@dataclass
+class ReclaimInput:
+    nik: str
+    telepon: str
+    kode: str
+    kata_sandi: str
+    photo: bytes
+    ktp_checked: bool
+
+
+def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
+    """The NIK's owner, verified in person, takes the NIK: a new account at ``terverifikasi_petugas``.
+
+    An account that holds the NIK without an in-person check is frozen: its NIK
+    and number are released, its sessions end, its unfinished applications are
+    held, its issued documents revoked; both numbers get an SMS; all audited.
+    """
+    if not form.ktp_checked:
+        return Outcome("ulang", "Centang bahwa KTP-el asli sudah diperiksa dan cocok dengan orang yang hadir.")
+    view = desk_lookup(idn, form.nik)
+    if view.resident is None:
+        return Outcome("ulang", "NIK tidak ditemukan di data kependudukan.")
+    if not view.can_reclaim:
+        return Outcome("ulang", "Akun NIK ini sudah diverifikasi tatap muka oleh petugas, sehingga tidak dapat "
+                                "diambil alih di gerai. Teruskan ke Disdukcapil untuk pemeriksaan lebih lanjut.")
+    phone = normalise_phone(form.telepon)
+    if len(form.kata_sandi) < MIN_PASSWORD:
+        return Outcome("ulang", f"Kata sandi baru minimal {MIN_PASSWORD} karakter (diketik oleh pemilik NIK).")
+    holder = q.account_with_phone(idn.db, phone) if phone else None
+    if holder and (view.akun is None or holder["id"] != view.akun["id"]):
+        return Outcome("ulang", "Nomor HP ini dipakai akun lain. Gunakan nomor lain milik pemilik NIK.")
+    checked = otp.check_code(idn.db, idn.subkey("otp"), f"klaim:{view.nik}:{officer['id']}", phone, form.kode)
+    if not checked.ok:
+        return Outcome("ulang", checked.message)
+    template, distance, error = _counter_template(idn, view.resident, form.photo)
+    if template is None:
+        return Outcome("ulang", error)
+    old = view.akun
+    with write(idn.db):
+        held, revoked = 0, []
+        if old is not None:
+            held = q.hold_applications(idn.db, old["id"], "klaim_gerai")
+            revoked = q.revoke_documents_of(idn.db, old["id"], "identitas_diambil_alih", officer["id"])
+            q.close_reviews_of_account(idn.db, old["id"], "ditolak", officer["id"])
+            q.release_frozen_account(idn.db, old["id"])
+        reg = {"nik": view.nik, "nama": view.resident.nama, "telepon": phone,
+               "kata_sandi": hash_password(form.kata_sandi), "persetujuan_biometrik":
+               dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", officer["wilayah_kode"])
+        q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
+        q.record_assurance(idn.db, akun_id, "terdaftar", "sms", petugas_id=officer["id"],
+                           keterangan=f"nomor {mask_phone(phone)}, kode dibacakan di gerai")
+        q.record_assurance(idn.db, akun_id, "terverifikasi_petugas", "klaim_gerai" if old else "gerai",
+                           jarak=distance, petugas_id=officer["id"], keterangan="KTP-el diperiksa langsung")
+        audit.append(idn.db, officer["id"], "klaim_nik" if old else "akun_di_gerai", f"akun:{akun_id}", {
+            "nik": view.nik, "akun_dibekukan": old["id"] if old else None,
+            "nomor_lama": mask_phone(old["telepon"]) if old else None, "permohonan_ditahan": held,
+            "dokumen_dicabut": revoked, "ktp_diperiksa": True, "jarak": distance})
+        now = time.time()
+        if old is not None and old["telepon"]:
+            outbox.enqueue(idn.db, old["id"], "sms", old["telepon"],
+                           f"MPP Digital: akun untuk NIK {mask_nik(view.nik)} dibekukan karena pemilik sah NIK "
+                           "telah diverifikasi petugas di MPP. Bila ini keliru, datang ke MPP dengan KTP-el.", now)
+        outbox.enqueue(idn.db, akun_id, "sms", phone,
+                       "MPP Digital: akun Anda aktif dan terverifikasi tatap muka."
+                       + (f" Akun lain atas NIK Anda dibekukan; {held} permohonan ditahan, {len(revoked)} "
+                          "dokumen dicabut." if old else ""), now)
+    what = (f" Akun lama dibekukan, {held} permohonan ditahan, {len(revoked)} dokumen dicabut." if old else "")
+    return Outcome("aktif", f"Akun {view.resident.nama} aktif dan terverifikasi tatap muka.{what}", akun_id, distance)
+
+
 def activate_at_counter(idn: Identity, officer: dict, tinjauan_id: int, photo: bytes, ktp_checked: bool) -> Outcome:
-    """An officer who checked the KTP-el in person captures the reference photo and activates the account."""
+    """A review on the officer's list: the person came; the officer checks the KTP-el and takes a photo."""
     review = q.get_review(idn.db, tinjauan_id, officer["wilayah_kode"])
     if review is None or review["status"] != "menunggu":
         return Outcome("ulang", "Tinjauan tidak ditemukan atau sudah diputuskan.")
+    if review["akun_id"]:
+        return verify_in_person(idn, officer, review["nik"], photo, ktp_checked)
+    return _activate_waiting_registration(idn, officer, review, photo, ktp_checked)
+
+
+def _activate_waiting_registration(idn: Identity, officer: dict, review: dict, photo: bytes,
+                                   ktp_checked: bool) -> Outcome:
+    """Registrations made before phone codes existed waited here without an account."""
     if not ktp_checked:
         return Outcome("ulang", "Centang bahwa KTP-el asli sudah diperiksa dan cocok dengan pemohon.")
     try:
@@ -307,15 +627,19 @@ def activate_at_counter(idn: Identity, officer: dict, tinjauan_id: int, photo: b
     except BiometricRejected as e:
         return Outcome("ulang", e.message)
     reg = q.get_registration(idn.db, review["pendaftaran_id"])
-    if q.account_exists_for(idn.db, reg["nik"]):
+    if q.account_by_nik(idn.db, reg["nik"]):
         return Outcome("ulang", "NIK ini sudah memiliki akun.")
     with write(idn.db):
-        akun_id = _create_account(idn, reg, review["wilayah_kode"], template, "terverifikasi_petugas")
+        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", review["wilayah_kode"])
+        q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
+        q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
         if q.registry_lacks_photo(idn.db, reg["nik"]):
             q.set_registry_template(idn.db, reg["nik"], seal(template, idn.key, f"penduduk:{reg['nik']}"))
-        q.close_review(idn.db, tinjauan_id, "diaktifkan", officer["id"])
+        q.close_review(idn.db, review["id"], "diaktifkan", officer["id"])
         q.record_face_check(idn.db, f"akun:{akun_id}", "aktivasi", "match", None, "petugas")
-        audit.append(idn.db, officer["id"], "aktivasi_akun", f"tinjauan:{tinjauan_id}",
+        q.record_assurance(idn.db, akun_id, "terverifikasi_petugas", "gerai", petugas_id=officer["id"],
+                           keterangan="KTP-el diperiksa langsung")
+        audit.append(idn.db, officer["id"], "aktivasi_akun", f"tinjauan:{review['id']}",
                      {"nik": reg["nik"], "alasan": review["alasan"], "akun": akun_id, "ktp_diperiksa": True})
     return Outcome("aktif", f"Akun {reg['nama']} aktif.", akun_id)
 
@@ -328,10 +652,48 @@ def reject_at_counter(idn: Identity, officer: dict, tinjauan_id: int, reason: st
         return Outcome("ulang", "Tuliskan alasan penolakan.")
     with write(idn.db):
         q.close_review(idn.db, tinjauan_id, "ditolak", officer["id"])
-        q.set_registration_status(idn.db, review["pendaftaran_id"], "ditolak")
+        if not review["akun_id"]:
+            q.set_registration_status(idn.db, review["pendaftaran_id"], "ditolak")
         audit.append(idn.db, officer["id"], "tolak_aktivasi", f"tinjauan:{tinjauan_id}",
                      {"nik": review["nik"], "alasan": reason.strip()[:500]})
-    return Outcome("ulang", "Pendaftaran ditolak.")
+    return Outcome("ditolak", "Tinjauan ditolak.")
+
+
+# --- The citizen's own phone number -----------------------------------------------------------------------------
+
+def start_phone_change(idn: Identity, akun: dict, telepon: str, ip: str) -> tuple[str, otp.CodeResult]:
+    """Send a code to the new number; the number changes only once the code comes back."""
+    phone = normalise_phone(telepon)
+    if not phone:
+        return "", otp.CodeResult(False, "Isi nomor HP yang aktif, misalnya 0812 3456 7890.")
+    holder = q.account_with_phone(idn.db, phone)
+    if holder and holder["id"] != akun["id"]:
+        return "", otp.CodeResult(False, "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain.")
+    if phone == akun.get("telepon"):
+        return "", otp.CodeResult(False, "Nomor ini sudah menjadi nomor akun Anda.")
+    return phone, otp.send_code(idn.db, idn.subkey("otp"), f"telepon:{akun['id']}", phone, ip, akun_id=akun["id"])
+
+
+def confirm_phone_change(idn: Identity, akun: dict, telepon: str, code: str) -> Outcome:
+    phone = normalise_phone(telepon)
+    checked = otp.check_code(idn.db, idn.subkey("otp"), f"telepon:{akun['id']}", phone, code)
+    if not checked.ok:
+        return Outcome("ulang", checked.message)
+    holder = q.account_with_phone(idn.db, phone)
+    if holder and holder["id"] != akun["id"]:
+        return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain.")
+    with write(idn.db):
+        old = akun.get("telepon")
+        q.set_phone(idn.db, akun["id"], phone)
+        level = jaminan.higher(akun["tingkat"], "terdaftar")
+        q.set_level(idn.db, akun["id"], level)
+        q.record_assurance(idn.db, akun["id"], "terdaftar", "sms",
+                           keterangan=f"nomor diganti ke {mask_phone(phone)}" if old else f"nomor {mask_phone(phone)}")
+        if old:
+            outbox.enqueue(idn.db, akun["id"], "sms", old,
+                           f"MPP Digital: nomor HP akun Anda diganti ke {mask_phone(phone)}. Bukan Anda? Datang ke "
+                           "MPP dengan KTP-el.", time.time())
+    return Outcome("aktif", f"Nomor HP akun Anda sekarang {mask_phone(phone)}.", akun["id"])
 
 
 def enrol_registry_photo(idn: Identity, nik: str, photo: bytes) -> None:

@@ -56,3 +56,21 @@ def working_days_between(db: Database, wilayah_kode: str, start: dt.date, end: d
         if current.weekday() < 5 and current.isoformat() not in holidays:
             days += 1
     return days
+
+
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+          "November", "Desember")
+
+
+def format_local(stamp: str | None, zona: str = "WIB") -> str:
+    """A stored UTC stamp as a person reads it: "2 Desember 2026, 14.05 WITA"; '' when empty or unreadable."""
+    if not stamp:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    local = local_now(zona if zona in ZONES else "WIB", when)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H.%M} {local.tzname()}"

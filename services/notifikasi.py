@@ -3,12 +3,11 @@
 Messages are written in the same transaction as the change they announce, so
 none is lost; a background loop hands due ones to the sender and retries
 failures with exponential back-off (30 s, 1 min, 2 min … capped at 1 h; given up
-after 8 attempts). The default sender logs them (and the demo page shows them).
+after 8 attempts). Senders live in ``integrations/sms.py`` (the default logs; demo pages show them).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Protocol
 
@@ -16,17 +15,11 @@ from sqlite_utils import Database
 
 from db import notifikasi as q
 
-log = logging.getLogger("mpp.notifikasi")
 MAX_ATTEMPTS = 8
 
 
 class Sender(Protocol):
     def send(self, kanal: str, tujuan: str, isi: str) -> None: ...
-
-
-class LogSender:
-    def send(self, kanal: str, tujuan: str, isi: str) -> None:
-        log.info("%s ke %s: %s", kanal, tujuan, isi)
 
 
 def enqueue_for(db: Database, akun: dict, isi: str) -> None:

@@ -21,7 +21,8 @@ from db import audit, permohonan as q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
-from services import berkas, kalender, nik as nik_rules, notifikasi
+from services import berkas, jaminan, kalender, nik as nik_rules, notifikasi
+from services.samaran import mask_nik
 
 STATUS = {
     "draf": "Draf", "diajukan": "Diajukan", "diverifikasi": "Berkas diverifikasi",
@@ -36,6 +37,8 @@ NEXT_STEP = {
     "ditolak": "Permohonan ditolak. Baca alasannya; Anda dapat mengajukan permohonan baru atau pengaduan.",
     "selesai": "Dokumen sudah terbit. Unduh atau cetak dokumen Anda.",
 }
+HELD = ("Permohonan ini ditahan sementara identitas pemilik NIK diperiksa di gerai Disdukcapil MPP. "
+        "Datang dengan KTP-el asli.")
 # officer action -> (duty needed, statuses it applies to, new status)
 ACTIONS = {
     "verifikasi": ("verifikator", ("diajukan",), "diverifikasi"),
@@ -83,6 +86,20 @@ def for_officer(db: Database, officer: dict, permohonan_id: int) -> dict | None:
     if p is None or p["instansi_id"] != officer["instansi_id"] or p["status"] == "draf":
         return None
     return p
+
+
+def level_notes(akun: dict, p: dict) -> dict[str, str]:
+    """What the citizen's assurance level means for this application: may they submit, when is it issued."""
+    notes = {}
+    if not jaminan.meets(akun.get("tingkat"), p["tingkat_ajukan"]):
+        notes["ajukan"] = jaminan.shortfall_message(p["tingkat_ajukan"], f"Mengajukan {p['layanan_nama']}")
+    elif p["terbitkan_dokumen"] and not jaminan.meets(akun.get("tingkat"), p["tingkat_terbit"]):
+        notes["terbit"] = (f"Anda dapat mengajukan sekarang. Dokumen baru diterbitkan setelah akun Anda "
+                           f"\u201c{jaminan.SHORT[p['tingkat_terbit']]}\u201d: "
+                           f"{jaminan.HOW_TO_REACH[p['tingkat_terbit']]}.")
+    if p["ditahan"]:
+        notes["ajukan"] = HELD
+    return notes
 
 
 def editable(p: dict) -> bool:
@@ -190,6 +207,10 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) 
     """Submit (or resubmit after revision); empty dict on success, else the errors to show."""
     if not editable(p):
         return {}  # already submitted: a repeated submit changes nothing
+    if not jaminan.meets(akun.get("tingkat"), p["tingkat_ajukan"]):
+        return {"tingkat": jaminan.shortfall_message(p["tingkat_ajukan"], f"Mengajukan {p['layanan_nama']}")}
+    if p["ditahan"]:
+        return {"tingkat": HELD}
     errors = check_answers(pel, p)
     if errors:
         return errors
@@ -216,6 +237,13 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
         raise ActionRefused("Tindakan ini bukan wewenang jabatan Anda.")
     if p["status"] not in allowed:
         raise ActionRefused(f"Tindakan ini tidak berlaku untuk permohonan berstatus {STATUS[p['status']].lower()}.")
+    if p["ditahan"] and action != "tolak":
+        raise ActionRefused("Permohonan ini ditahan sementara identitas pemohon diperiksa di gerai Disdukcapil.")
+    if action == "terbitkan" and not jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]):
+        raise ActionRefused(
+            f"Pemohon baru pada tingkat \u201c{jaminan.SHORT.get(p['pemohon_tingkat'], p['pemohon_tingkat'])}\u201d; "
+            f"dokumen ini baru dapat diterbitkan pada tingkat \u201c{jaminan.SHORT[p['tingkat_terbit']]}\u201d. "
+            "Minta pemohon memverifikasi wajah, atau verifikasi tatap muka di meja identitas saat ia datang.")
     reason = reason.strip()[:1000]
     if action in ("perbaikan", "tolak") and not reason:
         raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.")
@@ -252,7 +280,7 @@ def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool =
     code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
     nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
     signer = officer["nama"] if officer else "Sistem MPP Digital (fiktif positif)"
-    masked = p["pemohon_nik"][:4] + "********" + p["pemohon_nik"][-4:]
+    masked = mask_nik(p["pemohon_nik"])
     payload = {"v": 1, "no": nomor, "j": p["slug"], "nm": p["pemohon_nama"], "nik": masked,
                "w": p["wilayah_kode"], "tgl": today.isoformat()}
     if deemed:
@@ -284,8 +312,8 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
     for row in q.due_for_deemed_approval(pel.db, kalender.local_now("WIT", now).date().isoformat()):
         today = kalender.region_today(pel.db, row["wilayah_kode"], now).isoformat()
         p = q.get(pel.db, row["id"])
-        if p["tenggat"] >= today:
-            continue
+        if p["tenggat"] >= today or p["ditahan"] or not jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]):
+            continue  # not due yet, or the identity behind it is not yet sure enough for a document
         with write(pel.db):
             if q.current_status(pel.db, p["id"]) != p["status"]:
                 continue  # an officer decided it a moment ago

@@ -27,6 +27,23 @@ def login(client, login_id: str, password: str = seed.DEMO_PASSWORD):
                        follow_redirects=False)
 
 
+def sms_code(client, url: str = "/daftar/kode") -> str:
+    """The 6-digit code of the last SMS, as demo mode shows it on the page where the code is typed."""
+    found = re.search(r"kode verifikasi Anda (\d{6})", text_of(client.get(url)))
+    assert found, f"no SMS code shown on {url}"
+    return found.group(1)
+
+
+def register(client, person: dict, prove_phone: bool = True):
+    """Registration up to an account at level terdaftar: the form, then the SMS code (demo mode shows it)."""
+    fields = form_fields(client, "/daftar", "/daftar")
+    r = client.post("/daftar", data={**fields, **person}, follow_redirects=False)
+    if not prove_phone or r.status_code != 303:
+        return r
+    fields = form_fields(client, "/daftar/kode", "/daftar/kode")
+    return client.post("/daftar/kode", data={**fields, "kode": sms_code(client)}, follow_redirects=False)
+
+
 def text_of(response) -> str:
     return re.sub(r"\s+", " ", soup(response).get_text(" "))
 

@@ -42,6 +42,7 @@ STAFF = rule("login", "404", "404", "ok", "ok", "ok", "ok", "ok")
 CONSOLE = rule("login", "404", "404", "404", "404", "404", "ok", "ok")
 METRICS = rule("404", "404", "404", "404", "404", "404", "404", "ok")
 MINISTRY = rule("login", "404", "404", "404", "404", "404", "404", "ok")
+IDENTITY_DESK = rule("login", "404", "404", "ok", "404", "ok", "404", "404")  # Disdukcapil officers, any region
 REGION_ADMIN = rule("login", "404", "404", "404", "404", "404", "ok", "404")  # its own region only
 
 RULES = {
@@ -63,7 +64,12 @@ RULES = {
     "GET /petugas/pengaduan": COMPLAINTS, "GET /petugas/pengaduan/{id}": COMPLAINT,
     "GET /admin": CONSOLE, "GET /demo/pesan": STAFF, "GET /metrics": METRICS,
     "POST /masuk": PUBLIC, "POST /daftar": PUBLIC, "POST /fragmen/cek-nik": PUBLIC, "POST /pengaduan": PUBLIC,
-    "POST /daftar/wajah": PUBLIC, "POST /pengaduan/{nomor}/selesai": NOBODY,
+    "POST /daftar/wajah": CITIZENS, "POST /pengaduan/{nomor}/selesai": NOBODY,
+    "GET /daftar/kode": PUBLIC, "POST /daftar/kode": PUBLIC, "POST /daftar/kode/ulang": PUBLIC,
+    "GET /bukan-saya/{token}": NOBODY, "POST /bukan-saya/{token}": NOBODY,  # a forged link names no account
+    "POST /akun/telepon": CITIZENS, "POST /akun/telepon/kode": CITIZENS,
+    **{f"{m} /petugas/identitas{p}": IDENTITY_DESK for m, p in (("GET", ""), ("POST", ""), ("POST", "/tatap-muka"),
+                                                                ("POST", "/kode"), ("POST", "/klaim"))},
     "POST /mpp/{kode}/antrean": CITIZENS, "POST /verifikasi-wajah": CITIZENS, "POST /skm": OWN,
     "POST /antrean/{id}/batal": OWN, "POST /permohonan/{id}/simpan": OWN, "POST /permohonan/{id}/ajukan": OWN,
     "POST /permohonan/{id}/berkas/{kolom}": OWN,

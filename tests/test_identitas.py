@@ -1,4 +1,4 @@
-"""One account per NIK: registry match, selfie with liveness, review at the counter.
+"""One account per NIK: registry match and SMS code, selfie with liveness, the counter for everything else.
 
 Frames are made from the shared photos with a simulated head turn
 (``faces_support.turned``); the reference photos of the demo residents are the
@@ -8,22 +8,18 @@ first photo of each person (obama1.jpg for Ahmad Fauzi, biden1.jpg for Lukman Ha
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from faces_support import needs_faces, read
 from posed import frames_for
 from services import identitas
-from tests.helpers import form_fields, login, soup, text_of
+from tests.helpers import form_fields, login, register, soup, text_of
 
 AHMAD = {"nik": "2171100402850002", "nama": "ahmad   FAUZI", "hari": "4", "bulan": "2", "tahun": "1985",
          "jenis_kelamin": "L", "telepon": "0812-3456-7890", "kata_sandi": "rahasia-ahmad", "setuju": "ya"}
 DEWI = {"nik": "2171115006790002", "nama": "Dewi Lestari Putri", "hari": "10", "bulan": "6", "tahun": "1979",
         "jenis_kelamin": "P", "telepon": "081377788899", "kata_sandi": "rahasia-dewi", "setuju": "ya"}
-
-
-def register(client, person: dict):
-    fields = form_fields(client, "/daftar", "/daftar")
-    return client.post("/daftar", data={**fields, **person}, follow_redirects=False)
 
 
 def face_page(client, url="/daftar/wajah"):
@@ -40,7 +36,7 @@ def send_frames(client, photo: str, url="/daftar/wajah", poses_override=None):
 
 
 def test_registration_form_checks_each_field_in_bahasa_indonesia(client):
-    r = register(client, {"nik": "123", "nama": "", "hari": "31", "bulan": "2", "tahun": "1990",
+    r = register(client, prove_phone=False, person={"nik": "123", "nama": "", "hari": "31", "bulan": "2", "tahun": "1990",
                           "telepon": "12", "kata_sandi": "pendek"})
     assert r.status_code == 400
     text = text_of(r)
@@ -69,6 +65,7 @@ def test_nik_is_checked_while_typing(client):
 def test_register_with_live_selfie_then_log_in_with_nik_or_phone(client, db):
     r = register(client, AHMAD)
     assert r.status_code == 303 and r.headers["location"] == "/daftar/wajah"
+    assert "Terdaftar" in text_of(client.get("/akun"))
     r = send_frames(client, "obama/obama4.jpg")
     assert r.headers["location"] == "/akun", text_of(client.get(r.headers["location"]))
     page = client.get("/akun")
@@ -108,7 +105,8 @@ def test_someone_elses_face_does_not_match_and_attempts_are_limited(client, db):
     r = send_frames(client, "alex_lacamoire/alex3.jpg")
     assert r.headers["location"] == "/daftar/wajah"
     assert "tidak cocok" in text_of(client.get("/daftar/wajah"))
-    assert db.execute("SELECT count(*) FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0] == 0
+    level = db.execute("SELECT tingkat, templat_wajah FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()
+    assert tuple(level) == ("terdaftar", None)  # the account stays at the level its phone proved
     for _ in range(4):
         send_frames(client, "alex_lacamoire/alex3.jpg")
     r = send_frames(client, "obama/obama4.jpg")  # even the right face waits now
@@ -150,8 +148,10 @@ def test_without_camera_script_one_photo_goes_to_the_counter(client, db):
     r = client.post("/daftar/wajah", data=hidden, files={"foto": ("s.jpg", photo, "image/jpeg")},
                     follow_redirects=False)
     assert r.headers["location"] == "/daftar/status"
-    assert "Datang ke MPP" in text_of(client.get("/daftar/status"))
+    status = text_of(client.get("/daftar/status"))
+    assert "datang ke gerai Disdukcapil" in status and "tetap aktif pada tingkat Terdaftar" in status
     assert db.execute("SELECT alasan FROM tinjauan").fetchone()[0] == "tanpa_liveness"
+    assert db.execute("SELECT tingkat FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0] == "terdaftar"
 
 
 @pytest.mark.faces
@@ -177,10 +177,14 @@ def test_registry_without_photo_then_officer_activates_in_person(app, client, db
         r = officer.post("/petugas/aktivasi/1", data={**fields, "ktp_diperiksa": "ya"},
                          files={"foto": ("f.jpg", photo, "image/jpeg")}, follow_redirects=False)
         assert r.status_code == 303
-    row = db.execute("SELECT tingkat, templat_wajah IS NOT NULL FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()
-    assert tuple(row) == ("terverifikasi_petugas", 1)
+    row = db.execute("SELECT id, tingkat, templat_wajah IS NOT NULL FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()
+    assert tuple(row)[1:] == ("terverifikasi_petugas", 1)
+    levels = [tuple(r) for r in db.execute("SELECT tingkat, kanal FROM jaminan WHERE akun_id = ? ORDER BY id", [row[0]])]
+    assert levels == [("terdaftar", "sms"), ("terverifikasi_petugas", "gerai")]
     audit_row = db.execute("SELECT aksi, akun_id FROM audit").fetchone()
-    assert audit_row["aksi"] == "aktivasi_akun"
+    assert audit_row["aksi"] == "verifikasi_tatap_muka"
+    # the registry had no photo: the one taken at the counter becomes its reference
+    assert db.execute("SELECT templat_wajah IS NOT NULL FROM penduduk WHERE nik = ?", [DEWI["nik"]]).fetchone()[0]
     assert login(client, DEWI["nik"], DEWI["kata_sandi"]).headers["location"] == "/akun"
     from db.audit import verify_chain
     assert verify_chain(db) is None
@@ -205,7 +209,7 @@ def test_one_face_one_nik_sends_a_lookalike_to_review(app, client, db):
         r = send_frames(other, "obama/obama3.jpg")
         assert r.headers["location"] == "/daftar/status"
     assert db.execute("SELECT alasan FROM tinjauan").fetchone()[0] == "duplikat_wajah"
-    assert db.execute("SELECT count(*) FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()[0] == 0
+    assert db.execute("SELECT tingkat FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()[0] == "terdaftar"
 
 
 @pytest.mark.faces
@@ -223,14 +227,78 @@ def test_step_up_asks_for_a_fresh_selfie(client, db):
     assert last > "2026-01-01"
 
 
-def test_step_up_is_due_after_the_configured_time():
+def test_step_up_is_due_after_the_configured_time_for_accounts_with_face_data():
     now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
-    assert identitas.needs_step_up({"wajah_terakhir": None}, 30, now)
-    assert not identitas.needs_step_up({"wajah_terakhir": "2026-11-28T11:45:00Z"}, 30, now)
-    assert identitas.needs_step_up({"wajah_terakhir": "2026-11-28T11:15:00Z"}, 30, now)
+    face = {"templat_wajah": b"sealed"}
+    assert identitas.needs_step_up({**face, "wajah_terakhir": None}, 30, now)
+    assert not identitas.needs_step_up({**face, "wajah_terakhir": "2026-11-28T11:45:00Z"}, 30, now)
+    assert identitas.needs_step_up({**face, "wajah_terakhir": "2026-11-28T11:15:00Z"}, 30, now)
+    assert not identitas.needs_step_up({"templat_wajah": None, "wajah_terakhir": None}, 30, now)
 
 
 def test_names_match_regardless_of_case_accents_and_spacing():
     assert identitas.normalise_name("  AHMAD   fauzi ") == identitas.normalise_name("Ahmad Fauzi")
     assert identitas.normalise_name("Désy  Ratnasari") == identitas.normalise_name("desy ratnasari")
     assert identitas.normalise_name("Ahmad Fauzi") != identitas.normalise_name("Ahmad Fauzan")
+
+
+def _issued_document_of(app, db, akun_id: int) -> str:
+    """An akta issued to ``akun_id`` through the real signing path; its QR token."""
+    from db import permohonan as pq
+    from services import permohonan as svc
+    layanan = db.execute("SELECT id FROM layanan WHERE slug = 'akta-kelahiran'").fetchone()[0]
+    instansi = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'disdukcapil'"
+                          ).fetchone()[0]
+    ids = []
+    for status in ("disetujui", "diajukan"):
+        ids.append(db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id, status, nomor) "
+                              "VALUES (?, ?, '2171', ?, ?, ?)", [akun_id, layanan, instansi, status,
+                                                                  f"2171-X-{status}"]).lastrowid)
+    db.conn.commit()
+    pel = svc.Pelayanan(db=db, registry=None, sisdmk=None, signing_key=app.state.signing_key)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    svc.issue_document(pel, pq.get(db, ids[0]), officer)
+    return db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [ids[0]]).fetchone()[0]
+
+
+@pytest.mark.faces
+@needs_faces
+def test_the_real_owner_reclaims_a_nik_that_someone_took_remotely(app, client, db):
+    from starlette.testclient import TestClient
+    # an impostor knows Ahmad's KTP data and uses their own phone: an account at level terdaftar
+    register(client, {**AHMAD, "telepon": "0819 0000 1111", "kata_sandi": "punya-penipu"})
+    impostor = db.execute("SELECT id FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0]
+    token = _issued_document_of(app, db, impostor)
+    assert "Dokumen sah" in text_of(client.get(f"/verifikasi/{token}"))
+    # the real Ahmad comes to the counter with his KTP-el
+    with TestClient(app, base_url="http://127.0.0.1") as officer:
+        login(officer, "dukcapil.batam")
+        fields = form_fields(officer, "/petugas/identitas", "/petugas/identitas")
+        desk = officer.post("/petugas/identitas", data={**fields, "nik": AHMAD["nik"]})
+        assert "Pemilik sah NIK mengambil alih" in text_of(desk) and "0819****1111" in text_of(desk)
+        fields = form_fields(officer, "/petugas/identitas", "/petugas/identitas")
+        officer.post("/petugas/identitas/kode", data={**fields, "nik": AHMAD["nik"], "telepon": "0812 3456 7890"})
+        sms = db.execute("SELECT isi FROM notifikasi WHERE tujuan = '081234567890' ORDER BY id DESC").fetchone()[0]
+        code = re.search(r"(\d{6})", sms).group(1)
+        claim = {"nik": AHMAD["nik"], "telepon": "0812 3456 7890", "kode": code, "kata_sandi": "milik-ahmad-asli",
+                 "ktp_diperiksa": "ya"}
+        r = officer.post("/petugas/identitas/klaim", data={**fields, **claim},
+                         files={"foto": ("f.jpg", read("obama/obama2.jpg"), "image/jpeg")})
+        assert r.status_code == 200 and "Akun lama dibekukan, 1 permohonan ditahan, 1 dokumen dicabut" in text_of(r)
+    old = db.execute("SELECT status, nik, nik_asal, telepon FROM akun WHERE id = ?", [impostor]).fetchone()
+    assert tuple(old) == ("dibekukan", None, AHMAD["nik"], None)
+    assert client.get("/akun", follow_redirects=False).status_code == 303  # the impostor's session ended
+    assert db.execute("SELECT ditahan FROM permohonan WHERE akun_id = ? AND status = 'diajukan'",
+                      [impostor]).fetchone()[0] == "klaim_gerai"
+    revoked = client.get(f"/verifikasi/{token}")
+    assert "Dokumen dicabut" in text_of(revoked) and "Dokumen sah" not in text_of(revoked)
+    owner = db.execute("SELECT id, tingkat, telepon FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()
+    assert (owner["tingkat"], owner["telepon"]) == ("terverifikasi_petugas", "081234567890")
+    told = [r[0] for r in db.execute("SELECT tujuan FROM notifikasi WHERE isi LIKE '%dibekukan%'")]
+    assert "081900001111" in told and "081234567890" in told  # both numbers hear of it
+    assert db.execute("SELECT aksi FROM audit WHERE aksi = 'klaim_nik'").fetchone()
+    with TestClient(app, base_url="http://127.0.0.1") as ahmad:
+        assert login(ahmad, AHMAD["nik"], "milik-ahmad-asli").headers["location"] == "/akun"
+    assert login(client, "081900001111", "punya-penipu").status_code == 400
+    from db.audit import verify_chain
+    assert verify_chain(db) is None

@@ -336,8 +336,21 @@ def test_stored_scans_are_shrunk_and_stripped(citizen, db):
 
 
 def test_submitting_a_document_service_asks_for_a_fresh_selfie(client, db):
-    login(client, BUDI)  # no recent face check
+    db.execute("UPDATE akun SET templat_wajah = x'00' WHERE nik = ?", [BUDI])  # face data, no recent check
+    db.conn.commit()
+    login(client, BUDI)
     pid = start(client, "kartu-keluarga")
     fill(client, db, pid, "kartu-keluarga")
     _, r = submit(client, pid)
     assert r.headers["location"] == f"/verifikasi-wajah?lanjut=/permohonan/{pid}/periksa"
+
+
+def test_without_face_data_the_citizen_is_never_sent_to_a_selfie_that_cannot_succeed(client, db):
+    """Budi was verified in person and has no face template: submitting goes on, no step-up page."""
+    login(client, BUDI)
+    pid = start(client, "kartu-keluarga")
+    fill(client, db, pid, "kartu-keluarga")
+    _, r = submit(client, pid)
+    assert r.headers["location"] == f"/permohonan/{pid}"
+    page = client.get("/verifikasi-wajah?lanjut=/permohonan/1/periksa")
+    assert "KTP-el" in text_of(page) and 'action="/verifikasi-wajah"' not in page.text

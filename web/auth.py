@@ -65,5 +65,10 @@ def require(request: Request, *roles: str) -> dict:
     return found
 
 
+def same_site(path: str) -> str:
+    """Only a path on this site ('' otherwise): never send someone to another site after a step."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else ""
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)

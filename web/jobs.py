@@ -30,10 +30,30 @@ def one_round(app) -> None:
     idempotensi.purge_older_than(db)  # stored first answers: kept 7 days, retries come within minutes
 
 
+def deliver_now(app) -> None:
+    notifikasi.deliver_due(app.state.store.db, app.state.sender)
+
+
+def wake_outbox(request) -> None:
+    """Send queued SMS now rather than at the next round: a person is waiting for a code."""
+    request.app.state.outbox_wake.set()
+
+
 async def run_forever(app, every_s: float = 30.0) -> None:
+    """A full round every ``every_s``; in between, deliveries only, as soon as a route wakes the loop."""
+    loop = asyncio.get_running_loop()
+    wake: asyncio.Event = app.state.outbox_wake
+    next_full = 0.0
     while True:
+        full = loop.time() >= next_full
+        wake.clear()
         try:
-            await run_in_threadpool(one_round, app)
+            await run_in_threadpool(one_round if full else deliver_now, app)
         except Exception:  # keep the loop alive; the next round retries
             log.exception("background round failed")
-        await asyncio.sleep(every_s)
+        if full:
+            next_full = loop.time() + every_s
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=max(0.0, next_full - loop.time()))
+        except TimeoutError:
+            pass

@@ -13,6 +13,7 @@
 | MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
 | MPP_CLIENT_IP_HEADER | (socket peer) | header carrying the client address set by the proxy (Fly: fly-client-ip) |
 | MPP_NOW | (real clock) | pins "now" (ISO with zone) for browser tests and demos on a working day |
+| MPP_SMS_URL / MPP_SMS_TOKEN | (log only) | an HTTP SMS gateway for the outbox (codes, status updates) |
 | MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
 | MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
 | PORT | 8000 | port of `make run` |
@@ -43,6 +44,8 @@ class Settings:
     signing_key: str = ""
     background_jobs: bool = False
     client_ip_header: str = ""
+    sms_url: str = ""
+    sms_token: str = ""
     max_body_bytes: int = 12 * 1024 * 1024
     session_max_age: int = 14 * 24 * 3600
 
@@ -60,6 +63,8 @@ class Settings:
             face_warmup=env.get("MPP_FACE_WARMUP", "1") == "1",
             background_jobs=True,
             client_ip_header=env.get("MPP_CLIENT_IP_HEADER", "").lower(),
+            sms_url=env.get("MPP_SMS_URL", ""),
+            sms_token=env.get("MPP_SMS_TOKEN", ""),
             signing_key=env.get("MPP_SIGNING_KEY") or _local_secret(Path(db_path).parent, "signing.key", 32),
             https=env.get("MPP_HTTPS", "0") == "1",
             demo=env.get("MPP_DEMO", "1") == "1",

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from services.akun import HOME_BY_ROLE
+from services.kalender import format_local
 from web import csrf
 from web.static import StaticAssets
 
@@ -47,6 +48,7 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.globals["static"] = assets.url
     env.globals["has_static"] = assets.exists
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
+    env.filters["waktu"] = format_local
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates
