@@ -24,6 +24,7 @@ from db.connection import Store
 from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
 from routes import admin, pemantauan
 from integrations.sms import sender_for
+from services import kalender
 from services.ttd import load_signing_key
 from web import jobs
 from web.auth import AuthMiddleware
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         created = seed.seed(store.db, demo=settings.demo)
+        kalender.load_zones(store.db)
         if settings.face_warmup:
             app.state.faces.warm_up()
         if not quiet:

@@ -51,3 +51,8 @@ def counts(db: Database) -> dict[str, int]:
 
 def kecamatan_exists(db: Database, kode: str) -> bool:
     return db.execute("SELECT 1 FROM kecamatan WHERE kode = ?", [kode]).fetchone() is not None
+
+
+def province_zones(db: Database) -> dict[str, str]:
+    """Province code -> WIB/WITA/WIT (38 rows), read once at start-up."""
+    return {r[0]: r[1] for r in db.execute("SELECT kode, zona_waktu FROM provinsi")}

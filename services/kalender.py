@@ -62,8 +62,20 @@ MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agust
           "November", "Desember")
 
 
-def format_local(stamp: str | None, zona: str = "WIB") -> str:
-    """A stored UTC stamp as a person reads it: "2 Desember 2026, 14.05 WITA"; '' when empty or unreadable."""
+_PROVINCE_ZONES: dict[str, str] = {}
+
+
+def load_zones(db: Database) -> None:
+    """Remember each province's time zone, so pages can show times in the reader's region without a query."""
+    _PROVINCE_ZONES.update(wilayah.province_zones(db))
+
+
+def format_local(stamp: str | None, where: str | None = "WIB") -> str:
+    """A stored UTC stamp as a person reads it: "2 Desember 2026, 14.05 WITA"; '' when empty or unreadable.
+
+    ``where`` is a zone (WIB/WITA/WIT) or a region code (its province's zone).
+    """
+    zona = where if where in ZONES else _PROVINCE_ZONES.get((where or "")[:2], "WIB")
     if not stamp:
         return ""
     try:

@@ -113,7 +113,7 @@ AHMAD = "2171100402850002"  # demo resident with no account yet, who registers w
 
 
 def fill_registration(page, base: str) -> None:
-    """Ahmad's registration form, up to the selfie step."""
+    """Ahmad's registration form and the SMS code (demo mode shows the SMS on the code page), up to the selfie."""
     page.goto(base + "/daftar")
     page.fill("#nik", AHMAD)
     page.fill("#nama", "Ahmad Fauzi")
@@ -124,7 +124,11 @@ def fill_registration(page, base: str) -> None:
     page.fill("#telepon", "081234567890")
     page.fill("#kata_sandi", "rahasia-ahmad")
     page.check("#setuju")
-    page.click("text=Lanjut ke verifikasi wajah")
+    page.click("text=Lanjut: kirim kode SMS")
+    page.wait_for_url("**/daftar/kode")
+    code = re.search(r"kode verifikasi Anda (\d{6})", page.inner_text("main")).group(1)
+    page.fill("#kode", code)
+    page.click("text=Buat akun")
     page.wait_for_url("**/daftar/wajah")
 
 

@@ -256,3 +256,22 @@ def test_looking_up_a_nik_at_the_desk_is_audited_and_other_agencies_do_not_see_t
     with TestClient(app, base_url="http://127.0.0.1") as other:
         login(other, "dpmptsp.batam")
         assert other.get("/petugas/identitas").status_code == 404
+
+
+def test_the_new_identity_pages_fit_the_budget_and_need_no_script(app, client, db):
+    from tests.test_public_pages import BUDGET, compressed_size
+    register(client, AHMAD, prove_phone=False)
+    pages = ["/daftar", "/daftar/kode"]
+    sizes = {url: compressed_size(client, url) for url in pages}
+    page = client.get("/daftar/kode")
+    assert 'method="post"' in page.text and "<script" not in page.text.split("</main>")[0].split('<main')[1]
+    post_code(client, sms_code(client))
+    sizes["/akun"] = compressed_size(client, "/akun")
+    link = re.search(r"(/bukan-saya/\S+)", db.execute("SELECT isi FROM notifikasi WHERE tujuan = ?",
+                                                      [AHMAD_REGISTRY_PHONE]).fetchone()[0]).group(1)
+    with TestClient(app, base_url="http://127.0.0.1") as officer:
+        sizes[link] = compressed_size(officer, link)
+        login(officer, "dukcapil.batam")
+        sizes["/petugas/identitas"] = compressed_size(officer, "/petugas/identitas")
+    for url, (gz, br) in sizes.items():
+        assert gz <= BUDGET and br <= BUDGET, f"{url}: {gz} gzip, {br} brotli"
