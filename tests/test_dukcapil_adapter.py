@@ -25,7 +25,7 @@ class Registry(BaseHTTPRequestHandler):
         if self.path == "/penduduk/2171100402850002":
             body = json.dumps({"nik": "2171100402850002", "nama": "Ahmad Fauzi", "tanggal_lahir": "1985-02-04",
                                "jenis_kelamin": "L", "alamat": "Batam", "kecamatan_kode": "217110",
-                               "no_kk": "2171101003120001",
+                               "no_kk": "2171101003120001", "kontak": ["081270000002"],
                                "templat_wajah": base64.b64encode(TEMPLATE.astype("<f4").tobytes()).decode()})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -52,6 +52,7 @@ def registry_url():
 def test_http_adapter_reads_a_resident_and_the_reference_face(registry_url):
     found = HttpDukcapil(registry_url, "rahasia").lookup("2171100402850002")
     assert found.nama == "Ahmad Fauzi" and found.kecamatan_kode == "217110"
+    assert found.kontak == ["081270000002"]  # where a new account for this NIK is announced
     assert np.array_equal(found.templat_wajah, TEMPLATE)
     assert HttpDukcapil(registry_url, "rahasia").lookup("2171031508900001") is None
 
