@@ -1,7 +1,7 @@
 """Command line: check pairs, calibrate thresholds, benchmark, make a key.
 
     python -m biometrics verify-pairs PAIRS.csv        # header a,b
-    python -m biometrics calibrate LABELLED.csv        # header a,b,same
+    python -m biometrics calibrate LABELLED.csv        # header a,b,same [--check]
     python -m biometrics bench [--faces DIR]
     python -m biometrics genkey
 
@@ -9,15 +9,32 @@ Image paths in a CSV are taken as given, or relative to the CSV's folder if
 they do not exist relative to the working directory.  Each image is encoded
 once per run and the models load once.  Reasons for ``no_face`` go to stderr
 so stdout stays clean CSV.
+
+Bands in force for ``verify-pairs`` and for the goal lines of ``calibrate``:
+``--match-max`` / ``--review-max`` if given, else ``MPP_FACE_MATCH_MAX`` /
+``MPP_FACE_REVIEW_MAX``, else the defaults of :mod:`biometrics.matching`.
+``calibrate --check`` exits 1 when a goal FAILs (NO DATA does not fail).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from .calibration import choose_bands, format_report, parse_same, read_rows
+from .calibration import (
+    FAIL,
+    MARGIN,
+    MATCH_CAP,
+    REVIEW_CAP,
+    check_goals,
+    choose_bands,
+    format_goals,
+    format_report,
+    parse_same,
+    read_rows,
+)
 from .config import default_faces_dir
 from .engine import FaceEngine
 from .errors import BiometricRejected
@@ -51,13 +68,28 @@ class _Encoder:
         return self.cache[name]
 
 
+def _thresholds_in_force(args, environ=None) -> tuple[Thresholds, str]:
+    """Flags over ``MPP_FACE_*`` over defaults, and a word on where each band came from."""
+    env = os.environ if environ is None else environ
+    from_env = Thresholds.from_env(env)
+    sources = []
+    values = []
+    for name, flag, var in (
+        ("match_max", args.match_max, "MPP_FACE_MATCH_MAX"),
+        ("review_max", args.review_max, "MPP_FACE_REVIEW_MAX"),
+    ):
+        if flag is not None:
+            values.append(flag)
+            sources.append(f"--{name.replace('_', '-')}")
+        else:
+            values.append(getattr(from_env, name))
+            sources.append(var if env.get(var, "").strip() else "default")
+    source = "defaults" if sources == ["default", "default"] else " / ".join(sources)
+    return Thresholds(*values), source
+
+
 def _verify_pairs(args) -> int:
-    thresholds = Thresholds.from_env()
-    if args.match_max is not None or args.review_max is not None:
-        thresholds = Thresholds(
-            args.match_max if args.match_max is not None else thresholds.match_max,
-            args.review_max if args.review_max is not None else thresholds.review_max,
-        )
+    thresholds, _ = _thresholds_in_force(args)
     rows = read_rows(args.pairs, ("a", "b"))
     enc = _Encoder(Path(args.pairs).resolve().parent)
     print("a,b,distance,decision")
@@ -72,6 +104,7 @@ def _verify_pairs(args) -> int:
 
 
 def _calibrate(args) -> int:
+    thresholds, source = _thresholds_in_force(args)
     rows = read_rows(args.labelled, ("a", "b", "same"))
     enc = _Encoder(Path(args.labelled).resolve().parent)
     genuine, impostor, skipped = [], [], 0
@@ -85,11 +118,15 @@ def _calibrate(args) -> int:
     if skipped:
         print(f"{skipped} pasangan dilewati (wajah tidak dapat dipakai)", file=sys.stderr)
     try:
-        bands = choose_bands(genuine, impostor, args.target_fmr, args.margin, args.review_cap)
+        bands = choose_bands(genuine, impostor, args.target_fmr, args.margin, args.review_cap, args.match_cap)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     print(format_report(genuine, impostor, bands))
+    results = check_goals(genuine, impostor, thresholds)
+    print(format_goals(results, thresholds, source))
+    if args.check and any(r.verdict == FAIL for r in results):
+        return 1
     return 0
 
 
@@ -128,11 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--review-max", type=float)
     p.set_defaults(func=_verify_pairs)
 
-    p = sub.add_parser("calibrate", help="tabel FMR/FNMR dan usulan ambang dari pasangan berlabel")
+    p = sub.add_parser(
+        "calibrate", help="tabel FMR/FNMR, usulan ambang, dan tiga sasaran untuk ambang yang berlaku"
+    )
     p.add_argument("labelled")
     p.add_argument("--target-fmr", type=float, default=0.001)
-    p.add_argument("--margin", type=float, default=0.25)
-    p.add_argument("--review-cap", type=float, default=0.60)
+    p.add_argument("--margin", type=float, default=MARGIN)
+    p.add_argument("--review-cap", type=float, default=REVIEW_CAP)
+    p.add_argument("--match-cap", type=float, default=MATCH_CAP)
+    p.add_argument("--match-max", type=float, help="ambang match yang diperiksa (default: MPP_FACE_MATCH_MAX)")
+    p.add_argument("--review-max", type=float, help="ambang review yang diperiksa (default: MPP_FACE_REVIEW_MAX)")
+    p.add_argument("--check", action="store_true", help="keluar dengan kode 1 bila satu sasaran GAGAL (FAIL)")
     p.set_defaults(func=_calibrate)
 
     p = sub.add_parser("bench", help="waktu verifikasi kami vs face_recognition bawaan")

@@ -19,7 +19,7 @@ from faces_support import (
     templates,
 )
 
-from biometrics.calibration import choose_bands
+from biometrics.calibration import check_goals, choose_bands
 from biometrics.matching import Thresholds, decide, face_distance, search
 
 def _vec(seed: int) -> np.ndarray:
@@ -97,12 +97,17 @@ def test_same_person_independent_photos_match_or_go_to_review(pair):
 
 @pytest.mark.faces
 @needs_faces
-def test_same_person_set_is_independent_and_mostly_automatic():
+def test_same_person_set_is_independent_never_refused_and_mostly_reviewed():
     pairs = same_person_pairs()
     assert all(photo_id(a) != photo_id(b) for a, b in pairs)
-    assert len(pairs) >= 30
-    decisions = [decide(face_distance(templates()[a], templates()[b])) for a, b in pairs]
-    assert decisions.count("match") >= len(pairs) * 0.6
+    assert len(pairs) == 37
+    distances = [face_distance(templates()[a], templates()[b]) for a, b in pairs]
+    _, refused, review = check_goals(distances, [], Thresholds())
+    assert refused.count == 0  # goal <= 3 %: met
+    # goal <= 25 % to review: NOT met on these photos at a band safe for East-Asian
+    # faces (documented in biometrics.matching): 6 of 37 automatic at 0.35
+    assert review.verdict == "FAIL"
+    assert [decide(d) for d in distances].count("match") == 6
 
 
 @pytest.mark.faces
@@ -142,10 +147,14 @@ def test_documented_defaults_follow_from_the_calibration_rule():
     for (a, ia), (b, ib) in itertools.combinations(files, 2):
         (genuine if ia == ib else impostor).append(face_distance(templates()[a], templates()[b]))
     assert (len(genuine), len(impostor)) == (14, 91)
-    proposed = choose_bands(genuine, impostor).thresholds
-    assert abs(proposed.match_max - Thresholds().match_max) <= 0.011
-    assert proposed.review_max == Thresholds().review_max
+    assert min(impostor) == pytest.approx(0.689, abs=0.001)
+    assert (min(genuine), max(genuine)) == pytest.approx((0.323, 0.533), abs=0.001)
+    bands = choose_bands(genuine, impostor)
+    # 0.689 - 0.17 would be 0.51: the East-Asian cap keeps it at 0.35
+    assert bands.thresholds == Thresholds()
+    assert "capped at match_cap 0.35" in bands.rule
     assert max(genuine) <= Thresholds().review_max < min(impostor)
+    assert sum(d <= Thresholds().match_max for d in genuine) == 1  # obama1-obama3 0.323
 
 
 @pytest.mark.faces
