@@ -28,6 +28,7 @@ run: setup
 test: setup
 	scripts/ensure-chromium
 	scripts/ensure-netns
+	scripts/ensure-pdfsig
 	scripts/fetch-faces-asian
 	$(PY) -m pytest
 

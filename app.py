@@ -24,6 +24,7 @@ from db.connection import Store
 from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
 from routes import admin, pemantauan
 from integrations.sms import sender_for
+from integrations.tte import tte_for
 from services import kalender
 from services.ttd import load_signing_key
 from web import jobs
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.assets = assets
     app.state.faces = FaceServices(settings)
     app.state.signing_key = load_signing_key(settings.signing_key)
+    app.state.tte = tte_for(settings.tte_url, settings.tte_token, settings.tte_folder)
     app.state.sender = sender_for(settings.sms_url, settings.sms_token)
     app.state.metrics = metrics
     app.state.outbox_wake = asyncio.Event()

@@ -7,6 +7,7 @@ import time
 
 from sqlite_utils import Database
 
+from db import permohonan
 from db.connection import write
 
 
@@ -270,11 +271,7 @@ def revoke_documents_of(db: Database, akun_id: int, reason: str, petugas_id: int
         rows = db.execute(
             """SELECT d.id, d.nomor FROM dokumen d JOIN permohonan p ON p.id = d.permohonan_id
                WHERE p.akun_id = ? AND d.dicabut IS NULL""", [akun_id]).fetchall()
-        for row in rows:
-            db.execute(
-                """UPDATE dokumen SET dicabut = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), alasan_cabut = ?,
-                          dicabut_oleh = ? WHERE id = ?""", [reason, petugas_id, row["id"]])
-        return [r["nomor"] for r in rows]
+        return [r["nomor"] for r in rows if permohonan.revoke_document(db, r["id"], reason, "", petugas_id)]
 
 
 def store_code(db: Database, tujuan: str, telepon: str, kode_hash: str, now: float, ttl: float) -> None:

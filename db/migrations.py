@@ -516,6 +516,24 @@ def m010_jaminan_identitas(db: Database) -> None:
     )
 
 
+@migrations(name="011_dokumen_isi_terikat")
+def m011_dokumen_isi_terikat(db: Database) -> None:
+    db.executescript(
+        """
+        -- Last day a document is valid (ISO date, the issuing region's calendar); NULL: no end.
+        ALTER TABLE dokumen ADD COLUMN berlaku_sampai TEXT;
+        -- Revocation: alasan_cabut holds the reason category, catatan_cabut the officer's words.
+        ALTER TABLE dokumen ADD COLUMN catatan_cabut TEXT NOT NULL DEFAULT '';
+        -- The PAdES-signed PDF, made once on first download and served as is from then on.
+        CREATE TABLE dokumen_pdf (
+            dokumen_id INTEGER PRIMARY KEY REFERENCES dokumen(id),
+            isi BLOB NOT NULL,
+            dibuat TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ) STRICT;
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

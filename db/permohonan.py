@@ -158,14 +158,19 @@ def due_for_deemed_approval(db: Database, today: str) -> list[dict]:
     )]
 
 
-def store_document(db: Database, permohonan_id: int, nomor: str, isi: dict, token: str, penandatangan: str) -> None:
+def store_document(db: Database, permohonan_id: int, nomor: str, isi: dict, token: str, penandatangan: str,
+                   berlaku_sampai: str | None = None) -> None:
     with write(db):
-        db.execute("INSERT INTO dokumen (permohonan_id, nomor, isi, token, penandatangan) VALUES (?, ?, ?, ?, ?)",
-                   [permohonan_id, nomor, json.dumps(isi, ensure_ascii=False), token, penandatangan])
+        db.execute("INSERT INTO dokumen (permohonan_id, nomor, isi, token, penandatangan, berlaku_sampai) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [permohonan_id, nomor, json.dumps(isi, ensure_ascii=False), token, penandatangan, berlaku_sampai])
 
 
-def document_of(db: Database, permohonan_id: int) -> dict | None:
-    row = db.execute("SELECT * FROM dokumen WHERE permohonan_id = ?", [permohonan_id]).fetchone()
+_DOCUMENT = """SELECT d.*, p.wilayah_kode, p.instansi_id, i.nama AS instansi_nama FROM dokumen d
+               JOIN permohonan p ON p.id = d.permohonan_id JOIN instansi i ON i.id = p.instansi_id"""
+
+
+def _document(row) -> dict | None:
     if row is None:
         return None
     out = dict(row)
@@ -173,6 +178,30 @@ def document_of(db: Database, permohonan_id: int) -> dict | None:
     return out
 
 
+def document_of(db: Database, permohonan_id: int) -> dict | None:
+    return _document(db.execute(f"{_DOCUMENT} WHERE d.permohonan_id = ?", [permohonan_id]).fetchone())
+
+
 def document_by_number(db: Database, nomor: str) -> dict | None:
-    row = db.execute("SELECT * FROM dokumen WHERE nomor = ?", [nomor]).fetchone()
-    return dict(row) if row else None
+    return _document(db.execute(f"{_DOCUMENT} WHERE d.nomor = ?", [nomor]).fetchone())
+
+
+def revoke_document(db: Database, dokumen_id: int, kategori: str, catatan: str, petugas_id: int | None) -> bool:
+    """Revoke one document (the one statement every revocation goes through); False if it already was."""
+    with write(db):
+        return db.execute(
+            """UPDATE dokumen SET dicabut = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), alasan_cabut = ?,
+                      catatan_cabut = ?, dicabut_oleh = ? WHERE id = ? AND dicabut IS NULL""",
+            [kategori, catatan, petugas_id, dokumen_id]).rowcount == 1
+
+
+def signed_pdf(db: Database, dokumen_id: int) -> bytes | None:
+    row = db.execute("SELECT isi FROM dokumen_pdf WHERE dokumen_id = ?", [dokumen_id]).fetchone()
+    return row[0] if row else None
+
+
+def keep_signed_pdf(db: Database, dokumen_id: int, pdf: bytes) -> bytes:
+    """Store the first signed PDF of a document; a second one made at the same moment loses. The one kept."""
+    with write(db):
+        db.execute("INSERT OR IGNORE INTO dokumen_pdf (dokumen_id, isi) VALUES (?, ?)", [dokumen_id, pdf])
+        return db.execute("SELECT isi FROM dokumen_pdf WHERE dokumen_id = ?", [dokumen_id]).fetchone()[0]

@@ -30,12 +30,19 @@ def get_json(base_url: str, path: str, token: str, timeout: float) -> dict | Non
     return data
 
 
-def post_json(url: str, body: dict, token: str, timeout: float) -> None:
-    """POST ``body`` as JSON; ServiceUnavailable unless the answer is 2xx."""
+def post_json(url: str, body: dict, token: str, timeout: float, want_answer: bool = False) -> dict | None:
+    """POST ``body`` as JSON; ServiceUnavailable unless the answer is 2xx (and, with
+    ``want_answer``, a JSON object, which is returned)."""
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            r.read(4096)
+            if not want_answer:
+                r.read(4096)
+                return None
+            data = json.load(r)
     except (OSError, ValueError) as e:  # HTTPError is an OSError
         raise ServiceUnavailable(str(e)) from e
+    if not isinstance(data, dict):
+        raise ServiceUnavailable("jawaban bukan objek JSON")
+    return data

@@ -13,7 +13,7 @@ from db import audit
 from db import identitas as id_q
 from db import permohonan as q
 from routes.permohonan import _file_response
-from services import jaminan, kalender, permohonan as svc
+from services import dokumen, jaminan, kalender, permohonan as svc
 from web import auth
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
@@ -55,7 +55,7 @@ def _case(request: Request) -> tuple[dict, dict]:
     return officer, p
 
 
-def case_page(request: Request, message: str | None = None, status_code: int = 200):
+def case_page(request: Request, message: str | None = None, status_code: int = 200, revoking: dict | None = None):
     officer, p = _case(request)
     db = db_of(request)
     if message is None:
@@ -68,6 +68,8 @@ def case_page(request: Request, message: str | None = None, status_code: int = 2
         "jaminan": id_q.assurance_history(db, p["akun_id"]), "kanal": jaminan.CHANNELS,
         "cukup_terbit": jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]),
         "jabatan": officer["jabatan"].split(","),
+        "dokumen": dokumen.of_application(db, p["id"]), "alasan_cabut": dokumen.OFFICER_REASONS,
+        "isian_cabut": revoking or {},
     }, status_code=status_code)
 
 
@@ -83,6 +85,21 @@ async def act(request: Request):
     return auth.redirect("/petugas")
 
 
+async def revoke(request: Request):
+    form = await request.form()
+    entered = {"kategori": str(form.get("kategori", "")), "catatan": str(form.get("catatan", ""))}
+    return await run_in_threadpool(_revoke, request, entered)
+
+
+def _revoke(request: Request, entered: dict):
+    officer, p = _case(request)
+    try:
+        request.session["pesan"] = dokumen.revoke(db_of(request), officer, p, entered["kategori"], entered["catatan"])
+    except dokumen.Refused as e:
+        return case_page(request, e.message, status_code=400, revoking=entered)
+    return auth.redirect("/petugas")
+
+
 def case_file(request: Request):
     _, p = _case(request)
     return _file_response(db_of(request), p["id"], request.path_params["berkas_id"])
@@ -91,5 +108,6 @@ def case_file(request: Request):
 routes = [
     Route("/petugas/permohonan/{id}", case_page, name="kasus"),
     Route("/petugas/permohonan/{id}/tindakan", act, methods=["POST"], name="kasus_tindakan"),
+    Route("/petugas/permohonan/{id}/cabut", revoke, methods=["POST"], name="kasus_cabut"),
     Route("/petugas/permohonan/{id}/berkas/{berkas_id}", case_file, name="kasus_berkas"),
 ]

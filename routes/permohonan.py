@@ -11,8 +11,9 @@ from starlette.routing import Route
 
 from db import audit
 from db import permohonan as q
-from services import identitas, permohonan as svc, skm
-from services.dokumen_pdf import qr_svg, render_pdf
+from integrations.http import ServiceUnavailable
+from services import dokumen, identitas, permohonan as svc, skm
+from services.dokumen_pdf import qr_svg
 from web import auth
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
@@ -124,37 +125,39 @@ def status_page(request: Request):
     opened = [a for a in audit.for_object(db, f"permohonan:{p['id']}")]
     return render(request, "permohonan.html", {
         "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "riwayat": q.timeline(db, p["id"]),
-        "dibuka": opened, "dokumen": q.document_of(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
+        "dibuka": opened, "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
         "skm_selesai": skm.done(db, f"permohonan:{p['id']}"), "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
         "pesan": request.session.pop("pesan", None),
     })
 
 
-def _document(request: Request) -> tuple[dict, dict, str]:
+def _document(request: Request) -> tuple[dict, dokumen.DocumentView, str]:
     _, p = _own(request)
-    doc = q.document_of(db_of(request), p["id"])
-    if doc is None:
+    view = dokumen.of_application(db_of(request), p["id"])
+    if view is None:
         raise HTTPException(404)
-    url = str(request.base_url).rstrip("/") + f"/verifikasi/{doc['token']}"
-    return p, doc, url
+    return p, view, str(request.url_for("verifikasi", token=view.token))
 
 
-def document(request: Request):
-    p, doc, url = _document(request)
-    return render(request, "dokumen.html", {"p": p, "d": doc, "url": url, "qr": qr_svg(url)})
+def document(request: Request, galat: str = "", status_code: int = 200):
+    p, view, url = _document(request)
+    return render(request, "dokumen.html", {"p": p, "dok": view, "url": url, "qr": qr_svg(url), "galat": galat},
+                  status_code=status_code)
 
 
 def document_pdf(request: Request):
-    p, doc, url = _document(request)
-    rows = [("Nama", doc["isi"]["pemohon"]), ("NIK", doc["isi"]["nik"]),
-            ("Nomor registrasi", doc["isi"]["nomor_registrasi"]), *doc["isi"]["data"].items()]
-    if doc["isi"].get("fiktif_positif"):
-        rows.append(("Keterangan", "Terbit karena tidak diputuskan dalam 5 hari kerja (fiktif positif)"))
-    pdf = render_pdf({"judul": doc["isi"]["judul"], "nomor": doc["nomor"], "instansi": doc["isi"]["instansi"],
-                      "wilayah": doc["isi"]["wilayah"], "tanggal": doc["diterbitkan"][:10],
-                      "penandatangan": doc["penandatangan"], "rows": rows, "url_verifikasi": url})
+    """The sealed PDF; a revoked document is shown with its revocation instead of handed out."""
+    p, view, url = _document(request)
+    try:
+        pdf = dokumen.sealed_pdf(db_of(request), request.app.state.tte, view, url)
+    except ServiceUnavailable:
+        return document(request, "Layanan tanda tangan elektronik sedang tidak dapat dihubungi, sehingga PDF belum "
+                                 "dapat dibuat; coba unduh PDF lagi beberapa menit lagi. Halaman ini dan kode QR-nya "
+                                 "tetap dapat dipakai.", status_code=503)
+    if pdf is None:
+        return document(request, "Dokumen ini sudah dicabut, sehingga PDF-nya tidak diberikan lagi.", status_code=410)
     return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{doc["nomor"].replace("/", "-")}.pdf"',
+                    headers={"Content-Disposition": f'inline; filename="{view.nomor.replace("/", "-")}.pdf"',
                              "Cache-Control": "private, no-store"})
 
 

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from db import permohonan as q
-from services import ttd
+from services import dokumen, ttd
 from web.render import db_of, render
+
+_PUBLIC = {"Cache-Control": "public, max-age=86400"}
 
 
 def verify(request: Request):
     token = request.path_params["token"]
-    payload = ttd.verify_token(request.app.state.signing_key, token)
-    doc = q.document_by_number(db_of(request), payload["no"]) if payload else None
-    valid = bool(payload and doc and doc["token"] == token)
-    revoked = doc if valid and doc["dicabut"] else None
-    return render(request, "verifikasi.html", {"valid": valid, "d": payload if valid else None, "cabut": revoked,
-                                               "alasan_cabut": REVOCATION_REASONS},
-                  status_code=200 if valid else 404)
-
-
-REVOCATION_REASONS = {"identitas_diambil_alih": "pemegang akun bukan pemilik sah NIK (identitas diambil alih)"}
+    found = dokumen.check(db_of(request), request.app.state.signing_key, token)
+    return render(request, "verifikasi.html", {"dok": found, "url": str(request.url),
+                                               "ada_ca": bool(request.app.state.tte.ca_pem())},
+                  status_code=200 if found else 404)
 
 
 def public_key(request: Request):
-    return PlainTextResponse(ttd.public_key_pem(request.app.state.signing_key),
-                             headers={"Cache-Control": "public, max-age=86400"})
+    return PlainTextResponse(ttd.public_key_pem(request.app.state.signing_key), headers=_PUBLIC)
+
+
+def ca_certificate(request: Request):
+    """The local CA that signs the PDFs, for PDF readers to trust (none when BSrE signs)."""
+    pem = request.app.state.tte.ca_pem()
+    if not pem:
+        raise HTTPException(404)
+    return PlainTextResponse(pem, media_type="application/x-pem-file", headers=_PUBLIC)
 
 
 routes = [
     Route("/verifikasi/kunci-publik.pem", public_key, name="kunci_publik"),
+    Route("/verifikasi/sertifikat-ca.pem", ca_certificate, name="sertifikat_ca"),
     Route("/verifikasi/{token}", verify, name="verifikasi"),
 ]

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import unicodedata
 
 import segno
 from fpdf import FPDF, FontFace
 
+from services.kalender import format_date
+
 QR_LABEL = "Kode QR verifikasi dokumen"
 QR_WIDTH_PX = 180  # big enough for a phone camera on screen, small enough for a phone screen
 QR_ERROR = "m"  # ~15% damage tolerance: survives a fold or a stamp without making the code much denser
 
-_MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-           "Oktober", "November", "Desember")
-
 # Common typography that has no Latin-1 form, mapped to its plain look-alike.
+ATTACHMENT = "isi-dokumen.json"
+CHECK_NOTE = "Keaslian dokumen dapat diperiksa dengan memindai kode QR ini atau membuka alamat di bawahnya."
+STATUS_NOTE = ("Pencabutan dan masa berlaku hanya dapat dipastikan di alamat tersebut; pemeriksaan tanpa internet "
+               "dengan kunci publik MPP Digital membuktikan isi dokumen, bukan statusnya.")
+
 _REPLACE = {
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -69,7 +74,7 @@ def _tanggal(value) -> str:
         day = dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         return latin1(value)
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return format_date(day)
 
 
 def qr_svg(url: str) -> str:
@@ -118,9 +123,10 @@ def render_pdf(doc: dict, compress: bool = True) -> bytes:
     """The issued document as an A4 PDF.
 
     ``doc`` keys: judul, nomor, instansi, wilayah, tanggal (ISO date or text),
-    penandatangan, rows (list of (label, value)), url_verifikasi. Every value
-    goes through ``latin1()``, so any input renders. ``compress=False`` is for
-    tests that look for text in the raw file.
+    penandatangan, rows (list of (label, value)), url_verifikasi, and optionally
+    lampiran (bytes attached as ``isi-dokumen.json``: the signed lines and token,
+    for checkers' software). Every value goes through ``latin1()``, so any input
+    renders. ``compress=False`` is for tests that look for text in the raw file.
     """
     pdf = _Document(orientation="portrait", unit="mm", format="A4")
     pdf.set_compression(compress)
@@ -130,6 +136,9 @@ def render_pdf(doc: dict, compress: bool = True) -> bytes:
     pdf.set_author(latin1(doc.get("instansi")))
     pdf.set_creator("MPP Digital")
     pdf.set_lang("id")
+    if doc.get("lampiran"):
+        pdf.embed_file(bytes=doc["lampiran"], basename=ATTACHMENT, mime_type="application/json",
+                       desc="Isi dokumen yang ditandatangani dan token QR-nya (periksa dengan kunci publik MPP Digital)")
     pdf.add_page()
 
     # Kop: who issues it.
@@ -156,7 +165,7 @@ def render_pdf(doc: dict, compress: bool = True) -> bytes:
     if rows:
         pdf.set_font("Helvetica", "", 10)
         with pdf.table(col_widths=(60, 110), first_row_as_headings=False, borders_layout="HORIZONTAL_LINES",
-                       line_height=5.5, text_align="LEFT", padding=1.5) as table:
+                       line_height=5, text_align="LEFT", padding=1.2) as table:
             for label, value in rows:
                 row = table.row()
                 row.cell(label, style=FontFace(emphasis="BOLD"))
@@ -171,16 +180,36 @@ def render_pdf(doc: dict, compress: bool = True) -> bytes:
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
-    # Verification: QR code, then the same address in print for who cannot scan.
+    # Verification: the QR code with what it is for beside it, then the address in print for who cannot scan.
     url = str(doc.get("url_verifikasi") or "")
-    qr_mm = 42
-    if pdf.will_page_break(qr_mm + 20):
+    qr_mm = 36
+    if pdf.will_page_break(qr_mm + 16):
         pdf.add_page()
-    pdf.image(_qr_png(url), x=pdf.l_margin, w=qr_mm, h=qr_mm)
+    top = pdf.get_y()
+    pdf.image(_qr_png(url), x=pdf.l_margin, y=top, w=qr_mm, h=qr_mm)
+    pdf.set_xy(pdf.l_margin + qr_mm + 4, top + 3)
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(0, 4.5, CHECK_NOTE + " " + STATUS_NOTE, new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + qr_mm) + 1)
     pdf.set_font("Courier", "", 7)
     pdf.multi_cell(0, 3.2, latin1(url), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(1)
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(0, 4.5, "Keaslian dokumen dapat diperiksa dengan memindai kode QR atau membuka alamat di atas.",
-                   new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def embedded_content(pdf: bytes) -> dict | None:
+    """The ``isi-dokumen.json`` attached to a PDF we issued ({"isi": lines, "token": ...}); None when absent.
+
+    What a checker's software reads instead of the printed text; check it with
+    ``ttd.verify_offline(public_key, found["token"], found["isi"])``."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        names = PdfFileReader(io.BytesIO(pdf), strict=False).root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for i in range(0, len(names) - 1, 2):  # [name, file spec, name, file spec, ...]
+            if str(names[i]) == ATTACHMENT:
+                found = json.loads(names[i + 1]["/EF"]["/F"].data)
+                return found if isinstance(found, dict) else None
+    except (KeyError, ValueError, TypeError, AttributeError, PdfError):
+        return None
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from sqlite_utils import Database
 
@@ -65,6 +66,27 @@ MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agust
 _PROVINCE_ZONES: dict[str, str] = {}
 
 
+_DATE_FORMS = (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def parse_date(value: str) -> dt.date | None:
+    """A date as citizens type it: 2024-12-31, 31-12-2024, 31/12/2024 or 31.12.2024; None otherwise."""
+    for pattern in _DATE_FORMS:
+        m = re.match(pattern, value.strip())
+        if m:
+            a, b, c = (int(x) for x in m.groups())
+            try:
+                return dt.date(a, b, c) if pattern.startswith(r"^(\d{4})") else dt.date(c, b, a)
+            except ValueError:
+                return None
+    return None
+
+
+def format_date(day: dt.date) -> str:
+    """A date as Indonesians write it on letters and documents: "28 November 2026"."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
 def load_zones(db: Database) -> None:
     """Remember each province's time zone, so pages can show times in the reader's region without a query."""
     _PROVINCE_ZONES.update(wilayah.province_zones(db))
@@ -85,4 +107,4 @@ def format_local(stamp: str | None, where: str | None = "WIB") -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     local = local_now(zona if zona in ZONES else "WIB", when)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H.%M} {local.tzname()}"
+    return f"{format_date(local)}, {local:%H.%M} {local.tzname()}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -21,8 +20,7 @@ from db import audit, permohonan as q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
-from services import berkas, jaminan, kalender, nik as nik_rules, notifikasi
-from services.samaran import mask_nik
+from services import berkas, dokumen, jaminan, kalender, nik as nik_rules, notifikasi, ttd
 
 STATUS = {
     "draf": "Draf", "diajukan": "Diajukan", "diverifikasi": "Berkas diverifikasi",
@@ -47,7 +45,6 @@ ACTIONS = {
     "tolak": ("validator", ("diajukan", "diverifikasi", "disetujui"), "ditolak"),
     "terbitkan": ("penandatangan", ("disetujui",), "selesai"),
 }
-_DATE_FORMS = (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
 
 @dataclass
@@ -161,7 +158,7 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
 
 def _check_value(pel: Pelayanan, f: dict, value: str) -> str | None:
     if f["jenis"] == "tanggal":
-        return None if parse_date(value) else f"{f['label']}: tulis tanggal seperti 31-12-2024."
+        return None if kalender.parse_date(value) else f"{f['label']}: tulis tanggal seperti 31-12-2024."
     if f["jenis"] == "angka":
         return None if value.isdigit() else f"{f['label']} harus berupa angka."
     if f["jenis"] == "pilihan":
@@ -188,18 +185,6 @@ def _check_str(pel: Pelayanan, p: dict, nomor_str: str) -> str | None:
     if len(record.tempat_praktik) >= MAX_PRACTICE_PLACES:
         return (f"Anda sudah memiliki SIP di {MAX_PRACTICE_PLACES} tempat praktik, batas maksimal menurut "
                 "UU 17/2023. Cabut salah satu SIP sebelum mengajukan tempat baru.")
-    return None
-
-
-def parse_date(value: str) -> dt.date | None:
-    for pattern in _DATE_FORMS:
-        m = re.match(pattern, value.strip())
-        if m:
-            a, b, c = (int(x) for x in m.groups())
-            try:
-                return dt.date(a, b, c) if pattern.startswith(r"^(\d{4})") else dt.date(c, b, a)
-            except ValueError:
-                return None
     return None
 
 
@@ -272,37 +257,30 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool = False) -> dict:
-    """Sign and store the output document, and finish the case (inside the caller's transaction)."""
-    from services import ttd
+def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool = False,
+                   now: dt.datetime | None = None) -> dict:
+    """Sign and store the output document, and finish the case (inside the caller's transaction).
 
-    today = dt.date.today()
+    What the document states is fixed here (services/dokumen.content) and its hash signed into the
+    QR token; a SIP's validity (5 years, not past the STR) goes on the document and into SISDMK."""
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
     nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
-    signer = officer["nama"] if officer else "Sistem MPP Digital (fiktif positif)"
-    masked = mask_nik(p["pemohon_nik"])
-    payload = {"v": 1, "no": nomor, "j": p["slug"], "nm": p["pemohon_nama"], "nik": masked,
-               "w": p["wilayah_kode"], "tgl": today.isoformat()}
-    if deemed:
-        payload["fp"] = 1
-    token = ttd.sign_document(pel.signing_key, payload)
-    content = {"judul": p["produk"], "layanan": p["layanan_nama"], "pemohon": p["pemohon_nama"], "nik": masked,
-               "instansi": p["instansi_nama"], "wilayah": p["wilayah_nama"], "nomor_registrasi": p["nomor"],
-               "data": {f["label"]: p["data"].get(f["nama"], "") for f in p["formulir"]
-                        if f["jenis"] not in ("berkas", "nik") and p["data"].get(f["nama"])},
-               "fiktif_positif": deemed}
+    berlaku = dokumen.validity_end(p, today, pel.sisdmk)
+    isi = dokumen.content(p, officer, nomor, today, berlaku, deemed)
+    token = ttd.sign_content(pel.signing_key, nomor, isi["baris"])
     with write(pel.db):
-        q.store_document(pel.db, p["id"], nomor, content, token, signer)
+        q.store_document(pel.db, p["id"], nomor, isi, token, isi["penandatangan"],
+                         berlaku.isoformat() if berlaku else None)
         note = ("Diterbitkan otomatis: tidak diputuskan dalam 5 hari kerja (fiktif positif)" if deemed
                 else f"Dokumen {nomor} diterbitkan dan ditandatangani secara elektronik")
         q.set_status(pel.db, p["id"], "selesai", officer["id"] if officer else None, note,
-                     selesai=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     fiktif_positif=int(deemed))
+                     selesai=(now or kalender.utc_now()).strftime("%Y-%m-%dT%H:%M:%SZ"), fiktif_positif=int(deemed))
         if p["kelompok"] == "nakes" and p["data"].get("nomor_str"):
             pel.sisdmk.add_practice_place(str(p["data"]["nomor_str"]).strip(),
                                           str(p["data"].get("nama_fasyankes", "")), nomor,
-                                          today.replace(year=today.year + 5).isoformat())
-    return payload
+                                          berlaku.isoformat())
+    return {"v": ttd.VERSION, "no": nomor, "h": ttd.content_hash(isi["baris"])}
 
 
 def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list[int]:
@@ -317,7 +295,7 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
         with write(pel.db):
             if q.current_status(pel.db, p["id"]) != p["status"]:
                 continue  # an officer decided it a moment ago
-            issue_document(pel, p, None, deemed=True)
+            issue_document(pel, p, None, deemed=True, now=now)
             audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
             notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
                                    f"MPP Digital: {p['layanan_nama']} {p['nomor']} terbit otomatis (fiktif positif).")

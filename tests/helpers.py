@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from bs4 import BeautifulSoup
 
 from db import seed
@@ -75,3 +79,15 @@ def answers_for(formulir: list[dict], overrides: dict | None = None) -> dict[str
         out[f["nama"]] = f["opsi"][0] if f["jenis"] == "pilihan" else SAMPLE[f["jenis"]]
     out.update(overrides or {})
     return out
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]):
+    """A real HTTP server on 127.0.0.1 (a free port) for adapter tests; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -50,6 +50,7 @@ RULES = {
     "GET /mpp/{kode}": PUBLIC, "GET /mpp/{kode}/layar": PUBLIC, "GET /fragmen/layar/{kode}": PUBLIC,
     "GET /healthz": PUBLIC, "GET /favicon.ico": PUBLIC, "GET /masuk": PUBLIC, "GET /daftar": PUBLIC, "GET /daftar/status": PUBLIC,
     "GET /daftar/wajah": PUBLIC, "GET /pengaduan": PUBLIC, "GET /verifikasi/kunci-publik.pem": PUBLIC,
+    "GET /verifikasi/sertifikat-ca.pem": PUBLIC,
     "GET /verifikasi/{token}": PUBLIC, "GET /static/{path:path}": PUBLIC,
     "GET /pengaduan/{nomor}": NOBODY,  # without its secret code a complaint is not found
     "GET /akun": LOGGED_IN,
@@ -75,6 +76,7 @@ RULES = {
     "POST /permohonan/{id}/berkas/{kolom}": OWN,
     "POST /petugas/aktivasi/{id}": CASE, "POST /petugas/aktivasi/{id}/tolak": CASE,
     "POST /petugas/antrean": OFFICERS, "POST /petugas/permohonan/{id}/tindakan": CASE,
+    "POST /petugas/permohonan/{id}/cabut": CASE,
     "POST /petugas/pengaduan/{id}": COMPLAINT,
     "POST /keluar/semua": LOGGED_IN, "POST /keluar": PUBLIC,
     # monitoring: the rollout picture is open data; criteria, performance and import are the ministry's
@@ -119,11 +121,14 @@ def world(app, client, db):
                      "'2026-11-30T02:00:00Z')", [budi, layanan, disduk]).lastrowid
     bid = db.execute("INSERT INTO berkas (permohonan_id, kolom, nama_file, jenis, ukuran, sha256, isi) VALUES "
                      "(?, 'berkas_kk_lama', 'kk.jpg', 'image/jpeg', 3, 'x', x'ffd8ff')", [pid]).lastrowid
+    import json
     from services import ttd
-    token = ttd.sign_document(app.state.signing_key, {"v": 1, "no": "474/KK/2171/2026/000001"})
+    lines = [["Nomor dokumen", "474/KK/2171/2026/000001"], ["Jenis dokumen", "Kartu Keluarga"], ["Nama pemohon", "Budi"]]
+    token = ttd.sign_content(app.state.signing_key, "474/KK/2171/2026/000001", lines)
+    isi = {"format": 2, "judul": "Kartu Keluarga", "instansi": "Disdukcapil", "wilayah": "Kota Batam",
+           "tanggal": "2026-11-30", "penandatangan": "Rina", "baris": lines}
     db.execute("INSERT INTO dokumen (permohonan_id, nomor, isi, token, penandatangan) VALUES (?, ?, ?, ?, 'Rina')",
-               [pid, "474/KK/2171/2026/000001", '{"judul": "Kartu Keluarga", "pemohon": "Budi", "nik": "2171", '
-                '"instansi": "Disdukcapil", "wilayah": "Kota Batam", "nomor_registrasi": "x", "data": {}}', token])
+               [pid, "474/KK/2171/2026/000001", json.dumps(isi), token])
     gerai = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone()[0]
     tid = db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
                      "VALUES ('2171', ?, '2026-11-30', '09:00', 'daring', 1, '01-001', ?, 'dilayani')",

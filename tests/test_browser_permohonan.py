@@ -83,3 +83,49 @@ def test_apply_approve_and_verify_the_signed_document(server, tmp_path, javascri
         pdf = page.request.get(url + "/dokumen.pdf")
         assert pdf.body().startswith(b"%PDF")
         citizen.close()
+
+
+def fits_360(page) -> bool:
+    """Nothing wider than a 360 px phone: no sideways scrolling."""
+    return page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_a_checker_and_a_signing_officer_at_360px_without_javascript(server, tmp_path):
+    """Issue 13: the verification page, the holder's document page and the revocation form on the
+    case page, on a 360 px phone with JavaScript off; a revoked document reads "Dokumen dicabut" in red."""
+    from playwright.sync_api import sync_playwright
+
+    scan = tmp_path / "surat-lahir.jpg"
+    scan.write_bytes(jpeg(1200, 1600))
+    with sync_playwright() as p:
+        citizen = launch(p, javascript=False)
+        page = citizen.pages[0]
+        page.set_viewport_size({"width": 360, "height": 740})
+        url = apply(page, server, scan, javascript=False)
+        officer = launch(p, javascript=False)
+        desk = officer.pages[0]
+        desk.set_viewport_size({"width": 360, "height": 740})
+        approve(desk, server, url.removeprefix(server))
+        page.goto(url + "/dokumen")
+        assert fits_360(page) and "Nama lengkap anak" in page.inner_text("dl.isi")
+        verify_url = page.get_attribute(".small a", "href")
+        page.goto(verify_url)
+        assert "Dokumen sah" in page.inner_text("main") and fits_360(page)
+        assert page.inner_text("dl.isi dt >> nth=6") == "Nama lengkap anak"
+        # the signing officer revokes from the case page
+        desk.goto(server + url.removeprefix(server).replace("/permohonan/", "/petugas/permohonan/"))
+        assert fits_360(desk)
+        desk.select_option("#kategori-cabut", "data_keliru")
+        desk.fill("#catatan-cabut", "Nama anak salah ketik; akta pengganti diterbitkan.")
+        desk.click("button:has-text('Cabut dokumen')")
+        desk.wait_for_url("**/petugas")
+        assert "dicabut" in desk.inner_text("main")
+        officer.close()
+        page.goto(verify_url)
+        heading = page.locator(".status-dicabut h1")
+        assert heading.inner_text() == "Dokumen dicabut" and "Dokumen sah" not in page.inner_text("main")
+        assert heading.evaluate("h => getComputedStyle(h).color") == "rgb(212, 53, 28)"  # red
+        assert "Nama anak salah ketik" in page.inner_text(".status-dicabut") and fits_360(page)
+        page.goto(url + "/dokumen")
+        assert "Dokumen dicabut" in page.inner_text("main") and fits_360(page)
+        citizen.close()

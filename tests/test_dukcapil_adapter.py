@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 
 from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil, RegistryUnavailable
 from tests.conftest import TEMPLATE_KEY
+from tests.helpers import serving
 
 TEMPLATE = np.arange(128, dtype=np.float32) / 128
 
@@ -41,12 +41,8 @@ class Registry(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def registry_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Registry) as url:
+        yield url
 
 
 def test_http_adapter_reads_a_resident_and_the_reference_face(registry_url):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,7 +17,7 @@ from integrations.sms import HttpSmsGateway
 from services import jaminan, notifikasi, otp
 from services import permohonan as svc
 from tests.conftest import TEMPLATE_KEY
-from tests.helpers import form_fields, login, register, sms_code, text_of
+from tests.helpers import form_fields, login, register, serving, sms_code, text_of
 
 AHMAD = {"nik": "2171100402850002", "nama": "Ahmad Fauzi", "hari": "4", "bulan": "2", "tahun": "1985",
          "jenis_kelamin": "L", "telepon": "0812-3456-7890", "kata_sandi": "rahasia-ahmad", "setuju": "ya"}
@@ -213,11 +212,8 @@ class Gateway(BaseHTTPRequestHandler):
 @pytest.fixture
 def gateway_url():
     Gateway.received, Gateway.status = [], 202
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/kirim"
-    server.shutdown()
-    server.server_close()
+    with serving(Gateway) as url:
+        yield url + "/kirim"
 
 
 def test_the_http_sms_gateway_gets_each_code_and_failures_are_retried(db, gateway_url):

@@ -278,8 +278,9 @@ def test_audit_chain_detects_an_edited_row(app, citizen, db):
 
 def test_the_document_token_verifies_and_a_tampered_one_fails(app, client):
     key = app.state.signing_key
-    token = ttd.sign_document(key, {"v": 1, "no": "474/X/2171/2026/000001", "nm": "Budi"})
-    assert ttd.verify_token(key, token)["nm"] == "Budi"
+    lines = [["Nomor dokumen", "474/X/2171/2026/000001"], ["Nama pemohon", "Budi"]]
+    token = ttd.sign_content(key, "474/X/2171/2026/000001", lines)
+    assert ttd.verify_offline(key, token, lines)["no"] == "474/X/2171/2026/000001"
     payload, sig = token.split(".")
     tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + sig
     assert ttd.verify_token(key, tampered) is None
@@ -310,6 +311,10 @@ def test_sip_is_issued_automatically_after_5_working_days_with_a_holiday_between
     assert p["status"] == "selesai" and p["fiktif_positif"] == 1
     assert "fiktif positif" in q.timeline(db, pid)[-1]["catatan"]
     assert "fiktif positif" in text_of(client.get(f"/permohonan/{pid}"))
+    # the document says so itself, signed: issued by the system on the day the deadline passed
+    token = db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
+    page = text_of(client.get(f"/verifikasi/{token}"))
+    assert "Sistem MPP Digital" in page and "fiktif positif" in page and "31 Desember 2026" in page
 
 
 @pytest.mark.parametrize("name, data, message", [

@@ -20,8 +20,13 @@ from hypothesis import given, settings, strategies as st
 from services import dokumen_pdf, ttd
 
 KEY_TEXT = "dGVzdC1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, tests only
-PAYLOAD = {"v": 1, "no": "474.1/AKL/2171/2026/000012", "j": "akta-kelahiran", "nm": "Budi Santoso",
-           "nik": "2171********0001", "w": "2171", "tgl": "2026-11-28"}
+NOMOR = "474.1/AKL/2171/2026/000012"
+ISI = [["Nomor dokumen", NOMOR], ["Jenis dokumen", "Kutipan Akta Kelahiran"],
+       ["Instansi penerbit", "Dinas Kependudukan dan Pencatatan Sipil Kota Batam"], ["Daerah", "Kota Batam"],
+       ["Nama pemohon", "Budi Santoso"], ["NIK pemohon", "2171********0001"], ["Nama lengkap anak", "Putri Santoso"],
+       ["Tanggal lahir anak", "1 November 2026"], ["Tanggal terbit", "28 November 2026"],
+       ["Ditandatangani oleh", "Rina Wulandari"], ["Jabatan penandatangan", "Pejabat penandatangan, Disdukcapil"]]
+PAYLOAD = {"v": 2, "no": NOMOR, "h": ttd.content_hash(ISI)}
 HOST = "https://mpp-digital.batam.go.id"
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -102,17 +107,21 @@ def test_the_same_facts_give_the_same_token_whatever_the_key_order(key, token):
     assert ttd.sign_document(key, dict(reversed(list(PAYLOAD.items())))) == token
 
 
-def test_a_realistic_token_and_its_qr_code_stay_small(key, token):
-    assert len(token) < 350
-    long_name = dict(PAYLOAD, nm="Muhammad Rizky Pratama Nugroho Saputra", j="surat-izin-praktik-perawat",
-                     no="503/SIP-PERAWAT/2171/2026/000123")
-    assert len(ttd.sign_document(key, long_name)) < 350
-    assert segno.make(f"{HOST}/verifikasi/{token}", error="m").version <= 14
+def test_a_realistic_token_and_its_qr_code_stay_small_whatever_the_document_says(key, token):
+    """Only the content's hash is signed into the token: a long SIP with many lines gives a token of
+    the same size as a short akta, so the QR code on A4 never grows with the content."""
+    assert len(token) < 250
+    long_isi = [["Nomor dokumen", "503/SIP-PERAWAT/2171/2026/000123"]] + [[f"Baris {i}", "kata " * 80] for i in range(40)]
+    long_token = ttd.sign_content(key, "503/SIP-PERAWAT/2171/2026/000123", long_isi)
+    assert len(long_token) < 250
+    assert segno.make(f"{HOST}/verifikasi/{long_token}", error="m").version <= 12
 
 
-def test_non_latin_names_round_trip(key):
-    payload = dict(PAYLOAD, nm="Nguyễn Thị “Ánh” – 王")
-    assert ttd.verify_token(key, ttd.sign_document(key, payload))["nm"] == "Nguyễn Thị “Ánh” – 王"
+def test_non_latin_content_hashes_and_verifies(key):
+    isi = ISI + [["Nama ibu", "Nguyễn Thị “Ánh” – 王"]]
+    token = ttd.sign_content(key, NOMOR, isi)
+    assert ttd.verify_offline(key, token, isi)["no"] == NOMOR
+    assert ttd.verify_offline(key, token, ISI + [["Nama ibu", "Nguyen Thi \"Anh\" - ?"]]) is None
 
 
 def test_every_single_character_change_is_caught(key, token):
@@ -156,7 +165,8 @@ def test_a_token_signed_by_another_key_fails(key):
 
 def test_an_edited_payload_with_the_old_signature_fails(key, token):
     _, sig = token.split(".")
-    for change in ({"nm": "Budi Santosa"}, {"tgl": "2026-11-29"}, {"no": "474.1/AKL/2171/2026/000013"}):
+    other = ttd.content_hash(ISI[:-1])
+    for change in ({"h": other}, {"no": "474.1/AKL/2171/2026/000013"}, {"v": 1}):
         body = ttd.canonical_json(dict(PAYLOAD, **change))
         assert ttd.verify_token(key, base64.urlsafe_b64encode(body).rstrip(b"=").decode() + "." + sig) is None
 
@@ -167,11 +177,24 @@ def _signed_raw(key, body: bytes) -> str:
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"teks"', b"1", b"null", b'{"v": 2, "no": "x"}', b'{"no": "x"}',
+                                  b'{"v": 2, "no": "x", "h": "pendek"}', b'{"v": 2, "h": "' + b"A" * 43 + b'"}',
+                                  b'{"v": 3, "no": "x", "h": "' + b"A" * 43 + b'"}', b'{"v": 1}',
                                   b'{"v": true}', b'{"v": "1"}', b'{"v": 1.0}', b"{bukan json", b"\xff\xfe",
                                   b"[" * 5000 + b"]" * 5000])
 def test_a_correctly_signed_but_unacceptable_payload_is_refused(key, body):
-    """Even with a valid signature: only a JSON object of version 1 is a document."""
+    """Even with a valid signature: only a JSON object of version 2 with number and hash (or a legacy
+    version 1 with a number) is a document."""
     assert ttd.verify_token(key, _signed_raw(key, body)) is None
+
+
+def test_a_legacy_version_1_token_still_verifies_but_not_as_content_bound(key):
+    """Documents issued before content binding stay checkable; they never pass the offline content check."""
+    legacy = {"v": 1, "no": NOMOR, "nm": "Budi Santoso", "nik": "2171********0001", "tgl": "2026-11-28"}
+    token = _signed_raw(key, ttd.canonical_json(legacy))
+    assert ttd.verify_token(key, token) == legacy
+    assert ttd.verify_offline(key, token, ISI) is None
+    with pytest.raises(ValueError):
+        ttd.sign_document(key, legacy)  # and none is issued any more
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", "a.b", "a.b.c", "bukan-token", "%00", "é.é", "\x00.\x00",
@@ -193,11 +216,15 @@ def test_random_tokens_never_raise(token):
 
 
 def test_signing_refuses_a_payload_that_could_never_verify(key):
-    for bad in ({"no": "x"}, {"v": 2}, {"v": True}, {"v": "1"}):
+    for bad in ({"no": "x"}, {"v": 2}, {"v": 2, "no": "x"}, {"v": 2, "no": "x", "h": "pendek"}, {"v": True},
+                {"v": "1"}, {"v": 1, "no": "x"}):
         with pytest.raises(ValueError):
             ttd.sign_document(key, bad)
     with pytest.raises(ValueError):
-        ttd.sign_document(key, {"v": 1, "x": float("nan")})
+        ttd.sign_document(key, dict(PAYLOAD, x=float("nan")))
+    for bad_isi in ([], [["a"]], [["a", 1]], [("a", "b", "c")], "teks", [["a", None]]):
+        with pytest.raises(ValueError):
+            ttd.sign_content(key, NOMOR, bad_isi)
     with pytest.raises(TypeError):
         ttd.sign_document(key, [("v", 1)])
 
@@ -214,19 +241,49 @@ def test_offline_verification_with_only_the_published_raw_public_key(key, token)
     body, sig = token.split(".")
     public.verify(_unb64(sig), _unb64(body))  # raises InvalidSignature if forged
     assert json.loads(_unb64(body)) == PAYLOAD
-    assert ttd.verify_token(public, token) == PAYLOAD
+    assert ttd.verify_offline(public, token, ISI) == PAYLOAD
     assert "from_public_bytes" in ttd.__doc__ and "verify(" in ttd.__doc__
 
 
-def test_the_docstring_snippet_runs_as_written(key, token):
+def test_every_edit_of_the_content_fails_the_offline_check(key, token):
+    """Issue 13: the child's name, a birth date, the holder, the officer: one character changed in any
+    label or value, a line dropped, added or moved, and the content no longer verifies."""
+    public = key.public_key()
+    for i, (label, value) in enumerate(ISI):
+        for edited in ([label, value + "x"], [label, value[:-1]], [label + " ", value], [label.lower(), value]):
+            forged = ISI[:i] + [edited] + ISI[i + 1:]
+            assert ttd.verify_offline(public, token, forged) is None, (i, edited)
+    assert ttd.verify_offline(public, token, ISI[:-1]) is None
+    assert ttd.verify_offline(public, token, ISI + [["Keterangan", "tambahan"]]) is None
+    assert ttd.verify_offline(public, token, [ISI[0], ISI[2], ISI[1], *ISI[3:]]) is None
+    assert ttd.verify_offline(public, token, [list(line) for line in ISI]) == PAYLOAD
+    assert ttd.verify_offline(public, token, None) is None and ttd.verify_offline(public, "x.y", ISI) is None
+
+
+def test_lines_naming_another_number_do_not_verify(key):
+    """The first line names the document number the token names: content cannot be moved onto
+    another document's token."""
+    isi = [["Nomor dokumen", "474/LAIN/2171/2026/000001"], *ISI[1:]]
+    token = ttd.sign_document(key, {"v": 2, "no": NOMOR, "h": ttd.content_hash(isi)})
+    assert ttd.verify_token(key, token) and ttd.verify_offline(key, token, isi) is None
+
+
+def _docstring_snippet(token: str, isi: list, key) -> dict:
     snippet = ttd.__doc__.split("raw public key::", 1)[1].split("\n\n", 1)[1]
-    snippet = "\n".join(line[4:] for line in snippet.split("\n\nThe signature")[0].splitlines())
+    snippet = "\n".join(line[4:] for line in snippet.split("\n\n``verify_offline()``")[0].splitlines())
     snippet = re.sub(r"^PUBLIC_KEY = .*$", f"PUBLIC_KEY = {ttd.public_key_b64(key)!r}", snippet, count=1, flags=re.M)
     snippet = re.sub(r"^token = .*$", f"token = {token!r}", snippet, count=1, flags=re.M)
+    snippet = re.sub(r"^isi = .*$", f"isi = {isi!r}", snippet, count=1, flags=re.M)
     snippet = snippet.replace("print(", "result = (")
     scope: dict = {}
     exec(compile(snippet, "docstring", "exec"), scope)  # noqa: S102 - our own docstring
-    assert scope["result"] == PAYLOAD
+    return scope
+
+
+def test_the_docstring_snippet_runs_as_written(key, token):
+    assert _docstring_snippet(token, ISI, key)["result"] is True
+    edited = [line if line[0] != "Nama lengkap anak" else ["Nama lengkap anak", "Putri Santosa"] for line in ISI]
+    assert _docstring_snippet(token, edited, key)["result"] is False
 
 
 # --- QR code and PDF -----------------------------------------------------------------------------------------------
@@ -254,7 +311,7 @@ def test_the_pdf_is_small_a4_and_carries_number_signer_and_verification_address(
     for expected in (PAYLOAD["no"], "PEMERINTAH KOTA BATAM", "Dinas Kependudukan dan Pencatatan Sipil",
                      "KUTIPAN AKTA KELAHIRAN", "Budi Santoso", "28 November 2026",
                      "Ditandatangani secara elektronik oleh Rina Marlina, S.Kom.",
-                     "Keaslian dokumen dapat diperiksa dengan memindai kode QR atau membuka alamat di atas.",
+                     "Keaslian dokumen dapat diperiksa dengan memindai kode QR",
                      "UU 11/2008 ITE jo. UU 1/2024; PP 71/2019"):
         assert expected.encode("latin-1") in text, expected
     assert b"/Subtype /Image" in text

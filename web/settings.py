@@ -11,6 +11,8 @@
 | MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
 | MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN | (embedded registry) | an HTTP population registry instead of the embedded one |
 | MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
+| MPP_TTE_DIR | data/tte (beside the database) | local CA and seal certificate that sign the PDFs (PAdES), made at first start |
+| MPP_TTE_URL / MPP_TTE_TOKEN | (local CA) | the national e-signature service's gateway (BSrE TTE) instead; contract in integrations/tte.py |
 | MPP_CLIENT_IP_HEADER | (socket peer) | header carrying the client address set by the proxy (Fly: fly-client-ip) |
 | MPP_NOW | (real clock) | pins "now" (ISO with zone) for browser tests and demos on a working day |
 | MPP_SMS_URL / MPP_SMS_TOKEN | (log only) | an HTTP SMS gateway for the outbox (codes, status updates) |
@@ -42,12 +44,20 @@ class Settings:
     dukcapil_token: str = ""
     face_warmup: bool = False
     signing_key: str = ""
+    tte_dir: str = ""  # '' = "tte" beside the database
+    tte_url: str = ""
+    tte_token: str = ""
     background_jobs: bool = False
     client_ip_header: str = ""
     sms_url: str = ""
     sms_token: str = ""
     max_body_bytes: int = 12 * 1024 * 1024
     session_max_age: int = 14 * 24 * 3600
+
+    @property
+    def tte_folder(self) -> Path:
+        """Where the local CA lives: MPP_TTE_DIR, else beside the database (on the volume in production)."""
+        return Path(self.tte_dir) if self.tte_dir else Path(self.db_path).parent / "tte"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -66,6 +76,9 @@ class Settings:
             sms_url=env.get("MPP_SMS_URL", ""),
             sms_token=env.get("MPP_SMS_TOKEN", ""),
             signing_key=env.get("MPP_SIGNING_KEY") or _local_secret(Path(db_path).parent, "signing.key", 32),
+            tte_dir=env.get("MPP_TTE_DIR", ""),
+            tte_url=env.get("MPP_TTE_URL", ""),
+            tte_token=env.get("MPP_TTE_TOKEN", ""),
             https=env.get("MPP_HTTPS", "0") == "1",
             demo=env.get("MPP_DEMO", "1") == "1",
         )

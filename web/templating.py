@@ -6,6 +6,7 @@ context from a service function.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from services.akun import HOME_BY_ROLE
-from services.kalender import format_local
+from services.kalender import format_date, format_local
 from web import csrf
 from web.static import StaticAssets
 
@@ -49,6 +50,7 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.globals["has_static"] = assets.exists
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
     env.filters["waktu"] = format_local
+    env.filters["tanggal"] = lambda iso: format_date(dt.date.fromisoformat(iso[:10])) if iso else ""
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates
