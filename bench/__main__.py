@@ -100,6 +100,26 @@ def faces() -> None:
     subprocess.run([sys.executable, "-m", "biometrics", "bench"], cwd=ROOT, check=False)
 
 
+PAD_CODE = (
+    "import sys; sys.path.insert(0, 'tests')\n"
+    "from faces_support import HAVE_FACES, FACES_DIR\n"
+    "if not HAVE_FACES: sys.exit(f'# pad: no shared face photos at {FACES_DIR}')\n"
+    "from biometrics.bench import run_pad_bench\n"
+    "def corpus():\n"
+    "    from attacks import corpus\n"
+    "    from posed import usable_photos\n"
+    "    return corpus(usable_photos(), hard=True)\n"
+    "print(*run_pad_bench(corpus).lines(), sep='\\n', flush=True)\n"
+)
+
+
+def pad() -> None:
+    """Presentation-attack figures (APCER per attack, BPCER) on the corpus of tests/attacks.py, in a
+    fresh process so the 68-point model's memory is measured from a clean start."""
+    if (ROOT / "tests" / "attacks.py").exists():
+        subprocess.run([sys.executable, "-c", PAD_CODE], cwd=ROOT, check=False)
+
+
 def main() -> int:
     seconds = float(os.environ.get("BENCH_SECONDS", "5"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,9 +131,11 @@ def main() -> int:
             throughput(server.url, bare.url, seconds)
             out("server_rss_mb", wait_for_models(server), "MB")
     users(float(os.environ.get("BENCH_USERS_SECONDS", "20")))
-    from bench import litestream_lag
+    from bench import dokumen, litestream_lag
+    print(*dokumen.measure(), sep="\n", flush=True)
     print(*litestream_lag.measure(), sep="\n", flush=True)
     faces()
+    pad()
     return 0
 
 

@@ -11,6 +11,17 @@ crops) are left out for both, as they would not reach encoding.
 Resident memory is read from ``/proc/self/status`` right after our models
 load, before ``face_recognition`` (which loads four models, including the
 100 MB 68-point one) is imported for the comparison.
+
+:func:`run_pad_bench` reports the presentation-attack figures in ISO/IEC
+30107-3 terms over a corpus it is given (``make bench`` passes the one of
+``tests/attacks.py``): APCER per attack type - the share of attack
+presentations *accepted* as live (``ok``); an attack sent to an officer is
+not accepted - and BPCER, the share of genuine presentations not accepted
+(refused or sent to an officer), both overall and refused only, for each
+kind of genuine sequence in the corpus (every kind whose name starts with
+"genuine").  Also the
+resident memory the 68-point landmark model adds, and the wall time of one
+liveness check.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from pathlib import Path
 
 from .engine import FaceEngine
 from .errors import BiometricRejected
-from .models import get_models
+from .models import get_landmarks_68, get_models
 
 OURS_RUNS = 3
 STOCK_RUNS = 2
@@ -136,3 +147,56 @@ def run_bench(faces_dir: Path) -> BenchResult:
         rss_mb=rss,
         images=len(photos),
     )
+
+
+@dataclass(frozen=True)
+class PadBenchResult:
+    outcomes: dict  # kind -> list of "ok" | "review" | "refused"
+    check_ms: list  # wall time of each check_liveness call
+    landmarks_68_mb: float
+
+    def lines(self) -> list[str]:
+        out = []
+        for kind, seen in sorted(self.outcomes.items()):
+            if kind.startswith("genuine") or not seen:
+                continue
+            out.append(f"pad_apcer_{kind}={seen.count('ok') / len(seen):.2f} ratio")
+            out.append(f"pad_review_{kind}={seen.count('review') / len(seen):.2f} ratio")
+            out.append(f"pad_attacks_{kind}={len(seen)} presentations")
+        for kind, seen in sorted(self.outcomes.items()):
+            if not kind.startswith("genuine") or not seen:
+                continue
+            out.append(f"pad_bpcer_{kind}={1 - seen.count('ok') / len(seen):.2f} ratio")
+            out.append(f"pad_bpcer_{kind}_refused={seen.count('refused') / len(seen):.2f} ratio")
+            out.append(f"pad_{kind}={len(seen)} presentations")
+        out.append(f"face_landmarks68_rss_mb={self.landmarks_68_mb:.1f} MB")
+        if self.check_ms:
+            ordered = sorted(self.check_ms)
+            out.append(f"liveness_check_ms={statistics.median(ordered):.0f} ms")
+            out.append(f"liveness_check_p90_ms={ordered[int(0.9 * (len(ordered) - 1))]:.0f} ms")
+        return out
+
+
+def run_pad_bench(make_corpus) -> PadBenchResult:
+    """Run :func:`biometrics.liveness.check_liveness` over ``make_corpus()``: (kind, victim, frames, challenge).
+
+    ``make_corpus`` is called only after the 68-point model's memory is
+    measured (building a corpus may load it).
+    """
+    from .liveness import check_liveness  # noqa: PLC0415
+
+    get_models()
+    before = rss_mb()
+    get_landmarks_68()
+    added = rss_mb() - before
+    engine = FaceEngine()
+    outcomes: dict[str, list[str]] = {}
+    times = []
+    for kind, _victim, frames, challenge in make_corpus():
+        start = time.perf_counter()
+        result = check_liveness(frames, challenge, engine=engine)
+        elapsed = (time.perf_counter() - start) * 1000
+        if kind == "genuine":
+            times.append(elapsed)
+        outcomes.setdefault(kind, []).append("ok" if result.ok else "review" if result.review else "refused")
+    return PadBenchResult(outcomes, times, added)

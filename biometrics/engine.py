@@ -13,7 +13,9 @@ Here:
   give the same mean separation between same-person and different-person
   distances (0.448 vs 0.451); the worst-case gap (closest stranger minus
   farthest same person) is 0.156 vs 0.182 - a small loss that the review band
-  absorbs, not worth 100 MB in every worker;
+  absorbs, not worth 100 MB in every worker.  Only the liveness check loads
+  the 68-point model (:meth:`FaceEngine.landmarks_68`, ~66 MB measured), for
+  the presentation-attack checks of :mod:`biometrics.pad`, not for templates;
 * the ResNet runs through NumPy's BLAS (:mod:`biometrics.dlib_resnet`), one
   pass (``num_jitters=1``), batched when several frames are encoded at once.
 
@@ -32,7 +34,7 @@ from .config import ImageLimits, QualityLimits
 from .dlib_resnet import CHIP_SIZE
 from .images import DecodedImage, decode_image
 from .matching import DEFAULT_THRESHOLDS, Thresholds, decide, face_distance
-from .models import FaceModels, get_models
+from .models import FaceModels, get_landmarks_68, get_models
 from .quality import Box, QualityReport, check_faces
 
 CHIP_PADDING = 0.25  # dlib's default context around the aligned face
@@ -66,10 +68,12 @@ class FaceEngine:
         limits: ImageLimits | None = None,
         quality: QualityLimits | None = None,
         models: FaceModels | None = None,
+        landmarks_68: object | None = None,
     ):
         self.limits = limits or ImageLimits()
         self.quality = quality or QualityLimits()
         self._models = models
+        self._landmarks_68 = landmarks_68  # a dlib.shape_predictor; None = the process-wide one
 
     @property
     def models(self) -> FaceModels:
@@ -93,6 +97,16 @@ class FaceEngine:
         shape = self.models.landmarks(image.rgb, dlib.rectangle(*box))
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
         return FaceAnalysis(None, box, points, report, image)
+
+    def landmarks_68(self, analysis: FaceAnalysis) -> np.ndarray:
+        """(68, 2) float32 iBUG landmarks of an accepted face, in the analysed image.
+
+        Only the liveness check needs them (nose, jaw and mouth outline for the
+        presentation-attack checks); the 68-point model loads on first use.
+        """
+        predictor = self._landmarks_68 or get_landmarks_68()
+        shape = predictor(analysis.image.rgb, dlib.rectangle(*analysis.box))
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
     def chip(self, analysis: FaceAnalysis) -> np.ndarray:
         """The 150x150 aligned face crop the ResNet expects (dlib's own alignment)."""

@@ -43,7 +43,32 @@ MESSAGES: dict[str, str] = {
     "different_person": (
         "Wajah pada foto-foto tidak sama. Pastikan hanya Anda yang berada di depan kamera."
     ),
+    # presentation-attack detection (biometrics.pad): refused
+    "flat_face": (
+        "Foto tidak menunjukkan kepala yang benar-benar menoleh. Jangan gunakan foto atau layar; "
+        "tolehkan kepala Anda sendiri di depan kamera sesuai arahan, lalu ulangi."
+    ),
+    # presentation-attack detection: sent to an officer (LivenessResult.review)
+    "pad_parallax": (
+        "Gerakan kepala pada foto kurang jelas untuk dipastikan. Data Anda akan diperiksa petugas; "
+        "datang ke MPP dengan membawa KTP-el."
+    ),
+    "pad_colour": (
+        "Warna layar tidak terlihat pada wajah Anda (mungkin karena cahaya terlalu terang). "
+        "Data Anda akan diperiksa petugas; datang ke MPP dengan membawa KTP-el."
+    ),
+    "pad_screen": (
+        "Foto tampak seperti diambil dari layar lain. Data Anda akan diperiksa petugas; "
+        "datang ke MPP dengan membawa KTP-el."
+    ),
+    "pad_print": (
+        "Foto tampak seperti foto cetak. Data Anda akan diperiksa petugas; "
+        "datang ke MPP dengan membawa KTP-el."
+    ),
 }
+
+# Liveness outcomes that send the citizen to an officer instead of refusing (LivenessResult.review).
+REVIEW_CODES = frozenset({"pad_parallax", "pad_colour", "pad_screen", "pad_print"})
 
 
 class _Defaults(dict):

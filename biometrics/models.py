@@ -7,9 +7,12 @@ concurrent first requests load the files once.
 
 We load only what the fast path needs: dlib's HOG detector, the 5-point
 landmark model (the one dlib's face ResNet was trained to align with) and the
-ResNet weights, run by :mod:`biometrics.dlib_resnet`.  The 100 MB 68-point
-model and the CNN detector that ``import face_recognition`` loads are never
-touched.
+ResNet weights, run by :mod:`biometrics.dlib_resnet`.  The CNN detector that
+``import face_recognition`` loads is never touched.  The 68-point landmark
+model (~66 MB more resident memory, measured) is loaded only by the liveness
+check, which needs the whole face outline and nose (see :mod:`biometrics.pad`),
+through its own lazy singleton :func:`get_landmarks_68`, so a process that only
+verifies single photos never pays for it.
 
 Of the three, only the detector may not be shared between threads; see
 :class:`DetectorPool`.
@@ -37,6 +40,7 @@ from .dlib_resnet import DescriptorNet
 MODEL_FILES = {
     "landmarks_5": "shape_predictor_5_face_landmarks.dat",
     "resnet": "dlib_face_recognition_resnet_model_v1.dat",
+    "landmarks_68": "shape_predictor_68_face_landmarks.dat",
 }
 
 
@@ -128,3 +132,27 @@ def get_models() -> FaceModels:
 def models_loaded() -> bool:
     """True once :func:`get_models` has loaded the models in this process."""
     return _models is not None
+
+
+_lock_68 = threading.Lock()
+_landmarks_68 = None
+
+
+def get_landmarks_68():
+    """The process-wide 68-point ``dlib.shape_predictor``, loaded on the first liveness check.
+
+    Like the 5-point model it holds no per-call state, so threads share it.
+    """
+    global _landmarks_68
+    predictor = _landmarks_68
+    if predictor is not None:
+        return predictor
+    with _lock_68:
+        if _landmarks_68 is None:
+            _landmarks_68 = dlib.shape_predictor(str(model_dir() / MODEL_FILES["landmarks_68"]))
+        return _landmarks_68
+
+
+def landmarks_68_loaded() -> bool:
+    """True once :func:`get_landmarks_68` has loaded the 68-point model in this process."""
+    return _landmarks_68 is not None

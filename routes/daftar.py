@@ -133,12 +133,12 @@ async def face_submit(request: Request):
                                       client_ip(request))
     if outcome.status == "aktif":
         request.session["pesan"] = outcome.message
-        return auth.redirect("/akun")
+        return auth.go_to(request, "/akun")
     if outcome.status in ("ditinjau", "terkunci"):
         request.session["pesan_status"] = outcome.message
-        return auth.redirect("/daftar/status")
+        return auth.go_to(request, "/daftar/status")
     request.session["pesan_wajah"] = outcome.message
-    return auth.redirect("/daftar/wajah")
+    return auth.go_to(request, "/daftar/wajah")
 
 
 def registration_status(request: Request):
@@ -165,9 +165,9 @@ async def step_up(request: Request):
                                       client_ip(request))
     safe = auth.same_site(str(form.get("lanjut", "")))
     if outcome.status == "aktif":
-        return auth.redirect(safe or "/akun")
+        return auth.go_to(request, safe or "/akun")
     request.session["pesan_wajah"] = outcome.message
-    return auth.redirect("/verifikasi-wajah" + (f"?lanjut={safe}" if safe else ""))
+    return auth.go_to(request, "/verifikasi-wajah" + (f"?lanjut={safe}" if safe else ""))
 
 
 def not_me_form(request: Request):

@@ -90,9 +90,7 @@ async def upload(request: Request):
         p = q.get(db_of(request), p["id"])
         return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
     then = f"/permohonan/{p['id']}/isi?tersimpan=1#berkas-{kolom}"
-    if request.headers.get("x-unggah"):  # unggah.js: it cannot see a redirect, only where it led (loaded twice)
-        return Response(status_code=204, headers={"X-Lanjut": then})
-    return auth.redirect(then)
+    return auth.go_to(request, then)
 
 
 def review(request: Request):

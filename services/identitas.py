@@ -357,10 +357,10 @@ def verify_face(idn: Identity, akun: dict, nonce: str, frames: list[bytes], phot
     if selfie.review:
         _count_failure(idn, subjek, ip)
         return _to_counter(idn, akun, "pad_tinjauan", json.dumps({"alasan": selfie.review, **selfie.pad}), distance)
+    if not selfie.live:  # one photo proves no liveness, whatever its distance
+        return _to_counter(idn, akun, "tanpa_liveness", f"jarak {distance:.3f}", distance)
     if decision == "review":
         return _to_counter(idn, akun, "zona_tinjauan", f"jarak {distance:.3f}", distance)
-    if not selfie.live:
-        return _to_counter(idn, akun, "tanpa_liveness", f"jarak {distance:.3f}", distance)
     level = jaminan.higher(akun["tingkat"], "terverifikasi_wajah")
     with write(idn.db):
         q.set_account_template(idn.db, akun["id"], seal(selfie.template, idn.key, f"akun:{akun['id']}"))

@@ -42,19 +42,29 @@ def camera_flags(y4m: Path) -> list[str]:
 MARK = (40, 130, 220)  # luma of the corner marker of frame 0, 1, 2
 
 
-def write_y4m(frames: list[bytes], path: Path, width: int = 640, height: int = 480) -> Path:
+def write_y4m(frames: list[bytes], path: Path, width: int = 640, height: int = 480, hold: int = 2,
+              fit: bool = False) -> Path:
     """A 1 fps Y4M (4:2:0) of the given JPEG frames, letterboxed, never stretched.
 
     Each frame carries a grey square in its top-left corner (outside the photo)
     whose brightness says which frame it is, so a test can wait until the fake
     camera shows the frame it wants before pressing the capture button.
+    ``hold`` shows each frame that many seconds: the page takes a frame 0.7 s
+    after the button is pressed (the screen colour is on meanwhile), so one
+    second could end before the frame is taken; ``fit`` also enlarges a
+    frame smaller than the video, as a face close to a phone fills it.
     """
+    import io
+
     with open(path, "wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F1:1 Ip A1:1 C420jpeg\n".encode())
         for i, data in enumerate(frames):
-            import io
             im = Image.open(io.BytesIO(data)).convert("RGB")
-            im.thumbnail((width - 80, height))
+            if fit:
+                ratio = min((width - 80) / im.width, height / im.height)
+                im = im.resize((round(im.width * ratio), round(im.height * ratio)), Image.Resampling.LANCZOS)
+            else:
+                im.thumbnail((width - 80, height))
             canvas = Image.new("RGB", (width, height))
             canvas.paste(im, ((width - im.width) // 2 + 40, (height - im.height) // 2))
             ycbcr = np.asarray(canvas.convert("YCbCr"))
@@ -64,7 +74,7 @@ def write_y4m(frames: list[bytes], path: Path, width: int = 640, height: int = 4
             cr = np.asarray(Image.fromarray(ycbcr[:, :, 2]).resize((width // 2, height // 2), Image.BILINEAR))
             cb = cb.copy(); cr = cr.copy()
             cb[0:16, 0:16] = 128; cr[0:16, 0:16] = 128
-            out.write(b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes())
+            out.write((b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes()) * hold)
     return path
 
 
@@ -102,11 +112,27 @@ def start_camera(page) -> None:
     wait_until(page, lambda: page.evaluate("() => document.getElementById('video').videoWidth > 0"))
 
 
-def capture_poses(page, count: int) -> None:
-    """Press the capture button as each of the ``count`` frames of :func:`write_y4m` is on camera."""
+COLOUR_ON_SCREEN_JS = """() => {
+  const layers = document.querySelectorAll('div[aria-hidden=true]');
+  for (const d of layers) { if (d.style.display === 'block') return getComputedStyle(d).backgroundColor; }
+  return null;
+}"""
+
+
+def _css_rgb(colour: str) -> str:
+    c = colour.lstrip("#")
+    return "rgb({}, {}, {})".format(*(int(c[i:i + 2], 16) for i in (0, 2, 4)))
+
+
+def capture_poses(page, count: int, colours: list[str] | None = None) -> None:
+    """Press the capture button as each of the ``count`` frames of :func:`write_y4m` is on camera;
+    with ``colours``, also see the page fill the screen with each frame's colour while it takes it."""
     for i in range(count):
         wait_until(page, lambda mark=MARK[i]: page.evaluate(WAIT_FOR_MARK_JS, mark))
         page.click("#ambil")
+        if colours:
+            want = _css_rgb(colours[i])
+            wait_until(page, lambda: page.evaluate(COLOUR_ON_SCREEN_JS) == want, timeout=5)
 
 
 AHMAD = "2171100402850002"  # demo resident with no account yet, who registers with a selfie (photos: obama)

@@ -1,32 +1,37 @@
-"""Liveness challenge: random pose order, yaw from landmarks, and checks on real-photo frames.
+"""Liveness challenge: random pose order and screen colours, yaw from landmarks, checks on real-photo frames.
 
-Frames are made from the shared photos (tests/faces_support.turned): a frontal
-photo, and the same photo stretched on one side of the nose and squeezed on the
-other, which moves the eye corners relative to the nose base as a real head
-turn does.  The yaw estimator itself is also tested on landmark points of a
-simple 3-D head model rotated by known angles.
+Genuine frames are the shared photos re-rendered as a rigid 3-D head turn and
+lit by the screen colours (tests/posed.py).  Until the presentation-attack
+checks existed, these tests used the photo stretched on one side of the nose
+instead; that is the attack now refused (tests/test_biometrics_pad.py).  The
+yaw estimator itself is also tested on landmark points of a simple 3-D head
+model rotated by known angles.
 """
 
 from __future__ import annotations
 
-import functools
+import io
 import math
 import random
 
 import numpy as np
 import pytest
-from faces_support import FACES_DIR, needs_faces, templates, to_jpeg, turned
-from PIL import Image, ImageOps
+from faces_support import FACES_DIR, needs_faces, templates, to_jpeg
+from PIL import Image
+from posed import genuine
 
 from biometrics.liveness import (
     CHALLENGES,
+    PALETTE,
     Challenge,
     LivenessLimits,
     check_liveness,
     estimate_yaw,
     expired,
     issue_challenge,
+    mean_template,
     new_challenge,
+    new_colours,
     pose_of,
 )
 from biometrics.matching import decide, face_distance
@@ -59,6 +64,27 @@ def test_issued_challenges_carry_fresh_nonces_and_time():
     real = issue_challenge()
     assert len(real.nonce) >= 16 and real.poses in CHALLENGES
     assert list(real) == list(real.poses) and len(real) == 3  # reads as its pose list too
+
+
+def test_issued_challenges_carry_one_screen_colour_per_pose_never_the_same_twice_in_a_row():
+    rng = random.Random(7)
+    issued = [issue_challenge(rng, now=0.0) for _ in range(500)]
+    for c in issued:
+        assert len(c.colours) == len(c.poses) == 3
+        assert set(c.colours) <= set(PALETTE)
+        assert all(a != b for a, b in zip(c.colours, c.colours[1:]))
+        assert all(len(x) == 7 and x.startswith("#") for x in c.colours)
+    firsts = {c.colours[0] for c in issued}
+    assert firsts == set(PALETTE)  # every colour gets drawn
+    assert len(issue_challenge().colours) == 3  # with secrets too
+    longer = new_colours(8, rng)  # more frames than colours: still no repeat in a row
+    assert all(a != b for a, b in zip(longer, longer[1:]))
+
+
+def test_a_challenge_without_colours_is_still_constructible():
+    old = Challenge(("kiri", "depan", "kanan"), "n", 5.0)
+    assert old.colours == () and list(old) == ["kiri", "depan", "kanan"]
+    assert Challenge(("depan",), "n", 5.0, ("#ff2020",)).colours == ("#ff2020",)
 
 
 def test_expiry_window():
@@ -121,20 +147,19 @@ def test_dead_zone_between_frontal_and_turned_is_neither():
 # ---- frames from real photos ------------------------------------------------
 
 ORDER = ("kiri", "depan", "kanan")
-AMOUNT = {"kiri": 0.4, "depan": 0.0, "kanan": -0.4}
+COLOURS = ("#ff2020", "#20ff20", "#2020ff")
 
 
-@functools.lru_cache(maxsize=None)
-def frame(rel: str, pose: str) -> bytes:
-    return turned(rel, AMOUNT[pose])
+def frame(rel: str, pose: str, colour: str | None = None, variant: int = 0) -> bytes:
+    return genuine(rel, pose, colour, variant)
 
 
-def frames(rel: str, poses=ORDER) -> list[bytes]:
-    return [frame(rel, p) for p in poses]
+def frames(rel: str, poses=ORDER, colours=COLOURS) -> list[bytes]:
+    return [frame(rel, p, c, poses[:i].count(p)) for i, (p, c) in enumerate(zip(poses, colours))]
 
 
-def challenge(poses=ORDER) -> Challenge:
-    return Challenge(tuple(poses), "nonce", 0.0)
+def challenge(poses=ORDER, colours=COLOURS) -> Challenge:
+    return Challenge(tuple(poses), "nonce", 0.0, tuple(colours))
 
 
 PEOPLE = {
@@ -147,13 +172,19 @@ PEOPLE = {
 @pytest.mark.faces
 @needs_faces
 @pytest.mark.parametrize("rel", sorted(PEOPLE))
-def test_frames_in_the_asked_order_pass_and_give_the_frontal_template(rel):
+def test_frames_in_the_asked_order_pass_and_give_the_mean_template(rel):
     result = check_liveness(frames(rel), challenge())
-    assert result.ok, result.message
-    assert result.reason is None
+    assert result.ok, (result.reason, result.pad)
+    assert result.reason is None and not result.review
     kiri, depan, kanan = result.yaws
     assert kiri >= 0.10 and abs(depan) <= 0.08 and kanan <= -0.10
     assert all(len(f) < 40_000 for f in frames(rel))  # 2G-sized frames
+    # the template is the mean of the three frames' templates
+    assert len(result.templates) == 3
+    assert np.allclose(result.template, mean_template(result.templates))
+    # the scores an officer's record keeps: plain numbers, JSON-ready
+    assert {"parallax", "warna", "warna_r", "moire", "kontras", "jarak_antar"} <= set(result.pad)
+    assert all(v is None or type(v) is float for v in result.pad.values())
     # the returned template is usable for verification against another photo
     other = templates()[PEOPLE[rel]]
     assert decide(face_distance(result.template, other)) in ("match", "review")
@@ -165,15 +196,27 @@ def test_frames_in_the_asked_order_pass_and_give_the_frontal_template(rel):
 @needs_faces
 def test_other_orders_pass_too_including_two_frontal_frames():
     rel = "obama/obama1.jpg"
-    # a plain pose list is accepted as the challenge too
-    assert check_liveness(frames(rel, ("kanan", "depan", "kiri")), ["kanan", "depan", "kiri"]).ok
-    im = ImageOps.exif_transpose(Image.open(FACES_DIR / rel))
-    w, h = im.size
-    second_frontal = to_jpeg(im.crop((w // 12, h // 14, w, h)))  # the citizen moved a little
-    result = check_liveness(
-        [frame(rel, "depan"), frame(rel, "kiri"), second_frontal], challenge(("depan", "kiri", "depan"))
-    )
-    assert result.ok, result.message
+    # a plain pose list is accepted as the challenge too (no colours: no colour check)
+    plain = check_liveness(frames(rel, ("kanan", "depan", "kiri"), (None,) * 3), ["kanan", "depan", "kiri"])
+    assert plain.ok, (plain.reason, plain.pad)
+    assert plain.pad["warna"] is None
+    # the second frontal frame: turned a little and the phone moved (posed.rendered, variant 1)
+    poses, colours = ("depan", "kiri", "depan"), ("#20ffff", "#ff20ff", "#ffff20")
+    result = check_liveness(frames(rel, poses, colours), challenge(poses, colours))
+    assert result.ok, (result.reason, result.pad)
+
+
+@pytest.mark.faces
+@needs_faces
+def test_mirrored_frames_pass_when_the_client_says_it_mirrored_them():
+    from PIL import ImageOps
+
+    rel = "rose_leslie/rose1.jpg"
+    # the camera's frames of a citizen answering ORDER, flipped by the client before sending
+    mirrored = [to_jpeg(ImageOps.mirror(Image.open(io.BytesIO(f)))) for f in frames(rel, ORDER)]
+    result = check_liveness(mirrored, challenge(ORDER), limits=LivenessLimits(mirrored=True))
+    assert result.ok, (result.reason, result.pad)
+    assert not check_liveness(mirrored, challenge(ORDER)).ok  # read unmirrored, the turns are backwards
 
 
 @pytest.mark.faces
@@ -183,15 +226,14 @@ def test_a_static_photo_sent_three_times_is_rejected_as_identical():
     result = check_liveness([still, still, still], challenge())
     assert not result.ok and result.reason == "identical_frames"
     assert "sama persis" in result.message
-    assert result.template is None
+    assert result.template is None and not result.review
 
 
 @pytest.mark.faces
 @needs_faces
 def test_the_same_photo_re_encoded_is_still_identical():
     rel = "obama/obama1.jpg"
-    im = ImageOps.exif_transpose(Image.open(FACES_DIR / rel))
-    again = to_jpeg(im, quality=40)
+    again = to_jpeg(Image.open(io.BytesIO(frame(rel, "depan"))), quality=40)
     sent = [frame(rel, "depan"), frame(rel, "kiri"), again]
     result = check_liveness(sent, challenge(("depan", "kiri", "depan")))
     assert not result.ok and result.reason == "identical_frames"
@@ -220,11 +262,12 @@ def test_frontal_frame_where_a_turn_was_asked_is_rejected():
 @needs_faces
 def test_frames_of_two_different_people_are_rejected():
     obama, rose = "obama/obama1.jpg", "rose_leslie/rose1.jpg"
-    mixed = [frame(obama, "kiri"), frame(obama, "depan"), frame(rose, "kanan")]
+    mixed = [frame(obama, "kiri", COLOURS[0]), frame(obama, "depan", COLOURS[1]), frame(rose, "kanan", COLOURS[2])]
     result = check_liveness(mixed, challenge())
-    assert not result.ok and result.reason == "different_person"
+    assert not result.ok and result.reason == "different_person" and not result.review
     assert "tidak sama" in result.message
     assert result.template is None
+    assert result.pad["jarak_antar"] > LivenessLimits().same_person_max
 
 
 @pytest.mark.faces
@@ -241,4 +284,3 @@ def test_wrong_number_of_frames_and_bad_frame_are_explained():
     group = to_jpeg(Image.open(FACES_DIR / "groups/two_people.jpg"))
     result = check_liveness([frames(rel)[0], frames(rel)[1], group], challenge())
     assert not result.ok and result.reason == "multiple_faces" and result.frame == 3
-

@@ -156,18 +156,19 @@ def test_register_with_a_selfie(phone, link, db_path, tmp_path, javascript):  # 
     """With JavaScript: the camera, three small frames, and a dropped line on the way (the
     selfie script sends the same frames again; the nonce was used by the first, so only the
     idempotent replay can succeed, and it logs the person in). Without: one photo by file input,
-    for an officer to check."""
+    for an officer to check: the account is open at level terdaftar (phone proven by SMS code)."""
     env = {**ENV, "MPP_FACE_WARMUP": "1", "MPP_DEMO": "1"}  # models load while the form is filled
     with link.server(db_path, env) as base:
         m = register_with_selfie(phone, base, javascript, tmp_path, cuts=2 if javascript else 0)
     assert count(db_path, "SELECT count(*) FROM pendaftaran WHERE nik = ?", [AHMAD]) == 1
     assert count(db_path, "SELECT count(*) FROM verifikasi_wajah WHERE tujuan = 'daftar'") == 1  # checked once
     assert m.total <= REGISTER_BUDGET, m
-    if not javascript:  # waits for an officer at the counter
-        assert count(db_path, "SELECT count(*) FROM pendaftaran WHERE status = 'ditinjau'") == 1
-        assert count(db_path, "SELECT count(*) FROM akun WHERE nik = ?", [AHMAD]) == 0
+    if not javascript:  # the face waits for an officer at the counter; the account works at its level
+        assert count(db_path, "SELECT count(*) FROM tinjauan WHERE status = 'menunggu'") == 1
+        assert count(db_path, "SELECT count(*) FROM akun WHERE nik = ? AND tingkat = 'terdaftar'", [AHMAD]) == 1
     else:
-        assert count(db_path, "SELECT count(*) FROM akun WHERE nik = ?", [AHMAD]) == 1
+        assert count(db_path, "SELECT count(*) FROM akun WHERE nik = ? AND tingkat = 'terverifikasi_wajah'",
+                     [AHMAD]) == 1
         assert m.extra["cuts_left"] == 0
         assert any("/daftar/wajah" in f for f in m.extra["failed_in_page"]), m.extra
         assert m.extra["selfie_upload_bytes"] < 60_000  # three ~10 KB frames plus the form

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services import akun as akun_service
@@ -68,6 +68,15 @@ def require(request: Request, *roles: str) -> dict:
 def same_site(path: str) -> str:
     """Only a path on this site ('' otherwise): never send someone to another site after a step."""
     return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else ""
+
+
+def go_to(request: Request, url: str) -> Response:
+    """After a POST: a redirect for a browser, or 204 + ``X-Lanjut`` for our upload scripts (unggah.js,
+    selfie.js send ``X-Unggah``). An XHR follows a redirect itself and throws the page away, so the
+    phone would download it twice and a one-time message on it would be lost before the person sees it."""
+    if request.headers.get("x-unggah"):
+        return Response(status_code=204, headers={"X-Lanjut": url})
+    return redirect(url)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -7,7 +7,7 @@ from starlette.requests import Request
 import threading
 
 from biometrics.engine import FaceEngine
-from biometrics.models import get_models
+from biometrics.models import get_landmarks_68, get_models
 from biometrics.matching import Thresholds
 from biometrics.templates import parse_key
 from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
@@ -29,6 +29,7 @@ class FaceServices:
         """Load the models once, off the event loop, so the first selfie is not slowed."""
         def load():
             get_models()
+            get_landmarks_68()  # liveness only, but the first selfie should not wait for it
             self.ready.set()
         threading.Thread(target=load, name="face-models", daemon=True).start()
 

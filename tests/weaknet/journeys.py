@@ -203,14 +203,14 @@ def first_visit(phone: Phone, base: str, javascript: bool) -> Measured:
 # journey 2 ---------------------------------------------------------------------------------
 def register_with_selfie(phone: Phone, base: str, javascript: bool, workdir: Path,
                          cuts: int = 0, outage: float = 3.0) -> Measured:
-    """Register Ahmad: the form, then the selfie.
+    """Register Ahmad: the form, the SMS code (shown on the page in demo mode), then the selfie.
 
     With JavaScript the phone's (fake) camera answers the page's head-pose challenge
     and the account is active at the end. The fake camera is fixed when Chromium
     starts and the challenge is only known from the page, so the phone is restarted
     on the same profile (cache and cookies kept) and reopens the selfie page: one page
     more than a person would load. Without JavaScript the page offers a file input:
-    one photo is sent and the account waits for an officer (``/daftar/status``).
+    one photo is sent; the account works at level terdaftar and the face waits for an officer (``/daftar/status``).
 
     ``cuts`` > 0 (with JavaScript): the line drops as the server answers each of the
     next ``cuts`` frame uploads; selfie.js sends the same frames again.
@@ -248,9 +248,12 @@ def register_with_selfie(phone: Phone, base: str, javascript: bool, workdir: Pat
             fill_registration(page, base)
             first = meter.stop()
             poses = page.get_attribute("#form-wajah", "data-pose").split(",")
+            colours = [c for c in (page.get_attribute("#form-wajah", "data-warna") or "").split(",") if c]
         finally:
             ctx.close()
-        y4m = write_y4m(frames_for("obama/obama4.jpg", poses), workdir / "kamera.y4m")
+        # a live head re-rendered in 3-D from the registry's portrait, lit by the page's screen colours
+        frames = frames_for("obama/obama5-1080p.jpg", poses, colours or None)
+        y4m = write_y4m(frames, workdir / "kamera.y4m", width=480, height=640, hold=3, fit=True)
         ctx = phone.persistent(profile, extra=camera_flags(y4m))
         try:
             page = ctx.pages[0]
@@ -260,7 +263,7 @@ def register_with_selfie(phone: Phone, base: str, javascript: bool, workdir: Pat
             start_camera(page)
             if cuts:
                 phone.link.arm("/daftar/wajah", cuts=cuts, outage=outage)
-            capture_poses(page, len(poses))
+            capture_poses(page, len(poses), colours)
             page.wait_for_url(re.compile(r".*/(akun|masuk)([?#].*)?$"))
             page.wait_for_load_state()
             landed = page.url.removeprefix(base)
