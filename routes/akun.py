@@ -52,7 +52,7 @@ def _account_page(request: Request, found: dict, errors: dict | None = None, sta
     return render(request, "akun.html", {
         "peran": ROLE_NAMES[found["peran"]], "pesan": request.session.pop("pesan", None),
         "tingkat": jaminan.NAMES.get(found["tingkat"]) if citizen else None,
-        "riwayat": identitas.q.assurance_history(db_of(request), found["id"]) if citizen else [],
+        "riwayat": identitas.assurance(db_of(request), found["id"])["riwayat"] if citizen else [],
         "kanal": jaminan.CHANNELS, "telepon": mask_phone(found["telepon"]),
         "telepon_baru": mask_phone(request.session.get("telepon_baru")) if citizen else "",
         "errors": errors or {},

@@ -10,10 +10,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from db import audit
-from db import identitas as id_q
 from db import permohonan as q
 from routes.permohonan import _file_response
-from services import dokumen, jaminan, kalender, permohonan as svc
+from services import dokumen, identitas, jaminan, kalender, permohonan as svc
 from web import auth
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
@@ -60,12 +59,12 @@ def case_page(request: Request, message: str | None = None, status_code: int = 2
     db = db_of(request)
     if message is None:
         audit.append(db, officer["id"], "buka", f"permohonan:{p['id']}", {})
-    face = id_q.last_face_check(db, f"akun:{p['akun_id']}")
+    known = identitas.assurance(db, p["akun_id"])
     return render(request, "kasus.html", {
         "p": p, "status": svc.STATUS, "berkas": q.files(db, p["id"]), "riwayat": q.timeline(db, p["id"]),
-        "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": face, "pesan": message,
+        "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": known["wajah"], "pesan": message,
         "tingkat": jaminan.NAMES.get(p["pemohon_tingkat"], p["pemohon_tingkat"]), "nama_tingkat": jaminan.SHORT,
-        "jaminan": id_q.assurance_history(db, p["akun_id"]), "kanal": jaminan.CHANNELS,
+        "jaminan": known["riwayat"], "kanal": jaminan.CHANNELS,
         "cukup_terbit": jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]),
         "jabatan": officer["jabatan"].split(","),
         "dokumen": dokumen.of_application(db, p["id"]), "alasan_cabut": dokumen.OFFICER_REASONS,

@@ -37,7 +37,7 @@ def officer_home(request: Request):
     found = auth.require(request, "petugas")
     reviews = []
     if found["instansi_jenis"] == "disdukcapil":
-        reviews = identitas.q.reviews_for_region(db_of(request), found["wilayah_kode"])
+        reviews = identitas.reviews_waiting(db_of(request), found["wilayah_kode"])
     return render(request, "petugas.html", {"peran": ROLE_NAMES[found["peran"]], "tinjauan": reviews,
                                             "alasan": REVIEW_REASONS, "pesan": request.session.pop("pesan", None),
                                             **kasus.inbox_context(request, found)})
@@ -48,7 +48,7 @@ def _review(request: Request, officer: dict) -> dict:
         tinjauan_id = int(request.path_params["id"])
     except ValueError:
         raise HTTPException(404) from None
-    review = identitas.q.get_review(db_of(request), tinjauan_id, officer["wilayah_kode"])
+    review = identitas.review_in_region(db_of(request), tinjauan_id, officer["wilayah_kode"])
     if review is None:
         raise HTTPException(404)
     return review

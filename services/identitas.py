@@ -444,6 +444,19 @@ def step_up(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: b
     return Outcome("aktif", "Wajah terverifikasi.", akun["id"], distance)
 
 
+def assurance(db: Database, akun_id: int) -> dict:
+    """What an officer or the citizen reads about an account's identity: its levels so far and the last face check."""
+    return {"riwayat": q.assurance_history(db, akun_id), "wajah": q.last_face_check(db, f"akun:{akun_id}")}
+
+
+def reviews_waiting(db: Database, wilayah_kode: str) -> list[dict]:
+    return q.reviews_for_region(db, wilayah_kode)
+
+
+def review_in_region(db: Database, tinjauan_id: int, wilayah_kode: str) -> dict | None:
+    return q.get_review(db, tinjauan_id, wilayah_kode)
+
+
 # --- At the counter: an officer who checks the KTP-el in person ------------------------------------------------
 
 @dataclass
