@@ -30,8 +30,9 @@ def prepare(db_path: str, citizens: int, officers: int) -> None:
     conn = sqlite3.connect(db_path)
     disduk = conn.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'disdukcapil'").fetchone()[0]
     for i in range(citizens):
-        conn.execute("INSERT INTO akun (peran, nik, nama, kata_sandi, wilayah_kode, wajah_terakhir) VALUES "
-                     "('warga', ?, ?, ?, '2171', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 day'))",
+        # face-verified citizens, as most will be: the level every simulated service accepts for submitting
+        conn.execute("INSERT INTO akun (peran, nik, nama, kata_sandi, wilayah_kode, tingkat, wajah_terakhir) VALUES "
+                     "('warga', ?, ?, ?, '2171', 'terverifikasi_wajah', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 day'))",
                      [f"2171{i:06d}000001"[:16], f"Warga Uji {i}", h])
     for i in range(officers):
         conn.execute("INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan) VALUES "
