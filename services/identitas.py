@@ -187,13 +187,13 @@ def confirm_phone(idn: Identity, reg: dict, code: str, base_url: str, now: float
     checked = otp.check_code(idn.db, idn.subkey("otp"), f"daftar:{reg['id']}", reg["telepon"], code, now)
     if not checked.ok:
         return Outcome("ulang", checked.message)
-    if q.account_by_nik(idn.db, reg["nik"]):
-        return Outcome("ulang", NIK_TAKEN)
-    if q.account_with_phone(idn.db, reg["telepon"]):
-        return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Daftar lagi dengan nomor lain.")
     region = nik_rules.current_kecamatan_code(reg["nik"][:6])[:4]
     resident = idn.registry.lookup(reg["nik"])
-    with write(idn.db):
+    with write(idn.db):  # checked under the write lock: another registration may have just taken either
+        if q.account_by_nik(idn.db, reg["nik"]):
+            return Outcome("ulang", NIK_TAKEN)
+        if q.account_with_phone(idn.db, reg["telepon"]):
+            return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Daftar lagi dengan nomor lain.")
         q.mark_phone_proven(idn.db, reg["id"])
         akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, face_checked=False)
         q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
@@ -588,6 +588,11 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
         return Outcome("ulang", error)
     old = view.akun
     with write(idn.db):
+        holder = q.account_with_phone(idn.db, phone)
+        if holder and (old is None or holder["id"] != old["id"]):
+            return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain milik pemilik NIK.")
+        if old is None and q.account_by_nik(idn.db, view.nik):
+            return Outcome("ulang", "NIK ini baru saja mendapat akun. Cari NIK ini lagi lalu ulangi.")
         held, revoked = 0, []
         if old is not None:
             held = q.hold_applications(idn.db, old["id"], "klaim_gerai")
@@ -640,9 +645,9 @@ def _activate_waiting_registration(idn: Identity, officer: dict, review: dict, p
     except BiometricRejected as e:
         return Outcome("ulang", e.message)
     reg = q.get_registration(idn.db, review["pendaftaran_id"])
-    if q.account_by_nik(idn.db, reg["nik"]):
-        return Outcome("ulang", "NIK ini sudah memiliki akun.")
     with write(idn.db):
+        if q.account_by_nik(idn.db, reg["nik"]) or q.account_with_phone(idn.db, reg["telepon"]):
+            return Outcome("ulang", "NIK atau nomor HP ini sudah memiliki akun. Cari NIK ini di meja identitas.")
         akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", review["wilayah_kode"])
         q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
         q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
@@ -692,10 +697,10 @@ def confirm_phone_change(idn: Identity, akun: dict, telepon: str, code: str) -> 
     checked = otp.check_code(idn.db, idn.subkey("otp"), f"telepon:{akun['id']}", phone, code)
     if not checked.ok:
         return Outcome("ulang", checked.message)
-    holder = q.account_with_phone(idn.db, phone)
-    if holder and holder["id"] != akun["id"]:
-        return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain.")
     with write(idn.db):
+        holder = q.account_with_phone(idn.db, phone)
+        if holder and holder["id"] != akun["id"]:
+            return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain.")
         old = akun.get("telepon")
         q.set_phone(idn.db, akun["id"], phone)
         level = jaminan.higher(akun["tingkat"], "terdaftar")

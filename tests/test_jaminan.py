@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -271,3 +272,28 @@ def test_the_new_identity_pages_fit_the_budget_and_need_no_script(app, client, d
         sizes["/petugas/identitas"] = compressed_size(officer, "/petugas/identitas")
     for url, (gz, br) in sizes.items():
         assert gz <= BUDGET and br <= BUDGET, f"{url}: {gz} gzip, {br} brotli"
+
+
+def test_two_registrations_of_one_nik_racing_to_their_codes_make_one_account_and_no_error(app, db):
+    """Both prove their phone; the second finds the NIK taken under the write lock and gets a message."""
+    clients = [TestClient(app, base_url="http://127.0.0.1") for _ in range(2)]
+    for c, phone in zip(clients, ("0812-3456-7890", "0813-3456-7890")):
+        c.__enter__()
+        register(c, {**AHMAD, "telepon": phone}, prove_phone=False)
+    codes = [sms_code(c) for c in clients]
+    fields = [form_fields(c, "/daftar/kode", "/daftar/kode") for c in clients]
+    results = [None, None]
+
+    def prove(i):
+        results[i] = clients[i].post("/daftar/kode", data={**fields[i], "kode": codes[i]}, follow_redirects=False)
+
+    threads = [threading.Thread(target=prove, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.__exit__(None, None, None)
+    assert sorted(r.status_code for r in results) == [303, 400]
+    assert "sudah memiliki akun" in text_of(next(r for r in results if r.status_code == 400))
+    assert accounts(db, AHMAD["nik"]) == 1
