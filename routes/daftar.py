@@ -7,8 +7,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
-from db import notifikasi
-from services import identitas
+from services import identitas, notifikasi
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from db import notifikasi
+from services import notifikasi
 from services.samaran import mask_phone
 from web import auth
 from web.render import db_of, render

@@ -46,3 +46,13 @@ def deliver_due(db: Database, sender: Sender, now: float | None = None, limit: i
             q.sent(db, msg["id"])
             sent += 1
     return sent
+
+
+def recent(db: Database, limit: int = 50) -> list[dict]:
+    """The newest messages of the outbox (the demo page lists what a gateway would have sent)."""
+    return q.recent(db, limit)
+
+
+def latest_to(db: Database, tujuan: str) -> dict | None:
+    """The newest message to one number (demo mode shows it where the SMS code is typed)."""
+    return q.latest_to(db, tujuan)
