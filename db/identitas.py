@@ -30,13 +30,6 @@ def set_registration_status(db: Database, pendaftaran_id: int, status: str, akun
                    [status, akun_id, pendaftaran_id])
 
 
-def account_exists_for(db: Database, nik: str, telepon: str | None = None) -> str | None:
-    """'nik' or 'telepon' if an account already uses it."""
-    if db.execute("SELECT 1 FROM akun WHERE nik = ?", [nik]).fetchone():
-        return "nik"
-    if telepon and db.execute("SELECT 1 FROM akun WHERE telepon = ?", [telepon]).fetchone():
-        return "telepon"
-    return None
 
 
 def create_citizen(db: Database, reg: dict, tingkat: str, wilayah_kode: str | None,
@@ -164,9 +157,6 @@ def last_face_check(db: Database, subjek: str) -> dict | None:
     return dict(row) if row else None
 
 
-def account_level(db: Database, akun_id: int) -> str:
-    row = db.execute("SELECT tingkat FROM akun WHERE id = ?", [akun_id]).fetchone()
-    return row[0] if row else ""
 
 
 def registration_of_account(db: Database, akun_id: int) -> dict | None:

@@ -120,6 +120,12 @@ NIK_TAKEN = ("NIK ini sudah memiliki akun. Silakan masuk. Bila bukan Anda yang m
              "KTP-el: petugas akan membekukan akun itu dan membuatkan akun untuk Anda.")
 
 
+def _phone_held_by_other(idn: Identity, phone: str, akun_id: int | None) -> bool:
+    """A proven number of another account (``akun_id`` None: of any account)."""
+    holder = q.account_with_phone(idn.db, phone) if phone else None
+    return holder is not None and holder["id"] != akun_id
+
+
 def check_registration(idn: Identity, form: RegistrationInput) -> Resident | None:
     """Fill ``form.errors`` (field → message); return the registry record when all is well."""
     errors = form.errors
@@ -146,7 +152,7 @@ def check_registration(idn: Identity, form: RegistrationInput) -> Resident | Non
     if q.account_by_nik(idn.db, checked.nik):
         errors["nik"] = NIK_TAKEN
         return None
-    if q.account_with_phone(idn.db, phone):
+    if _phone_held_by_other(idn, phone, None):
         errors["telepon"] = "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain."
         return None
     resident = idn.registry.lookup(checked.nik)
@@ -192,7 +198,7 @@ def confirm_phone(idn: Identity, reg: dict, code: str, base_url: str, now: float
     with write(idn.db):  # checked under the write lock: another registration may have just taken either
         if q.account_by_nik(idn.db, reg["nik"]):
             return Outcome("ulang", NIK_TAKEN)
-        if q.account_with_phone(idn.db, reg["telepon"]):
+        if _phone_held_by_other(idn, reg["telepon"], None):
             return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Daftar lagi dengan nomor lain.")
         q.mark_phone_proven(idn.db, reg["id"])
         akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, face_checked=False)
@@ -259,15 +265,12 @@ def challenge_for(idn: Identity, subjek: str) -> Challenge:
 
 
 def _challenge_of(row: dict) -> Challenge:
-    colours = tuple(json.loads(row.get("warna") or "[]"))
-    try:
-        return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"], colours)
-    except TypeError:  # a Challenge without colours
-        return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"])
+    return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"],
+                     tuple(json.loads(row.get("warna") or "[]")))
 
 
 def colours_of(ch: Challenge) -> tuple[str, ...]:
-    return tuple(getattr(ch, "colours", ()) or ())
+    return ch.colours
 
 
 def instructions(ch: Challenge) -> list[str]:
@@ -292,8 +295,8 @@ def _selfie(idn: Identity, subjek: str, nonce: str, frames: list[bytes], photo: 
         if row is None or time.time() - row["dibuat"] > CHALLENGE_TTL_S:
             return Selfie(error="Waktu pemeriksaan habis atau sudah dipakai. Silakan ulangi dengan arahan baru.")
         result = check_liveness(frames, _challenge_of(row), engine=idn.engine)
-        pad = dict(getattr(result, "pad", None) or {})
-        if getattr(result, "review", False):
+        pad = dict(result.pad)
+        if result.review:
             return Selfie(result.template, False, "", result.reason or "pad", pad)
         if not result.ok:
             return Selfie(error=result.message or "Pemeriksaan wajah gagal. Silakan ulangi.", pad=pad)
@@ -383,7 +386,7 @@ def _to_counter(idn: Identity, akun: dict, reason: str, detail: str, distance: f
     reg = q.registration_of_account(idn.db, akun["id"])
     if reg is not None:
         q.open_review(idn.db, reg["id"], akun["wilayah_kode"] or reg["nik"][:4], reason, detail, akun["id"])
-    level = jaminan.SHORT[akun["tingkat"]] if akun["tingkat"] in jaminan.SHORT else "Terdaftar"
+    level = jaminan.SHORT.get(akun["tingkat"], "Terdaftar")
     return Outcome("ditinjau", f"Wajah Anda belum bisa dipastikan secara daring. Akun Anda tetap aktif pada "
                                f"tingkat {level}; untuk layanan yang memerlukan verifikasi wajah, {COUNTER[0].lower()}"
                                f"{COUNTER[1:]}", akun["id"], distance)
@@ -577,8 +580,7 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
     phone = normalise_phone(form.telepon)
     if len(form.kata_sandi) < MIN_PASSWORD:
         return Outcome("ulang", f"Kata sandi baru minimal {MIN_PASSWORD} karakter (diketik oleh pemilik NIK).")
-    holder = q.account_with_phone(idn.db, phone) if phone else None
-    if holder and (view.akun is None or holder["id"] != view.akun["id"]):
+    if _phone_held_by_other(idn, phone, view.akun["id"] if view.akun else None):
         return Outcome("ulang", "Nomor HP ini dipakai akun lain. Gunakan nomor lain milik pemilik NIK.")
     checked = otp.check_code(idn.db, idn.subkey("otp"), f"klaim:{view.nik}:{officer['id']}", phone, form.kode)
     if not checked.ok:
@@ -588,8 +590,7 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
         return Outcome("ulang", error)
     old = view.akun
     with write(idn.db):
-        holder = q.account_with_phone(idn.db, phone)
-        if holder and (old is None or holder["id"] != old["id"]):
+        if _phone_held_by_other(idn, phone, old["id"] if old else None):
             return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain milik pemilik NIK.")
         if old is None and q.account_by_nik(idn.db, view.nik):
             return Outcome("ulang", "NIK ini baru saja mendapat akun. Cari NIK ini lagi lalu ulangi.")
@@ -646,7 +647,7 @@ def _activate_waiting_registration(idn: Identity, officer: dict, review: dict, p
         return Outcome("ulang", e.message)
     reg = q.get_registration(idn.db, review["pendaftaran_id"])
     with write(idn.db):
-        if q.account_by_nik(idn.db, reg["nik"]) or q.account_with_phone(idn.db, reg["telepon"]):
+        if q.account_by_nik(idn.db, reg["nik"]) or _phone_held_by_other(idn, reg["telepon"], None):
             return Outcome("ulang", "NIK atau nomor HP ini sudah memiliki akun. Cari NIK ini di meja identitas.")
         akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", review["wilayah_kode"])
         q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
@@ -684,8 +685,7 @@ def start_phone_change(idn: Identity, akun: dict, telepon: str, ip: str) -> tupl
     phone = normalise_phone(telepon)
     if not phone:
         return "", otp.CodeResult(False, "Isi nomor HP yang aktif, misalnya 0812 3456 7890.")
-    holder = q.account_with_phone(idn.db, phone)
-    if holder and holder["id"] != akun["id"]:
+    if _phone_held_by_other(idn, phone, akun["id"]):
         return "", otp.CodeResult(False, "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain.")
     if phone == akun.get("telepon"):
         return "", otp.CodeResult(False, "Nomor ini sudah menjadi nomor akun Anda.")
@@ -698,8 +698,7 @@ def confirm_phone_change(idn: Identity, akun: dict, telepon: str, code: str) -> 
     if not checked.ok:
         return Outcome("ulang", checked.message)
     with write(idn.db):
-        holder = q.account_with_phone(idn.db, phone)
-        if holder and holder["id"] != akun["id"]:
+        if _phone_held_by_other(idn, phone, akun["id"]):
             return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain.")
         old = akun.get("telepon")
         q.set_phone(idn.db, akun["id"], phone)

@@ -106,5 +106,5 @@ def format_local(stamp: str | None, where: str | None = "WIB") -> str:
         return ""
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    local = local_now(zona if zona in ZONES else "WIB", when)
+    local = local_now(zona, when)
     return f"{format_date(local)}, {local:%H.%M} {local.tzname()}"

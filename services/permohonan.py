@@ -192,10 +192,9 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) 
     """Submit (or resubmit after revision); empty dict on success, else the errors to show."""
     if not editable(p):
         return {}  # already submitted: a repeated submit changes nothing
-    if not jaminan.meets(akun.get("tingkat"), p["tingkat_ajukan"]):
-        return {"tingkat": jaminan.shortfall_message(p["tingkat_ajukan"], f"Mengajukan {p['layanan_nama']}")}
-    if p["ditahan"]:
-        return {"tingkat": HELD}
+    refused = level_notes(akun, p).get("ajukan")
+    if refused:  # below the service's level, or held while the identity is checked
+        return {"tingkat": refused}
     errors = check_answers(pel, p)
     if errors:
         return errors

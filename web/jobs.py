@@ -22,7 +22,7 @@ log = logging.getLogger("mpp.jobs")
 
 def one_round(app) -> None:
     db = app.state.store.db
-    notifikasi.deliver_due(db, app.state.sender)
+    deliver_now(app)
     pel = permohonan.Pelayanan(db=db, registry=EmbeddedDukcapil(db, app.state.faces.key),
                                sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
     permohonan.deem_overdue_permits(pel)
