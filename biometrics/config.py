@@ -22,11 +22,21 @@ class ImageLimits:
     ``detection_size`` is the longest side the image is shrunk to before face
     detection: a selfie face is still 150+ px there, and HOG detection cost
     grows with the pixel count, so this is the main speed lever.
+
+    ``decode_budget`` caps the bytes the decoder of one photo may hold (see
+    :mod:`biometrics.images`).  Liveness frames are <= 360 px (0.13 MP) and a
+    webcam frame is 1-2 MP; the largest full-size decode we still want is a
+    photo saved from the web as progressive JPEG (the shared set's 2000x1428
+    group photo: ~20 MB).  24 MB then takes a phone's baseline JPEG up to
+    ``max_pixels`` (decoded at 1/2..1/8 scale), a PNG up to 6 MP (grey or
+    palette up to ``max_pixels``), a progressive JPEG up to ~3.5 MP, a WebP up
+    to 1.5 MP.
     """
 
     max_bytes: int = 2 * 1024 * 1024
     max_pixels: int = 12_000_000
     detection_size: int = 640
+    decode_budget: int = 24_000_000
     formats: frozenset[str] = frozenset({"JPEG", "PNG", "WEBP"})
 
 

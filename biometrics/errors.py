@@ -13,12 +13,13 @@ MESSAGES: dict[str, str] = {
     "empty": "Foto kosong atau tidak terkirim. Silakan ambil foto lagi.",
     "too_large": "Foto terlalu besar (maks. {max_mb} MB). Coba ambil ulang dengan resolusi lebih kecil.",
     "too_many_pixels": (
-        "Resolusi foto terlalu tinggi (maks. {max_mp} megapiksel). "
-        "Coba ambil ulang dengan resolusi lebih kecil."
+        "Resolusi foto terlalu tinggi ({mp} megapiksel, maks. {max_mp} megapiksel untuk foto {format}). "
+        "Kecilkan foto atau ambil ulang dengan resolusi lebih kecil, lalu kirim lagi."
     ),
     "bad_type": "Format foto tidak didukung. Gunakan foto JPEG, PNG, atau WebP dari kamera.",
     "truncated": "Foto tidak terkirim dengan lengkap. Periksa sinyal lalu kirim ulang.",
     "corrupt": "Foto rusak dan tidak dapat dibaca. Silakan ambil foto lagi.",
+    "busy": "Server sedang sibuk memeriksa foto lain. Tunggu sebentar, lalu kirim foto lagi.",
     # face quality (biometrics.quality)
     "no_face": (
         "Wajah tidak terlihat. Pastikan wajah Anda menghadap kamera, tidak tertutup, "
@@ -74,7 +75,8 @@ REVIEW_CODES = frozenset({"pad_parallax", "pad_colour", "pad_screen", "pad_print
 class _Defaults(dict):
     """Message fields left out by a caller read as the default limits, never as a KeyError."""
 
-    FALLBACK = {"max_mb": "2", "max_mp": "12", "frame": "?", "expected": "?", "sequence": "?"}
+    FALLBACK = {"max_mb": "2", "max_mp": "12", "mp": "terlalu banyak", "format": "ini", "frame": "?",
+                "expected": "?", "sequence": "?"}
 
     def __missing__(self, key: str) -> str:
         return self.FALLBACK.get(key, "?")

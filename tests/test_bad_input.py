@@ -128,3 +128,67 @@ def test_application_answers_never_fail(client, db, answers):
 def test_officer_inbox_filters_never_fail(client, query):
     login(client, "dukcapil.batam")
     assert client.get("/petugas" + query).status_code == 200
+
+
+# --- image decode bombs within limits (a 4.9 KB PNG of 6300 x 6300 used to take ~240 MB to store) -------
+
+from tests import bombs  # noqa: E402
+from tests.faces_support import needs_faces  # noqa: E402
+
+BOMBS = {
+    "bom-1bit.png": lambda: bombs.png(kind="1bit"),
+    "bom-palet.png": lambda: bombs.png(kind="palette"),
+    "bom.jpg": lambda: bombs.jpeg(),
+    "bom.webp": lambda: bombs.webp_declaring(),
+}
+
+
+def _draft_with_upload(client, db):
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = '2171031508900001'")
+    db.conn.commit()
+    login(client, "2171031508900001")
+    r = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
+    pid = r.headers["location"].split("/")[2]
+    url = f"/permohonan/{pid}/berkas/berkas_surat_lahir"
+    return url, form_fields(client, f"/permohonan/{pid}/isi", url)
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_image_bombs_as_application_documents_are_refused_with_what_to_do(client, db, name):
+    url, fields = _draft_with_upload(client, db)
+    before = counts(db)
+    r = client.post(url, data=fields, files={"berkas": (name, BOMBS[name](), "image/png")}, follow_redirects=False)
+    assert r.status_code == 400, text_of(r)[:300]
+    text = text_of(r)
+    assert "Resolusi foto terlalu tinggi (39,7 megapiksel, maks. 13 megapiksel" in text
+    assert "Kecilkan foto" in text and "kirim lagi" in text
+    assert counts(db) == before
+
+
+def test_a_phone_photo_of_a_document_is_still_accepted_and_stored_small(client, db):
+    url, fields = _draft_with_upload(client, db)
+    photo = bombs.jpeg(4032, 3024, mode="RGB")  # a 12-megapixel phone camera (12.2 MP)
+    r = client.post(url, data=fields, files={"berkas": ("kk.jpg", photo, "image/jpeg")}, follow_redirects=False)
+    assert r.status_code == 303, text_of(r)[:300]
+    stored = Image.open(io.BytesIO(db.execute("SELECT isi FROM berkas").fetchone()[0]))
+    assert stored.format == "JPEG" and stored.size == (1600, 1200)
+
+
+@pytest.mark.faces  # the frames are decoded only when the registry holds a photo to compare with
+@needs_faces
+def test_image_bombs_as_selfie_frames_or_photo_get_a_message_not_a_500(client, db):
+    from tests.test_identitas import AHMAD, face_page
+    from tests.helpers import register
+    assert register(client, AHMAD).status_code == 303
+    hidden, poses, _ = face_page(client)
+    frames = [bombs.png(kind="palette")] + [jpeg(320, 240)] * (len(poses) - 1)
+    r = client.post("/daftar/wajah", data=hidden, files=[("frame", (f"f{i}.jpg", f, "image/jpeg"))
+                                                         for i, f in enumerate(frames)], follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/daftar/wajah"
+    assert "Foto ke-1: Resolusi foto terlalu tinggi (39,7 megapiksel" in text_of(client.get("/daftar/wajah"))
+    hidden, _, _ = face_page(client)
+    r = client.post("/daftar/wajah", data=hidden, files={"foto": ("s.png", bombs.png(), "image/png")},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/daftar/wajah"
+    assert "Resolusi foto terlalu tinggi (39,7 megapiksel" in text_of(client.get("/daftar/wajah"))
+    assert db.execute("SELECT tingkat FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()[0] == "terdaftar"

@@ -210,3 +210,210 @@ def test_decoding_writes_nothing_to_disk(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     decode_image(_save(_noise(), "JPEG"))
     assert list(tmp_path.iterdir()) == []
+
+
+# --- decode bombs within limits: what a decode holds in memory, not only the bytes sent -----------------
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import bombs  # noqa: E402
+from biometrics import images  # noqa: E402
+
+
+@pytest.mark.parametrize("data", [bombs.png(kind="1bit"), bombs.png(kind="palette"), bombs.webp_declaring()],
+                         ids=["1bit-png", "palette-png", "webp"])
+def test_a_tiny_file_declaring_40_megapixels_is_refused_unread_with_what_to_do(no_decoding, data):
+    # the finding: 4.9 KB, 6300 x 6300, under Pillow's own 89 MP limit, used to be decoded in full
+    assert len(data) < 5000
+    with pytest.raises(ImageRejected) as info:
+        decode_image(data)
+    assert info.value.code == "too_many_pixels"
+    message = info.value.message
+    assert "39,7 megapiksel" in message and "maks. 12 megapiksel" in message
+    assert "Kecilkan foto" in message and "kirim lagi" in message
+
+
+@pytest.fixture(scope="module")
+def huge_jpeg() -> bytes:
+    return bombs.jpeg()  # made before no_decoding (module fixtures come first)
+
+
+def test_a_huge_jpeg_is_refused_from_its_header(huge_jpeg, no_decoding):
+    assert _code(huge_jpeg) == "too_many_pixels"
+
+
+def test_a_huge_gif_is_refused_as_a_format_we_do_not_take(no_decoding):
+    assert _code(bombs.gif_declaring(65000, 65000)) == "bad_type"
+
+
+def test_formats_decoded_at_full_size_get_a_smaller_limit_than_a_phone_jpeg():
+    # WebP and progressive JPEG hold far more memory per pixel than a baseline JPEG decoded at 1/4 scale
+    im = _noise(1800, 1000)
+    with pytest.raises(ImageRejected) as info:
+        decode_image(_save(im, "WEBP"))
+    assert info.value.code == "too_many_pixels"
+    assert "1,8 megapiksel, maks. 1,5 megapiksel untuk foto WebP" in info.value.message
+    assert _code(bombs.jpeg(2400, 2000, progressive=True, mode="RGB")) == "too_many_pixels"
+    assert decode_image(bombs.jpeg(2400, 2000, mode="RGB")).rgb.shape == (533, 640, 3)  # baseline: fine
+    assert decode_image(bombs.png(3000, 2000, "1bit")).rgb.shape == (427, 640, 3)  # 1 byte a pixel: fine
+
+
+def test_text_chunks_of_a_png_are_not_inflated():
+    # 70 zTXt chunks of 1 MB each in a 74 KB file: Pillow would inflate and keep up to 64 MB of "text"
+    decoded = decode_image(bombs.png_with_text())
+    assert decoded.rgb.shape == (100, 100, 3)
+
+
+def test_decode_budget_is_configurable():
+    data = bombs.png(1000, 1000, "rgb")  # 4 MB decoded
+    assert _code(data, ImageLimits(decode_budget=4_000_000 - 1)) == "too_many_pixels"
+    assert decode_image(data, ImageLimits(decode_budget=4_000_000)).rgb.shape == (640, 640, 3)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16"])
+def test_large_images_are_shrunk_in_strips_as_one_whole_resize_would(mode):
+    rng = np.random.default_rng(3)
+    if mode == "I;16":
+        im = Image.fromarray(rng.integers(0, 65535, (1500, 2100), dtype=np.uint16))
+    else:
+        im = Image.fromarray(rng.integers(0, 255, (1500, 2100, 4), dtype=np.uint8), "RGBA").convert(mode)
+    whole = images._to_rgb(im, images._peak(im)).resize((640, 457), Image.Resampling.BILINEAR)
+    stripped = images._shrink(im, 640, Image.Resampling.BILINEAR)
+    assert stripped.size == whole.size
+    assert np.abs(np.asarray(stripped, dtype=int) - np.asarray(whole, dtype=int)).max() <= 1
+
+
+def test_exif_orientation_is_applied_after_shrinking_a_large_image():
+    im = Image.new("L", (2400, 1200), 0)
+    im.paste(255, (0, 0, 1200, 1200))  # white on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 deg clockwise to view: white on top
+    decoded = decode_image(_save(im, "JPEG", exif=exif.tobytes(), quality=95))
+    assert decoded.rgb.shape == (640, 320, 3) and decoded.original_size == (1200, 2400)
+    assert decoded.rgb[:300].mean() > 240 and decoded.rgb[340:].mean() < 15
+
+
+def test_at_most_two_images_are_decoded_at_once(monkeypatch):
+    inside, peak, lock, go = [0], [0], threading.Lock(), threading.Event()
+    load = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        go.wait(10)
+        try:
+            return load(self)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    data = _save(_noise(), "PNG")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(decode_image(data))) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for _ in range(200):  # until two decodes are inside (the others wait for a slot)
+        if inside[0] >= images.DECODE_SLOTS:
+            break
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.1)  # a third one would have come in by now
+    go.set()
+    for t in threads:
+        t.join()
+    assert images.DECODE_SLOTS == 2 and peak[0] == 2
+    assert len(results) == 5
+
+
+def test_a_decode_that_cannot_get_a_slot_asks_to_send_again(monkeypatch):
+    monkeypatch.setattr(images, "DECODE_WAIT_S", 0.01)
+    for _ in range(images.DECODE_SLOTS):
+        images._decode_slots.acquire()
+    try:
+        with pytest.raises(ImageRejected) as info:
+            decode_image(_save(_noise(), "JPEG"))
+    finally:
+        for _ in range(images.DECODE_SLOTS):
+            images._decode_slots.release()
+    assert info.value.code == "busy" and "kirim foto lagi" in info.value.message
+    assert decode_image(_save(_noise(), "JPEG")).rgb.shape == (240, 320, 3)  # slots given back
+
+
+# Peak memory of one decode, measured in a fresh process: its VmHWM is reset to the current RSS
+# (/proc/self/clear_refs) once the modules are loaded and a small image was decoded, then the file
+# goes through the same function the app calls (berkas.check for documents, decode_image for faces).
+_CHILD = r"""
+import json, sys
+from pathlib import Path
+from biometrics.errors import ImageRejected
+from biometrics.images import decode_image
+from services import berkas
+
+kind, path = sys.argv[1], sys.argv[2]
+
+def run(data):
+    try:
+        berkas.check("pindaian.png", data) if kind == "dokumen" else decode_image(data)
+        return "diterima"
+    except (berkas.FileRejected, ImageRejected) as e:
+        return "ditolak: " + e.message
+
+def kb(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+sys.path.insert(0, "tests")
+import bombs
+run(bombs.png(64, 64, "rgba"))
+data = Path(path).read_bytes()
+try:
+    Path("/proc/self/clear_refs").write_text("5")
+    base = kb("VmRSS")
+except OSError:
+    base = kb("VmHWM")
+outcome = run(data)
+print(json.dumps({"outcome": outcome, "added_mb": (kb("VmHWM") - base) / 1024}))
+"""
+
+MEMORY_CASES = [  # (what, file, refused?, MB the decode may add)
+    ("dokumen", "bom-1bit-6300.png", True, 60),
+    ("dokumen", "bom-palet-6300.png", True, 60),
+    ("wajah", "bom-1bit-6300.png", True, 60),
+    ("wajah", "bom-palet-6300.png", True, 60),
+    ("dokumen", "1bit-13mp.png", False, 60),     # at the pixel limit: accepted, 1 byte a pixel
+    ("dokumen", "rgb-12mp.png", False, 100),     # at the decode budget (48 MB) + the 1600 px copy and its JPEG
+    ("wajah", "rgb-6mp.png", False, 50),         # at the face decode budget (24 MB)
+    ("dokumen", "teks-70x1mb.png", False, 20),   # 74 KB of zTXt chunks that inflate to 70 MB
+]
+MEMORY_FILES = {
+    "bom-1bit-6300.png": lambda: bombs.png(kind="1bit"),
+    "bom-palet-6300.png": lambda: bombs.png(kind="palette"),
+    "1bit-13mp.png": lambda: bombs.png(4160, 3120, "1bit"),
+    "rgb-12mp.png": lambda: bombs.png(4000, 3000, "rgb"),
+    "rgb-6mp.png": lambda: bombs.png(3000, 2000, "rgb"),
+    "teks-70x1mb.png": lambda: bombs.png_with_text(),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from Linux /proc")
+@pytest.mark.parametrize("what, name, refused, budget_mb", MEMORY_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in MEMORY_CASES])
+def test_peak_memory_of_one_decode_stays_small(tmp_path, what, name, refused, budget_mb):
+    path = tmp_path / name
+    path.write_bytes(MEMORY_FILES[name]())
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", _CHILD, what, str(path)], cwd=repo, capture_output=True,
+                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"rss_decode_{what}_{name}={result['added_mb']:.1f} MB ({result['outcome'][:60]})")
+    assert result["outcome"].startswith("ditolak" if refused else "diterima"), result["outcome"]
+    if refused:
+        assert "Resolusi foto terlalu tinggi (39,7 megapiksel" in result["outcome"]
+    assert result["added_mb"] < budget_mb
