@@ -44,6 +44,10 @@ def get_service(db: Database, slug: str) -> dict | None:
     return dict(row) if row else None
 
 
+def service_exists(db: Database, layanan_id: int) -> bool:
+    return db.execute("SELECT 1 FROM layanan WHERE id = ?", [layanan_id]).fetchone() is not None
+
+
 def regions_offering(db: Database, layanan_id: int) -> list[dict]:
     return [dict(r) for r in db.execute(
         """SELECT k.kode, k.nama FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode

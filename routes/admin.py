@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from services import admin_wilayah as svc
-from services import pemantauan
+from services import angka, pemantauan
 from web import auth
+from web.params import query_id
 from web.render import db_of, render
 
 
@@ -37,15 +38,6 @@ def _own(request: Request, kode: str) -> dict:
 def _page(request: Request, template: str, bagian: str, context: dict, status_code: int = 200):
     return render(request, template, {"bagian": bagian, "pesan": request.session.pop("pesan", None),
                                       "errors": {}, **context}, status_code=status_code)
-
-
-def _param_id(request: Request) -> int | None:
-    raw = request.query_params.get("id", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise HTTPException(404)
-    return int(raw)
 
 
 async def _post(request: Request, action, done_message: str, page, *args):
@@ -100,7 +92,7 @@ async def agencies_save(request: Request):
 
 def counters(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200):
     region = _own(request, request.path_params["kode"])
-    page = svc.counters_page(db_of(request), region["kode"], _param_id(request))
+    page = svc.counters_page(db_of(request), region["kode"], query_id(request))
     if page is None:
         raise HTTPException(404)
     if values is not None:
@@ -117,9 +109,9 @@ async def counters_save(request: Request):
 def services(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200):
     region = _own(request, request.path_params["kode"])
     db = db_of(request)
-    chosen = _param_id(request)
+    chosen = query_id(request)
     if values is not None:
-        chosen = int(values.get("id")) if str(values.get("id", "")).isdigit() else None
+        chosen = angka.to_id(values.get("id"))
     edit = svc.service_values(db, region["kode"], chosen) if chosen is not None else None
     if chosen is not None and edit is None:
         raise HTTPException(404)
@@ -140,9 +132,9 @@ async def services_save(request: Request):
 
 def officers(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200):
     region = _own(request, request.path_params["kode"])
-    chosen = _param_id(request)
-    if values and values.get("aksi") == "ubah" and str(values.get("id", "")).isdigit():
-        chosen = int(values["id"])
+    chosen = query_id(request)
+    if values and values.get("aksi") == "ubah" and angka.to_id(values.get("id")) is not None:
+        chosen = angka.to_id(values["id"])
     page = svc.officers_page(db_of(request), region["kode"], chosen)
     if page is None:
         raise HTTPException(404)

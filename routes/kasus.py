@@ -12,8 +12,9 @@ from starlette.routing import Route
 from db import audit
 from db import permohonan as q
 from routes.permohonan import _file_response
-from services import dokumen, identitas, jaminan, kalender, permohonan as svc
+from services import angka, dokumen, identitas, jaminan, kalender, permohonan as svc
 from web import auth
+from web.params import path_id
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
 
@@ -25,11 +26,8 @@ def inbox_context(request: Request, officer: dict) -> dict:
     db = db_of(request)
     params = request.query_params
     status = params.get("status") if params.get("status") in svc.STATUS else None
-    try:
-        layanan_id = int(params.get("layanan", "") or 0) or None
-        page = min(10_000, max(1, int(params.get("hal", "1") or 1)))
-    except ValueError:
-        layanan_id, page = None, 1
+    layanan_id = angka.to_id(params.get("layanan", "")) or None
+    page = angka.to_int(params.get("hal", ""), 1, 10_000) or 1
     today = kalender.region_today(db, officer["wilayah_kode"])
     rows = q.inbox(db, officer["instansi_id"], status, layanan_id,
                    today.isoformat() if params.get("terlambat") == "1" else None, PAGE, (page - 1) * PAGE)
@@ -44,11 +42,7 @@ def inbox_context(request: Request, officer: dict) -> dict:
 
 def _case(request: Request) -> tuple[dict, dict]:
     officer = auth.require(request, "petugas")
-    try:
-        pid = int(request.path_params["id"])
-    except ValueError:
-        raise HTTPException(404) from None
-    p = svc.for_officer(db_of(request), officer, pid)
+    p = svc.for_officer(db_of(request), officer, path_id(request))
     if p is None:
         raise HTTPException(404)  # another agency's or region's case does not exist for this officer
     return officer, p

@@ -3,7 +3,6 @@ or a bearer token (MPP_METRICS_TOKEN), as plain text an operator or a scraper re
 
 from __future__ import annotations
 
-import hmac
 import os
 
 from starlette.exceptions import HTTPException
@@ -11,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from services.passwords import same_secret
+
 
 def metrics(request: Request):
     token = os.environ.get("MPP_METRICS_TOKEN", "")
     sent = request.headers.get("authorization", "").removeprefix("Bearer ")
     akun = request.scope.get("akun")
-    if not ((token and hmac.compare_digest(sent, token)) or (akun and akun["peran"] == "kementerian")):
+    if not ((token and same_secret(sent, token)) or (akun and akun["peran"] == "kementerian")):
         raise HTTPException(404)
     lines = ["# route count errors_5xx p50_ms p99_ms bytes"]
     for key, st in sorted(request.app.state.metrics.items()):

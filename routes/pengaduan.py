@@ -13,9 +13,10 @@ from db import katalog as katalog_q
 from db import pengaduan as q
 from db import permohonan as permohonan_q
 from db import wilayah as wilayah_q
-from services import kalender, pengaduan as svc, skm
+from services import angka, kalender, pengaduan as svc, skm
 from web import auth
 from web.identity import client_ip
+from web.params import path_id
 from web.render import db_of, render
 
 
@@ -30,8 +31,8 @@ def complaint_form(request: Request):
     permohonan_id = request.query_params.get("permohonan", "")
     values = {"isi": svc.prefill(db_of(request), akun, permohonan_id), "permohonan": permohonan_id,
               "wilayah": (akun or {}).get("wilayah_kode") or "", "layanan": "", "kontak": ""}
-    if permohonan_id.isdigit() and akun and (p := permohonan_q.get(db_of(request), int(permohonan_id))) \
-            and p["akun_id"] == akun["id"]:
+    chosen = angka.to_id(permohonan_id)
+    if chosen is not None and akun and (p := permohonan_q.get(db_of(request), chosen)) and p["akun_id"] == akun["id"]:
         values.update(wilayah=p["wilayah_kode"], layanan=str(p["layanan_id"]))
     return render(request, "pengaduan.html", _form_context(request, values, {}))
 
@@ -84,10 +85,7 @@ def handling_detail(request: Request):
 
 
 def _handled(request: Request, who: dict) -> dict:
-    try:
-        row = q.get(db_of(request), int(request.path_params["id"]))
-    except ValueError:
-        row = None
+    row = q.get(db_of(request), path_id(request))
     if row is None or row["wilayah_kode"] != who["wilayah_kode"] or \
             (who["peran"] == "petugas" and row["instansi_id"] != who["instansi_id"]):
         raise HTTPException(404)
@@ -100,7 +98,7 @@ async def handling_action(request: Request):
     form = await request.form()
     try:
         if who["peran"] == "admin_wilayah":
-            await run_in_threadpool(svc.forward, db_of(request), who, row["id"], int(str(form.get("instansi", "0")) or 0))
+            await run_in_threadpool(svc.forward, db_of(request), who, row["id"], angka.to_id(form.get("instansi")) or 0)
         else:
             await run_in_threadpool(svc.answer, db_of(request), who, row["id"], str(form.get("jawaban", "")))
     except svc.ComplaintRefused as e:
@@ -115,18 +113,19 @@ async def survey(request: Request):
     db = db_of(request)
     kind, _, ident = str(form.get("transaksi", "")).partition(":")
     target, back = None, "/akun"
-    if kind == "permohonan" and ident.isdigit():
-        p = permohonan_q.get(db, int(ident))
+    number = angka.to_id(ident)
+    if kind == "permohonan" and number is not None:
+        p = permohonan_q.get(db, number)
         if p and p["akun_id"] == akun["id"] and p["status"] == "selesai":
             target, back = (p["wilayah_kode"], p["instansi_id"], p["layanan_id"]), f"/permohonan/{p['id']}"
-    elif kind == "tiket" and ident.isdigit():
-        t = antrean_q.get(db, int(ident))
+    elif kind == "tiket" and number is not None:
+        t = antrean_q.get(db, number)
         if t and t["akun_id"] == akun["id"] and t["status"] == "dilayani":
             target, back = (t["wilayah_kode"], t["instansi_id"], t["layanan_id"]), f"/antrean/{t['id']}"
     if target is None:
         raise HTTPException(404)
     try:
-        await run_in_threadpool(skm.submit, db, f"{kind}:{ident}", dict(form), *target)
+        await run_in_threadpool(skm.submit, db, f"{kind}:{number}", dict(form), *target)
         request.session["pesan"] = "Terima kasih, penilaian Anda tercatat."
     except skm.SurveyRefused as e:
         request.session["pesan"] = e.message

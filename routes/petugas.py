@@ -14,6 +14,7 @@ from services import identitas, jaminan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
+from web.params import path_id
 from web.render import db_of, render
 
 REVIEW_REASONS = {
@@ -44,11 +45,7 @@ def officer_home(request: Request):
 
 
 def _review(request: Request, officer: dict) -> dict:
-    try:
-        tinjauan_id = int(request.path_params["id"])
-    except ValueError:
-        raise HTTPException(404) from None
-    review = identitas.review_in_region(db_of(request), tinjauan_id, officer["wilayah_kode"])
+    review = identitas.review_in_region(db_of(request), path_id(request), officer["wilayah_kode"])
     if review is None:
         raise HTTPException(404)
     return review

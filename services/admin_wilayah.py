@@ -19,7 +19,7 @@ from db import admin_wilayah as q
 from db import audit, wilayah
 from db import skm as skm_q
 from db.connection import write
-from services import kalender, pemantauan, skm
+from services import angka, kalender, pemantauan, skm
 from services.passwords import hash_password
 
 JABATAN = {"verifikator": "Verifikator", "validator": "Validator", "penandatangan": "Penandatangan"}
@@ -63,10 +63,9 @@ def _own_agency(db: Database, kode: str, raw) -> dict | None:
 
 
 def _int(value, default: int | None = None) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
+    """An id or a count from the form, through the one strict parser (ASCII digits, at most 12); else ``default``."""
+    found = angka.to_int(str(value), 0, angka.MAX_ID) if value is not None else None
+    return default if found is None else found
 
 
 # ------------------------------------------------------------------ dashboard
@@ -166,7 +165,7 @@ def counter_values(db: Database, kode: str, gerai_id: int | None) -> dict | None
 
 
 def save_counter(db: Database, admin: dict, kode: str, form: dict) -> int:
-    gerai_id = _int(form.get("id")) if str(form.get("id", "")).strip() else None
+    gerai_id = _int(form.get("id"), 0) if str(form.get("id", "")).strip() else None  # a malformed id: not found
     before = None
     if gerai_id is not None:
         before = q.counter(db, kode, gerai_id)

@@ -72,7 +72,7 @@ _DATE_FORMS = (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", r"^(\d{1,2})[/.-](\d{1,2})[/.-]
 def parse_date(value: str) -> dt.date | None:
     """A date as citizens type it: 2024-12-31, 31-12-2024, 31/12/2024 or 31.12.2024; None otherwise."""
     for pattern in _DATE_FORMS:
-        m = re.match(pattern, value.strip())
+        m = re.match(pattern, value.strip(), re.ASCII)
         if m:
             a, b, c = (int(x) for x in m.groups())
             try:

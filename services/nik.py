@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from db import wilayah
 from db.reference import read_toml
+from services import angka
 
 _NON_DIGIT = re.compile(r"[\s.\-]")
 
@@ -52,8 +53,9 @@ def check(db: Database, raw: str, birth_date: dt.date | None = None, sex: str | 
     if not nik:
         result.errors.append("Isi NIK Anda (16 angka, tertera di KTP-el atau Kartu Keluarga).")
         return result
-    if not nik.isdigit() or len(nik) != 16:
-        result.errors.append(f"NIK harus 16 angka; yang Anda isi {len(nik)} karakter.")
+    if not angka.is_digits(nik, 16):
+        result.errors.append(f"NIK harus 16 angka; yang Anda isi {len(nik)} karakter." if len(nik) != 16 else
+                             "NIK harus 16 angka 0–9; yang Anda isi memuat huruf atau tanda lain.")
         return result
     code = current_kecamatan_code(nik[:6])
     if wilayah.kecamatan_exists(db, code):

@@ -2,6 +2,9 @@
 
 Parameters n=2**14, r=8, p=1 use 16 MiB and ~50 ms per hash here: slow enough
 to make guessing expensive, cheap enough for a 2-core VM under login load.
+At most :data:`AT_ONCE` hashes run at the same time (the thread pool has 40
+threads: 40 logins at once would otherwise hold 640 MiB); the others wait
+their turn, which on 2 cores costs them no more time than running together.
 """
 
 from __future__ import annotations
@@ -10,14 +13,22 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 
 N, R, P = 2**14, 8, 1
 MAXMEM = 64 * 1024 * 1024
+AT_ONCE = 4  # 64 MiB of scrypt memory at most
+_turns = threading.BoundedSemaphore(AT_ONCE)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    with _turns:
+        return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=MAXMEM, dklen=32)
 
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, maxmem=MAXMEM, dklen=32)
+    key = _scrypt(password, salt, N, R, P)
     return "scrypt${}${}${}${}${}".format(N, R, P, _b64(salt), _b64(key))
 
 
@@ -28,9 +39,15 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    got = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                         maxmem=MAXMEM, dklen=32)
+    got = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
     return hmac.compare_digest(got, _unb64(key))
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """A secret someone sent (a token, a tracking code) equals ours, in constant time. Compared as bytes:
+    ``hmac.compare_digest`` raises TypeError on non-ASCII text, which anyone can send."""
+    return hmac.compare_digest(str(sent).encode("utf-8", "surrogatepass"),
+                               str(expected).encode("utf-8", "surrogatepass"))
 
 
 def dummy_verify() -> None:

@@ -15,8 +15,10 @@ import secrets
 from sqlite_utils import Database
 
 from db import audit, pengaduan as q
+from db import katalog as katalog_q
 from db import permohonan as permohonan_q
-from services import kalender, ratelimit
+from services import angka, kalender, ratelimit
+from services.passwords import same_secret
 
 MAX_CHARS = 2000
 ANONYMOUS = ratelimit.Limit("pengaduan:ip", 5, 3600)
@@ -40,9 +42,10 @@ def deadlines(db: Database, wilayah_kode: str, start: dt.date) -> dict[str, str]
 
 def prefill(db: Database, akun: dict | None, permohonan_id: str) -> str:
     """Text linking a complaint to the citizen's application, with any SLA breach."""
-    if not akun or not permohonan_id.isdigit():
+    chosen = angka.to_id(permohonan_id)
+    if not akun or chosen is None:
         return ""
-    p = permohonan_q.get(db, int(permohonan_id))
+    p = permohonan_q.get(db, chosen)
     if p is None or p["akun_id"] != akun["id"] or not p["nomor"]:
         return ""
     text = f"Permohonan {p['layanan_nama']} nomor {p['nomor']}."
@@ -67,10 +70,12 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
         errors["isi"] = "Terlalu banyak pengaduan dari jaringan ini. Coba lagi 1 jam lagi, atau masuk ke akun Anda."
     if errors:
         raise ComplaintRefused(errors)
-    layanan_id = _int(form.get("layanan"))
+    layanan_id = angka.to_id(form.get("layanan")) or None
+    if layanan_id is not None and not katalog_q.service_exists(db, layanan_id):
+        layanan_id = None  # a tampered choice is dropped, the complaint itself is kept
     instansi = db.execute("SELECT instansi_id FROM layanan_wilayah WHERE wilayah_kode = ? AND layanan_id = ?",
                           [wilayah_kode, layanan_id]).fetchone() if layanan_id else None
-    permohonan_id = _int(form.get("permohonan"))
+    permohonan_id = angka.to_id(form.get("permohonan")) or None
     if permohonan_id and not (akun and (p := permohonan_q.get(db, permohonan_id)) and p["akun_id"] == akun["id"]):
         permohonan_id = None
     if akun is None:
@@ -82,13 +87,9 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
     return row
 
 
-def _int(value) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
-
-
 def track(db: Database, nomor: str, kode: str) -> dict | None:
     row = q.by_number(db, nomor)
-    if row is None or not secrets.compare_digest(row["kode_lacak"], kode or ""):
+    if row is None or not same_secret(kode or "", row["kode_lacak"]):
         return None
     return row
 

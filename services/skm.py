@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from db import skm as q
+from services import angka
 
 ELEMENTS = [
     ("u1", "Persyaratan"), ("u2", "Sistem, mekanisme, dan prosedur"), ("u3", "Waktu penyelesaian"),
@@ -56,10 +57,7 @@ def submit(db: Database, transaksi: str, answers: dict[str, str], wilayah_kode: 
            instansi_id: int | None, layanan_id: int | None) -> None:
     values = {}
     for key, label in ELEMENTS:
-        try:
-            v = int(answers.get(key, ""))
-        except ValueError:
-            v = 0
+        v = angka.to_int(answers.get(key, ""), 1, 4)
         if v not in ANSWERS:
             raise SurveyRefused(f"Beri nilai 1–4 untuk unsur “{label}”.")
         values[key] = v

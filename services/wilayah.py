@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from db import wilayah
 from services import katalog, skm
 
-KODE_KABKOTA = re.compile(r"^\d{4}$")
+KODE_KABKOTA = re.compile(r"^\d{4}\Z", re.ASCII)
 
 
 def mpp_page(db: Database, kode: str) -> dict | None:

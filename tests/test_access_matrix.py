@@ -105,6 +105,10 @@ def test_every_route_has_a_rule(app):
 
 @pytest.fixture
 def world(app, client, db):
+    return build_world(app, db)
+
+
+def build_world(app, db) -> dict:
     """Objects owned by citizen A in Kota Batam: an application with a file and a signed document,
     a served queue ticket, a complaint forwarded to Disdukcapil, a registration under review."""
     aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' AND jenis_kode = 'disdukcapil'").fetchone()[0]

@@ -8,8 +8,9 @@ because old phone browsers often send neither header.
 
 from __future__ import annotations
 
-import hmac
 import secrets
+
+from services.passwords import same_secret
 
 SESSION_KEY = "csrf"
 FIELD = "csrf_token"
@@ -27,7 +28,7 @@ def session_token(session: dict) -> str:
 
 def valid(session: dict, sent: str | None) -> bool:
     expected = session.get(SESSION_KEY)
-    return bool(expected and sent) and hmac.compare_digest(str(expected), str(sent))
+    return bool(expected and sent) and same_secret(str(sent), str(expected))
 
 
 def rotate(session: dict) -> str:
