@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 
 from db.connection import write
+
+
+class AlreadyHeld(Exception):
+    """The citizen already holds an active ticket at this counter on this day (index ``tiket_satu_aktif``)."""
 
 
 def counters(db: Database, wilayah_kode: str) -> list[dict]:
@@ -29,21 +35,28 @@ def booked(db: Database, gerai_id: int, tanggal: str) -> dict[tuple[str, str], i
 def take_place(db: Database, g: dict, tanggal: str, jam: str, jenis: str, akun_id: int | None,
                layanan_id: int | None) -> dict | None:
     """Insert a ticket if the slot still has room — inside BEGIN IMMEDIATE, so two
-    bookings can never both take the last place."""
+    bookings can never both take the last place. None when it has none; ``AlreadyHeld``
+    when the citizen's active ticket at this counter that day is already there."""
     quota = g["kuota_daring"] if jenis == "daring" else g["kuota_langsung"]
-    with write(db):
-        taken = db.execute("SELECT count(*) FROM tiket WHERE gerai_id = ? AND tanggal = ? AND jam = ? AND jenis = ? "
-                           "AND status != 'batal'", [g["id"], tanggal, jam, jenis]).fetchone()[0]
-        if taken >= quota:
-            return None
-        nomor = db.execute("SELECT coalesce(max(nomor), 0) + 1 FROM tiket WHERE gerai_id = ? AND tanggal = ?",
-                           [g["id"], tanggal]).fetchone()[0]
-        kode = f"{g['nomor']}-{nomor:03d}"
-        tiket_id = db.execute(
-            """INSERT INTO tiket (wilayah_kode, gerai_id, layanan_id, tanggal, jam, jenis, nomor, kode, akun_id, loket)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [g["wilayah_kode"], g["id"], layanan_id, tanggal, jam, jenis, nomor, kode, akun_id, g["nomor"]],
-        ).lastrowid
+    try:
+        with write(db):
+            taken = db.execute("SELECT count(*) FROM tiket WHERE gerai_id = ? AND tanggal = ? AND jam = ? "
+                               "AND jenis = ? AND status != 'batal'", [g["id"], tanggal, jam, jenis]).fetchone()[0]
+            if taken >= quota:
+                return None
+            nomor = db.execute("SELECT coalesce(max(nomor), 0) + 1 FROM tiket WHERE gerai_id = ? AND tanggal = ?",
+                               [g["id"], tanggal]).fetchone()[0]
+            kode = f"{g['nomor']}-{nomor:03d}"
+            tiket_id = db.execute(
+                """INSERT INTO tiket (wilayah_kode, gerai_id, layanan_id, tanggal, jam, jenis, nomor, kode, akun_id,
+                                      loket)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [g["wilayah_kode"], g["id"], layanan_id, tanggal, jam, jenis, nomor, kode, akun_id, g["nomor"]],
+            ).lastrowid
+    except sqlite3.IntegrityError:
+        if akun_id is not None and active_booking(db, akun_id, g["id"], tanggal):
+            raise AlreadyHeld() from None
+        raise
     return get(db, tiket_id)
 
 

@@ -88,8 +88,34 @@ def set_status(db: Database, permohonan_id: int, status: str, actor_id: int | No
     with write(db):
         db.execute(f"UPDATE permohonan SET {', '.join(sets)} WHERE id = :id",
                    {"status": status, "id": permohonan_id, **columns})
+        add_note(db, permohonan_id, status, note, actor_id)
+
+
+def add_note(db: Database, permohonan_id: int, status: str, note: str, actor_id: int | None = None) -> None:
+    """A timeline entry (the status it was written in, and what happened)."""
+    with write(db):
         db.execute("INSERT INTO riwayat (permohonan_id, status, catatan, akun_id) VALUES (?, ?, ?, ?)",
                    [permohonan_id, status, note, actor_id])
+
+
+# Applications and documents are found by the STR number their form holds (index permohonan_nomor_str).
+_STR = "json_extract(p.data, '$.nomor_str')"
+
+
+def sip_in_progress(db: Database, nomor_str: str, except_id: int) -> int:
+    """Health-worker permit applications on this STR submitted and not yet decided, other than ``except_id``."""
+    return db.execute(
+        f"""SELECT count(*) FROM permohonan p JOIN layanan l ON l.id = p.layanan_id
+            WHERE {_STR} = ? AND l.kelompok = 'nakes' AND p.status IN {OPEN} AND p.id != ?""",
+        [nomor_str, except_id]).fetchone()[0]
+
+
+def sip_documents(db: Database, nomor_str: str) -> list[dict]:
+    """Documents issued here on applications naming this STR: number, revocation stamp, last valid day."""
+    return [dict(r) for r in db.execute(
+        f"""SELECT d.nomor, d.dicabut, d.berlaku_sampai FROM dokumen d JOIN permohonan p ON p.id = d.permohonan_id
+            JOIN layanan l ON l.id = p.layanan_id WHERE {_STR} = ? AND l.kelompok = 'nakes'""",
+        [nomor_str])]
 
 
 def timeline(db: Database, permohonan_id: int) -> list[dict]:

@@ -13,15 +13,16 @@ from starlette.routing import Route
 from db import antrean as q
 from db import wilayah as wilayah_q
 from services import antrean as svc
-from services import kalender, skm
+from services import angka, kalender, skm
 from services.dokumen_pdf import qr_svg
 from web import auth
+from web.params import path_id
 from web.render import db_of, render
 
 
 def _region(request: Request) -> dict:
     kode = request.path_params["kode"]
-    mpp = wilayah_q.get_mpp(db_of(request), kode) if kode.isdigit() and len(kode) == 4 else None
+    mpp = wilayah_q.get_mpp(db_of(request), kode) if angka.is_digits(kode, 4) else None
     if mpp is None:
         raise HTTPException(404)
     return mpp
@@ -34,7 +35,7 @@ def book_form(request: Request, errors: dict | None = None, status_code: int = 2
     counters = q.counters(db, mpp["wilayah_kode"])
     days = svc.open_days(db, mpp["wilayah_kode"])
     try:
-        gerai_id = int(request.query_params.get("gerai") or counters[0]["id"])
+        gerai_id = angka.to_id(request.query_params.get("gerai") or str(counters[0]["id"]))
         day = dt.date.fromisoformat(request.query_params.get("tanggal") or days[0].isoformat())
     except (ValueError, IndexError):
         raise HTTPException(404) from None
@@ -51,7 +52,7 @@ async def book(request: Request):
     _region(request)
     form = await request.form()
     try:
-        ticket = await run_in_threadpool(svc.book, db_of(request), akun, int(str(form.get("gerai", "0")) or 0),
+        ticket = await run_in_threadpool(svc.book, db_of(request), akun, angka.to_id(form.get("gerai")) or 0,
                                          str(form.get("tanggal", "")), str(form.get("jam", "")))
     except (svc.QueueRefused, ValueError) as e:
         return book_form(request, {"jam": getattr(e, "message", "Pilih gerai dan jam.")}, status_code=400)
@@ -60,10 +61,7 @@ async def book(request: Request):
 
 def _ticket(request: Request) -> dict:
     akun = auth.require(request, "warga")
-    try:
-        t = q.get(db_of(request), int(request.path_params["id"]))
-    except ValueError:
-        t = None
+    t = q.get(db_of(request), path_id(request))
     if t is None or t["akun_id"] != akun["id"]:
         raise HTTPException(404)
     return t
@@ -71,7 +69,7 @@ def _ticket(request: Request) -> dict:
 
 def ticket(request: Request):
     t = svc.ticket_view(_ticket(request))
-    url = str(request.base_url).rstrip("/") + f"/antrean/{t['id']}"
+    url = request.app.state.settings.url(f"/antrean/{t['id']}")
     return render(request, "tiket.html", {"t": t, "qr": qr_svg(f"{t['kode']} {t['tanggal']} {t['jam']} {url}"),
                                           "skm_selesai": skm.done(db_of(request), f"tiket:{t['id']}"),
                                           "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
@@ -83,8 +81,8 @@ async def cancel(request: Request):
     t = _ticket(request)
     try:
         await run_in_threadpool(svc.cancel, db_of(request), akun, t["id"])
-    except svc.QueueRefused:
-        pass
+    except svc.QueueRefused as e:  # e.g. called a moment ago: the ticket page says why it still stands
+        request.session["pesan"] = e.message
     return auth.redirect(f"/antrean/{t['id']}")
 
 
@@ -126,14 +124,13 @@ async def officer_action(request: Request):
     action = str(form.get("aksi", ""))
     try:
         if action == "panggil":
-            await run_in_threadpool(svc.call_next, db, officer, int(str(form.get("gerai", "0"))))
+            await run_in_threadpool(svc.call_next, db, officer, angka.to_id(form.get("gerai")) or 0)
         elif action == "langsung":
-            t = await run_in_threadpool(svc.walk_in, db, officer, int(str(form.get("gerai", "0"))))
+            t = await run_in_threadpool(svc.walk_in, db, officer, angka.to_id(form.get("gerai")) or 0)
             request.session["pesan"] = f"Tiket langsung {t['kode']} ({t['jam']})."
         else:
-            to = str(form.get("ke_gerai", ""))
-            await run_in_threadpool(svc.act, db, officer, int(str(form.get("tiket", "0"))), action,
-                                    int(to) if to.isdigit() else None)
+            await run_in_threadpool(svc.act, db, officer, angka.to_id(form.get("tiket")) or 0, action,
+                                    angka.to_id(form.get("ke_gerai")))
     except (svc.QueueRefused, ValueError) as e:
         return officer_queue(request, getattr(e, "message", "Permintaan tidak valid."), status_code=400)
     return auth.redirect("/petugas/antrean")

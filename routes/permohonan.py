@@ -12,20 +12,17 @@ from starlette.routing import Route
 from db import audit
 from db import permohonan as q
 from integrations.http import ServiceUnavailable
-from services import dokumen, identitas, permohonan as svc, skm
+from services import angka, dokumen, identitas, permohonan as svc, skm
 from services.dokumen_pdf import qr_svg
 from web import auth
+from web.params import path_id
 from web.pelayanan import pelayanan_of
 from web.render import db_of, render
 
 
 def _own(request: Request) -> tuple[dict, dict]:
     akun = auth.require(request, "warga")
-    try:
-        pid = int(request.path_params["id"])
-    except ValueError:
-        raise HTTPException(404) from None
-    p = svc.for_citizen(db_of(request), akun, pid)
+    p = svc.for_citizen(db_of(request), akun, path_id(request))
     if p is None:
         raise HTTPException(404)
     return akun, p
@@ -134,7 +131,7 @@ def _document(request: Request) -> tuple[dict, dokumen.DocumentView, str]:
     view = dokumen.of_application(db_of(request), p["id"])
     if view is None:
         raise HTTPException(404)
-    return p, view, str(request.url_for("verifikasi", token=view.token))
+    return p, view, request.app.state.settings.url(request.app.url_path_for("verifikasi", token=view.token))
 
 
 def document(request: Request, galat: str = "", status_code: int = 200):
@@ -165,10 +162,8 @@ def file_download(request: Request):
 
 
 def _file_response(db, permohonan_id: int, berkas_id: str):
-    try:
-        found = q.file_content(db, permohonan_id, int(berkas_id))
-    except ValueError:
-        found = None
+    file_id = angka.to_id(berkas_id)
+    found = q.file_content(db, permohonan_id, file_id) if file_id is not None else None
     if found is None:
         raise HTTPException(404)
     return Response(found["isi"], media_type=found["jenis"],

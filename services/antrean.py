@@ -4,7 +4,9 @@ Each counter's slot has two separate quotas — online (daring) and walk-in
 (langsung) — so walk-ins never eat the places people booked from home, and
 online bookings never take the walk-in places. A booking takes its place inside
 ``BEGIN IMMEDIATE`` (db/antrean.take_place), so two citizens can never both get
-the last place; cancelling frees it.
+the last place; cancelling frees it. A citizen holds one active ticket per counter
+and day: checked under the same lock, and said by a unique index as well, so
+several bookings fired at once still give one ticket.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlite_utils import Database
 
 from db import antrean as q
 from db import audit
+from db.connection import write
 from services import kalender
 
 BOOK_DAYS_AHEAD = 14
@@ -83,9 +86,19 @@ def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layana
     slot = next((s for s in slots(db, gerai_id, day, now) if s["jam"] == jam), None)
     if slot is None or slot["lalu"]:
         raise QueueRefused("Pilih jam kunjungan yang masih tersedia.")
-    if q.active_booking(db, akun["id"], gerai_id, tanggal):
-        raise QueueRefused("Anda sudah memiliki tiket di gerai ini pada tanggal tersebut.")
-    ticket = q.take_place(db, g, tanggal, jam, "daring", akun["id"], layanan_id)
+    ticket = held = None
+    try:
+        with write(db):  # the one-ticket check and the insert under one lock: bookings fired at once give one
+            held = q.active_booking(db, akun["id"], gerai_id, tanggal)
+            if held is None:
+                ticket = q.take_place(db, g, tanggal, jam, "daring", akun["id"], layanan_id)
+    except q.AlreadyHeld:  # the unique index caught what a check let through
+        held = q.active_booking(db, akun["id"], gerai_id, tanggal)
+    if held is not None:
+        if held["jam"] == jam:
+            return q.get(db, held["id"])  # the same booking sent twice: the ticket it made
+        raise QueueRefused(f"Anda sudah memiliki tiket {held['kode']} pukul {held['jam']} di gerai ini pada "
+                           "tanggal tersebut. Batalkan tiket itu dulu bila ingin memilih jam lain.")
     if ticket is None:
         raise QueueRefused("Maaf, kuota daring jam itu baru saja habis. Pilih jam lain.")
     return ticket
@@ -111,10 +124,13 @@ def _ended(jam: str, g: dict, db: Database, now) -> bool:
 
 
 def cancel(db: Database, akun: dict, tiket_id: int) -> None:
-    t = q.get(db, tiket_id)
-    if t is None or t["akun_id"] != akun["id"] or t["status"] != "menunggu":
-        raise QueueRefused("Tiket tidak dapat dibatalkan.")
-    q.set_status(db, tiket_id, "batal")
+    with write(db):  # read under the lock: a ticket called a moment ago is no longer the citizen's to cancel
+        t = q.get(db, tiket_id)
+        if t is None or t["akun_id"] != akun["id"]:
+            raise QueueRefused("Tiket tidak ditemukan.")
+        if t["status"] != "menunggu":
+            raise QueueRefused("Tiket ini tidak dapat dibatalkan lagi: sudah dipanggil, dilayani, atau dibatalkan.")
+        q.set_status(db, tiket_id, "batal")
 
 
 def _own_counter(db: Database, officer: dict, gerai_id: int) -> dict:
@@ -131,34 +147,40 @@ def officer_counters(db: Database, officer: dict) -> list[dict]:
 def call_next(db: Database, officer: dict, gerai_id: int, now: dt.datetime | None = None) -> dict | None:
     g = _own_counter(db, officer, gerai_id)
     today = kalender.region_today(db, g["wilayah_kode"], now).isoformat()
-    ticket = q.next_waiting(db, gerai_id, today)
-    if ticket:
-        q.set_status(db, ticket["id"], "dipanggil", dipanggil=_stamp(now), loket=g["nomor"])
-        audit.append(db, officer["id"], "panggil", f"tiket:{ticket['id']}", {})
+    with write(db):  # two desks of one counter pressing at once call two people, never one twice
+        ticket = q.next_waiting(db, gerai_id, today)
+        if ticket:
+            q.set_status(db, ticket["id"], "dipanggil", dipanggil=_stamp(now), loket=g["nomor"])
+            audit.append(db, officer["id"], "panggil", f"tiket:{ticket['id']}", {})
     return ticket
 
 
 def act(db: Database, officer: dict, tiket_id: int, action: str, to_gerai: int | None = None,
         now: dt.datetime | None = None) -> None:
     """recall / served / no-show / transfer on a ticket of the officer's own counters."""
-    t = q.get(db, tiket_id)
-    if t is None:
-        raise QueueRefused("Tiket tidak ditemukan.")
-    _own_counter(db, officer, t["gerai_id"])
-    if action == "ulang" and t["status"] == "dipanggil":
-        q.set_status(db, tiket_id, "dipanggil", dipanggil=_stamp(now))
-    elif action == "dilayani" and t["status"] == "dipanggil":
-        q.set_status(db, tiket_id, "dilayani", selesai=_stamp(now))
-    elif action == "tidak_hadir" and t["status"] in ("dipanggil", "menunggu"):
-        q.set_status(db, tiket_id, "tidak_hadir", selesai=_stamp(now))
-    elif action == "alihkan" and to_gerai and t["status"] in ("dipanggil", "menunggu"):
-        target = q.counter(db, to_gerai)
-        if target is None or target["wilayah_kode"] != t["wilayah_kode"]:
-            raise QueueRefused("Gerai tujuan tidak ditemukan.")
-        q.set_status(db, tiket_id, "menunggu", gerai_id=to_gerai, loket=target["nomor"])
-    else:
-        raise QueueRefused("Tindakan ini tidak berlaku untuk tiket tersebut.")
-    audit.append(db, officer["id"], action, f"tiket:{tiket_id}", {"ke_gerai": to_gerai} if to_gerai else {})
+    with write(db):  # the status read under the lock it is changed in: two desks never both act on one ticket
+        t = q.get(db, tiket_id)
+        if t is None:
+            raise QueueRefused("Tiket tidak ditemukan.")
+        _own_counter(db, officer, t["gerai_id"])
+        if action == "ulang" and t["status"] == "dipanggil":
+            q.set_status(db, tiket_id, "dipanggil", dipanggil=_stamp(now))
+        elif action == "dilayani" and t["status"] == "dipanggil":
+            q.set_status(db, tiket_id, "dilayani", selesai=_stamp(now))
+        elif action == "tidak_hadir" and t["status"] in ("dipanggil", "menunggu"):
+            q.set_status(db, tiket_id, "tidak_hadir", selesai=_stamp(now))
+        elif action == "alihkan" and to_gerai and t["status"] in ("dipanggil", "menunggu"):
+            target = q.counter(db, to_gerai)
+            if target is None or target["wilayah_kode"] != t["wilayah_kode"]:
+                raise QueueRefused("Gerai tujuan tidak ditemukan.")
+            held = q.active_booking(db, t["akun_id"], to_gerai, t["tanggal"]) if t["akun_id"] else None
+            if held and held["id"] != tiket_id:  # one active ticket per citizen, counter and day
+                raise QueueRefused(f"Pemilik tiket ini sudah memiliki tiket {held['kode']} di gerai tujuan hari "
+                                   "itu. Layani dia dengan tiket tersebut.")
+            q.set_status(db, tiket_id, "menunggu", gerai_id=to_gerai, loket=target["nomor"])
+        else:
+            raise QueueRefused("Tindakan ini tidak berlaku untuk tiket tersebut.")
+        audit.append(db, officer["id"], action, f"tiket:{tiket_id}", {"ke_gerai": to_gerai} if to_gerai else {})
 
 
 def _stamp(now: dt.datetime | None) -> str:

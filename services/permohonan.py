@@ -20,7 +20,7 @@ from db import audit, permohonan as q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
-from services import berkas, dokumen, jaminan, kalender, nik as nik_rules, notifikasi, ttd
+from services import angka, berkas, dokumen, jaminan, kalender, nik as nik_rules, notifikasi, ratelimit, ttd
 
 STATUS = {
     "draf": "Draf", "diajukan": "Diajukan", "diverifikasi": "Berkas diverifikasi",
@@ -55,12 +55,21 @@ class Pelayanan:
     registry: Dukcapil
     sisdmk: Sisdmk
     signing_key: object  # Ed25519PrivateKey
+    klien: str = "?"  # the client's address: looking up other people's NIKs is limited per client too
 
 
 class ActionRefused(ValueError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class NoPlaceLeft(ActionRefused):
+    """A SIP that would hold a practice place beyond the limit on its STR."""
+
+    def __init__(self, message: str, held: int):
+        super().__init__(message)
+        self.held = held
 
 
 def start(db: Database, akun: dict, slug: str, wilayah_kode: str) -> int | None:
@@ -146,7 +155,7 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
             if f["wajib"]:
                 errors[name] = f"{label} wajib diisi."
             continue
-        message = _check_value(pel, f, value)
+        message = _check_value(pel, f, value, p)
         if message:
             errors[name] = message
     if p["kelompok"] == "nakes" and "nomor_str" not in errors and data.get("nomor_str"):
@@ -156,17 +165,20 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
     return errors
 
 
-def _check_value(pel: Pelayanan, f: dict, value: str) -> str | None:
+def _check_value(pel: Pelayanan, f: dict, value: str, p: dict) -> str | None:
     if f["jenis"] == "tanggal":
         return None if kalender.parse_date(value) else f"{f['label']}: tulis tanggal seperti 31-12-2024."
     if f["jenis"] == "angka":
-        return None if value.isdigit() else f"{f['label']} harus berupa angka."
+        return None if angka.is_digits(value) and len(value) <= 15 else f"{f['label']} harus berupa angka."
     if f["jenis"] == "pilihan":
         return None if value in f.get("opsi", []) else f"Pilih salah satu pilihan {f['label'].lower()}."
     if f["jenis"] == "nik":
         checked = nik_rules.check(pel.db, value)
         if checked.errors:
             return f"{f['label']}: {checked.errors[0]}"
+        if checked.nik != p.get("pemohon_nik") and \
+                not ratelimit.allow_other_nik(pel.db, p["akun_id"], pel.klien, checked.nik):
+            return f"{f['label']}: {ratelimit.OTHER_NIK_LIMITED}"  # no registry answer past the limit
         if pel.registry.lookup(checked.nik) is None:
             return f"{f['label']} tidak ditemukan di data kependudukan (Dukcapil)."
     return None
@@ -180,12 +192,46 @@ def _check_str(pel: Pelayanan, p: dict, nomor_str: str) -> str | None:
         return "Nomor STR ini terdaftar atas nama orang lain."
     if p["slug"].removeprefix("sip-") != record.profesi and not p["slug"].startswith(f"sip-{record.profesi}"):
         return f"STR Anda untuk profesi {record.profesi}, bukan untuk layanan ini."
-    if record.berlaku_sampai and record.berlaku_sampai < dt.date.today().isoformat():
+    today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
+    if record.berlaku_sampai and record.berlaku_sampai < today:
         return "STR Anda sudah tidak berlaku."
-    if len(record.tempat_praktik) >= MAX_PRACTICE_PLACES:
-        return (f"Anda sudah memiliki SIP di {MAX_PRACTICE_PLACES} tempat praktik, batas maksimal menurut "
+    held = len(practice_places(pel, nomor_str, record, today))
+    if held >= MAX_PRACTICE_PLACES:
+        return (f"Anda sudah memiliki SIP di {held} tempat praktik, batas maksimal menurut "
                 "UU 17/2023. Cabut salah satu SIP sebelum mengajukan tempat baru.")
+    waiting = q.sip_in_progress(pel.db, nomor_str, p["id"])
+    if held + waiting >= MAX_PRACTICE_PLACES:
+        have = f"SIP di {held} tempat praktik dan " if held else ""
+        return (f"Anda sudah memiliki {have}{waiting} permohonan SIP lain yang masih diproses untuk STR ini; bila "
+                f"semuanya terbit, permohonan ini melebihi batas {MAX_PRACTICE_PLACES} tempat praktik menurut "
+                "UU 17/2023. Ajukan lagi bila salah satu permohonan itu ditolak atau salah satu SIP Anda dicabut.")
     return None
+
+
+def practice_places(pel: Pelayanan, nomor_str: str, record, today: str) -> set[str]:
+    """The SIP numbers that hold a practice place on this STR today: the registry's (less those revoked
+    here) and those issued here that are neither revoked nor expired (a registry may learn of them later)."""
+    mine = q.sip_documents(pel.db, nomor_str)
+    revoked = {d["nomor"] for d in mine if d["dicabut"]}
+    live = {d["nomor"] for d in mine if not d["dicabut"] and (d["berlaku_sampai"] or today) >= today}
+    registry = {t["nomor_sip"] for t in (record.tempat_praktik if record else [])
+                if (t.get("berlaku_sampai") or today) >= today}
+    return (registry - revoked) | live
+
+
+def _room_for_one_more_place(pel: Pelayanan, p: dict, now: dt.datetime | None = None) -> None:
+    """At a step that moves a SIP towards issue (inside its write transaction): the places held on the
+    STR now, plus this one, must stay within the limit; else NoPlaceLeft, and the case stays as it is."""
+    nomor_str = str(p["data"].get("nomor_str", "")).strip() if p["kelompok"] == "nakes" else ""
+    if not nomor_str or pel.sisdmk is None:
+        return
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now).isoformat()
+    held = len(practice_places(pel, nomor_str, pel.sisdmk.lookup(nomor_str), today))
+    if held >= MAX_PRACTICE_PLACES:
+        raise NoPlaceLeft(
+            f"Pemohon sudah memiliki SIP di {held} tempat praktik untuk STR ini, batas maksimal menurut UU 17/2023, "
+            f"sehingga SIP ini tidak dapat diterbitkan. Permohonan tetap berstatus {STATUS[p['status']].lower()}: "
+            "tolak dengan alasan, atau lanjutkan setelah salah satu SIP lamanya dicabut.", held)
 
 
 def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) -> dict[str, str]:
@@ -202,6 +248,12 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) 
     due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with write(pel.db):
+        if q.current_status(pel.db, p["id"]) != p["status"]:
+            return {}  # submitted a moment ago from another tab: once is enough
+        if p["kelompok"] == "nakes" and p["data"].get("nomor_str"):  # again under the lock: places and
+            message = _check_str(pel, p, str(p["data"]["nomor_str"]).strip())  # applications of this moment
+            if message:
+                return {"nomor_str": message}
         nomor = p["nomor"] or f"{p['wilayah_kode']}-{today:%y%m%d}-{p['id']:06d}"
         note = "Diajukan kembali setelah perbaikan" if p["status"] == "perlu_perbaikan" else "Permohonan diajukan"
         q.set_status(pel.db, p["id"], "diajukan", akun["id"], note, nomor=nomor, diajukan=stamp,
@@ -240,8 +292,10 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
         # same case at once must not both move it on
         if q.current_status(pel.db, p["id"]) != p["status"]:
             raise ActionRefused("Permohonan ini baru saja diproses pihak lain. Muat ulang halaman untuk melihat statusnya.")
+        if action in ("verifikasi", "setujui"):
+            _room_for_one_more_place(pel, p)  # the technical check of the SIP quota, before any approval
         if action == "terbitkan":
-            issue_document(pel, p, officer)
+            issue_document(pel, p, officer)  # checks the places again, as every issue does
         else:
             extra = {"perbaikan": _json({"alasan": reason, "kolom": fields})} if action == "perbaikan" else {}
             q.set_status(pel.db, p["id"], new_status, officer["id"], reason, **extra)
@@ -261,14 +315,16 @@ def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool =
     """Sign and store the output document, and finish the case (inside the caller's transaction).
 
     What the document states is fixed here (services/dokumen.content) and its hash signed into the
-    QR token; a SIP's validity (5 years, not past the STR) goes on the document and into SISDMK."""
-    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
-    code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
-    nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
-    berlaku = dokumen.validity_end(p, today, pel.sisdmk)
-    isi = dokumen.content(p, officer, nomor, today, berlaku, deemed)
-    token = ttd.sign_content(pel.signing_key, nomor, isi["baris"])
+    QR token; a SIP's validity (5 years, not past the STR) goes on the document and into SISDMK.
+    A SIP that would be a fourth practice place raises NoPlaceLeft and nothing is written."""
     with write(pel.db):
+        _room_for_one_more_place(pel, p, now)  # under the lock every issue takes: officer or fiktif positif
+        today = kalender.region_today(pel.db, p["wilayah_kode"], now)
+        code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
+        nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
+        berlaku = dokumen.validity_end(p, today, pel.sisdmk)
+        isi = dokumen.content(p, officer, nomor, today, berlaku, deemed)
+        token = ttd.sign_content(pel.signing_key, nomor, isi["baris"])
         q.store_document(pel.db, p["id"], nomor, isi, token, isi["penandatangan"],
                          berlaku.isoformat() if berlaku else None)
         note = ("Diterbitkan otomatis: tidak diputuskan dalam 5 hari kerja (fiktif positif)" if deemed
@@ -291,15 +347,33 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
         p = q.get(pel.db, row["id"])
         if p["tenggat"] >= today or p["ditahan"] or not jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]):
             continue  # not due yet, or the identity behind it is not yet sure enough for a document
-        with write(pel.db):
-            if q.current_status(pel.db, p["id"]) != p["status"]:
-                continue  # an officer decided it a moment ago
-            issue_document(pel, p, None, deemed=True, now=now)
-            audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
-            notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
-                                   f"MPP Digital: {p['layanan_nama']} {p['nomor']} terbit otomatis (fiktif positif).")
+        try:
+            with write(pel.db):
+                if q.current_status(pel.db, p["id"]) != p["status"]:
+                    continue  # an officer decided it a moment ago
+                issue_document(pel, p, None, deemed=True, now=now)
+                audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
+                notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
+                                       f"MPP Digital: {p['layanan_nama']} {p['nomor']} terbit otomatis "
+                                       "(fiktif positif).")
+        except NoPlaceLeft as e:  # a fourth practice place is never issued by default: an officer decides
+            _leave_note_once(pel, p, e.held)
+            continue
         issued.append(p["id"])
     return issued
+
+
+def _leave_note_once(pel: Pelayanan, p: dict, held: int) -> None:
+    """Why a permit past its deadline was not issued automatically: in the timeline and the audit log, once."""
+    objek = f"permohonan:{p['id']}"
+    with write(pel.db):
+        if any(a["aksi"] == "fiktif_positif_ditunda" for a in audit.for_object(pel.db, objek)):
+            return  # said at an earlier round
+        q.add_note(pel.db, p["id"], p["status"],
+                   f"Tidak diterbitkan otomatis (fiktif positif) walau batas waktu terlewati: pemohon sudah memiliki "
+                   f"SIP di {held} tempat praktik, batas maksimal menurut UU 17/2023. Petugas yang memutuskan.")
+        audit.append(pel.db, None, "fiktif_positif_ditunda", objek,
+                     {"tenggat": p["tenggat"], "tempat_praktik": held, "batas": MAX_PRACTICE_PLACES})
 
 
 def overdue(p: dict, today: dt.date) -> bool:

@@ -132,3 +132,107 @@ def test_the_hall_display_answers_204_when_nothing_changed(client, db, monkeypat
     svc.call_next(db, officer, g["id"], now=MONDAY_9)
     changed = client.get(f"/fragmen/layar/2171?v={version}")
     assert changed.status_code == 200 and "01-001" in changed.text
+
+
+def test_walk_in_tickets_are_not_limited_to_one_per_counter_and_day(db):
+    """Walk-in tickets belong to no account: the one-ticket rule for citizens never stops the hall desk."""
+    g = counter(db, kuota_langsung=3)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    kodes = [svc.walk_in(db, officer, g["id"], now=MONDAY_9)["kode"] for _ in range(3)]
+    assert kodes == ["01-001", "01-002", "01-003"]
+
+
+def test_transferring_a_ticket_to_a_counter_where_its_holder_already_waits_is_refused_with_a_message(db):
+    g = counter(db)
+    (a,) = citizens(db, 1)
+    other = dict(db.execute("SELECT * FROM gerai WHERE wilayah_kode = '2171' AND nomor = '02'").fetchone())
+    here = svc.book(db, a, g["id"], "2026-11-30", "10:00", now=MONDAY_9)
+    there = svc.book(db, a, other["id"], "2026-11-30", "10:30", now=MONDAY_9)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    with pytest.raises(svc.QueueRefused, match="sudah memiliki tiket") as refused:
+        svc.act(db, officer, here["id"], "alihkan", to_gerai=other["id"], now=MONDAY_9)
+    assert there["kode"] in refused.value.message
+    assert db.execute("SELECT gerai_id, status FROM tiket WHERE id = ?", [here["id"]]).fetchone()[0] == g["id"]
+
+
+def test_two_officers_calling_next_at_once_call_two_different_people(db, db_path, monkeypatch):
+    """Two desks of one counter press "Panggil" together: each calls its own person, never the same one."""
+    from db import antrean as q
+
+    g = counter(db)
+    people = citizens(db, 2)
+    for p, jam in zip(people, ("10:00", "10:30")):
+        svc.book(db, p, g["id"], "2026-11-30", jam, now=MONDAY_9)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    both_looked = threading.Barrier(2, timeout=1)  # each desk has read the next ticket before either calls it
+    real_next = q.next_waiting
+
+    def next_waiting(*args):
+        found = real_next(*args)
+        try:
+            both_looked.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other desk waits for the write lock instead: the interleaving cannot happen
+        return found
+
+    monkeypatch.setattr(q, "next_waiting", next_waiting)
+    start = threading.Barrier(2)
+    called = []
+
+    def call():
+        conn = connect(db_path)
+        start.wait()
+        try:
+            called.append(svc.call_next(conn, officer, g["id"], now=MONDAY_9)["id"])
+        finally:
+            conn.conn.close()
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(called)) == 2
+    assert db.execute("SELECT count(*) FROM tiket WHERE status = 'dipanggil'").fetchone()[0] == 2
+
+
+
+def test_the_migration_keeps_one_active_ticket_of_the_duplicates_the_old_check_let_through(db):
+    """A database from before the index may hold a citizen's several tickets for one counter and day:
+    the migration keeps the one already called (else the first) and cancels the rest; then the index holds."""
+    import sqlite3
+
+    from db.migrations import migrate, migrations
+
+    g = counter(db)
+    a, b = citizens(db, 2)
+    db.execute("DROP INDEX tiket_satu_aktif")  # as before 012
+    db.execute("DROP INDEX permohonan_nomor_str")
+    db.execute(f"DELETE FROM {migrations.migrations_table} WHERE name = '012_aturan_dalam_transaksi'")
+    rows = [(a, "10:00", "menunggu"), (a, "10:30", "dipanggil"), (a, "11:00", "menunggu"),
+            (b, "10:00", "menunggu"), (b, "11:00", "menunggu"), (None, "10:00", "menunggu"), (None, "10:00", "menunggu")]
+    for n, (person, jam, status) in enumerate(rows, start=1):
+        db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
+                   "VALUES ('2171', ?, '2026-11-30', ?, ?, ?, ?, ?, ?)",
+                   [g["id"], jam, "daring" if person else "langsung", n, f"01-{n:03d}", person and person["id"], status])
+    db.conn.commit()
+    assert migrate(db) == ["012_aturan_dalam_transaksi"]
+    active = db.execute("SELECT akun_id, jam FROM tiket WHERE status IN ('menunggu', 'dipanggil') "
+                        "ORDER BY akun_id, jam").fetchall()
+    assert [tuple(r) for r in active] == [(None, "10:00"), (None, "10:00"), (a["id"], "10:30"), (b["id"], "10:00")]
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE tiket SET status = 'menunggu' WHERE akun_id = ? AND jam = '11:00'", [b["id"]])
+
+
+def test_a_ticket_called_a_moment_ago_is_not_cancelled_and_the_citizen_reads_why(client, db, monkeypatch):
+    monkeypatch.setenv("MPP_NOW", MONDAY_9.isoformat())
+    login(client, "2171031508900001")
+    fields = form_fields(client, "/mpp/2171/antrean?tanggal=2026-11-30", "/mpp/2171/antrean")
+    ticket = client.post("/mpp/2171/antrean", data={**fields, "jam": "11:00"}).url.path
+    cancel = form_fields(client, ticket, f"{ticket}/batal")
+    g = counter(db)
+    officer = dict(db.execute("SELECT * FROM akun WHERE username = 'dukcapil.batam'").fetchone())
+    svc.call_next(db, officer, g["id"], now=MONDAY_9)  # the desk calls it while the citizen presses "Batalkan"
+    page = client.post(f"{ticket}/batal", data=cancel)
+    assert "sudah dipanggil" in text_of(page)
+    assert db.execute("SELECT status FROM tiket").fetchone()[0] == "dipanggil"

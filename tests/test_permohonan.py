@@ -359,3 +359,114 @@ def test_without_face_data_the_citizen_is_never_sent_to_a_selfie_that_cannot_suc
     assert r.headers["location"] == f"/permohonan/{pid}"
     page = client.get("/verifikasi-wajah?lanjut=/permohonan/1/periksa")
     assert "KTP-el" in text_of(page) and 'action="/verifikasi-wajah"' not in page.text
+
+
+# --- at most three practice places per STR, at every step that can issue a SIP --------------------------------
+
+BUDI_STR = "3100000123456789"  # one practice place already (RS in the demo registry)
+
+
+def submitted_sip(client, db, fasyankes: str) -> int:
+    pid = start(client, "sip-perawat")
+    fill(client, db, pid, "sip-perawat", {"nomor_str": BUDI_STR, "nama_fasyankes": fasyankes})
+    _, r = submit(client, pid)
+    assert r.status_code == 303, text_of(r)[:600]
+    return pid
+
+
+def place_issued_elsewhere(db, nomor_sip: str = "503/SIP/1471/2026/000777"):
+    """Another region issues Budi a SIP after his applications here were submitted."""
+    db.execute("INSERT INTO tempat_praktik (nomor_str, nama_fasyankes, nomor_sip, berlaku_sampai) "
+               "VALUES (?, 'Klinik di Pekanbaru', ?, '2031-01-01')", [BUDI_STR, nomor_sip])
+    db.conn.commit()
+
+
+def places(db) -> int:
+    return db.execute("SELECT count(*) FROM tempat_praktik WHERE nomor_str = ?", [BUDI_STR]).fetchone()[0]
+
+
+def test_applications_still_in_progress_count_against_the_three_places_at_submit(citizen, db):
+    """One place held and two applications waiting: a third would make four if all were issued."""
+    submitted_sip(citizen, db, "Klinik Sehat Batam")
+    submitted_sip(citizen, db, "Klinik Harapan Batam")
+    pid = start(citizen, "sip-perawat")
+    fill(citizen, db, pid, "sip-perawat", {"nomor_str": BUDI_STR, "nama_fasyankes": "Klinik Ketiga"})
+    page = text_of(citizen.get(f"/permohonan/{pid}/periksa"))
+    assert "2 permohonan SIP lain" in page and "3 tempat praktik" in page
+    _, r = submit(citizen, pid)
+    assert r.status_code == 400 and "masih diproses" in text_of(r)
+    assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "draf"
+
+
+def test_an_officer_cannot_issue_a_fourth_practice_place_and_the_case_stays_where_it_was(app, citizen, db):
+    first = submitted_sip(citizen, db, "Klinik Sehat Batam")
+    second = submitted_sip(citizen, db, "Klinik Harapan Batam")
+    officer = officer_client(app, "dpmptsp.batam")
+    try:
+        for pid in (first, second):
+            for aksi in ("verifikasi", "setujui"):
+                assert act(officer, pid, aksi).status_code == 303
+        place_issued_elsewhere(db)
+        assert act(officer, first, "terbitkan").status_code == 303
+        assert places(db) == 3
+        r = act(officer, second, "terbitkan")
+        assert r.status_code == 400
+        assert "sudah memiliki SIP di 3 tempat praktik" in text_of(r) and "tidak dapat diterbitkan" in text_of(r)
+        assert db.execute("SELECT status FROM permohonan WHERE id = ?", [second]).fetchone()[0] == "disetujui"
+        assert db.execute("SELECT count(*) FROM dokumen WHERE permohonan_id = ?", [second]).fetchone()[0] == 0
+        assert places(db) == 3
+        # a revoked SIP no longer holds its place: the waiting one can now be issued
+        fields = form_fields(officer, f"/petugas/permohonan/{first}", f"/petugas/permohonan/{first}/cabut")
+        officer.post(f"/petugas/permohonan/{first}/cabut", data={
+            **fields, "kategori": "permintaan_pemegang", "catatan": "Pemegang pindah dari klinik ini"})
+        assert db.execute("SELECT dicabut FROM dokumen WHERE permohonan_id = ?", [first]).fetchone()[0]
+        assert act(officer, second, "terbitkan").status_code == 303
+    finally:
+        officer.__exit__(None, None, None)
+
+
+def test_a_fourth_place_is_refused_already_at_verification_and_approval(app, citizen, db):
+    pid = submitted_sip(citizen, db, "Klinik Sehat Batam")
+    place_issued_elsewhere(db, "503/SIP/1471/2026/000777")
+    place_issued_elsewhere(db, "503/SIP/1471/2026/000778")
+    officer = officer_client(app, "dpmptsp.batam")
+    try:
+        r = act(officer, pid, "verifikasi")
+        assert r.status_code == 400 and "3 tempat praktik" in text_of(r)
+        assert act(officer, pid, "tolak", alasan="Sudah 3 tempat praktik").status_code == 303  # refusing still works
+    finally:
+        officer.__exit__(None, None, None)
+
+
+def test_fiktif_positif_never_issues_a_fourth_place_and_leaves_one_note_for_an_officer(app, client, db):
+    from db import permohonan as q
+    from integrations.dukcapil import EmbeddedDukcapil
+    from integrations.sisdmk import EmbeddedSisdmk
+
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
+    db.conn.commit()
+    login(client, BUDI)
+    pel = svc.Pelayanan(db, EmbeddedDukcapil(db, app.state.faces.key), EmbeddedSisdmk(db), app.state.signing_key)
+    akun = dict(db.execute("SELECT * FROM akun WHERE nik = ?", [BUDI]).fetchone())
+    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.timezone.utc)
+    pids = []
+    for name in ("Klinik Sehat Batam", "Klinik Harapan Batam"):
+        pid = start(client, "sip-perawat")
+        fill(client, db, pid, "sip-perawat", {"nomor_str": BUDI_STR, "nama_fasyankes": name})
+        assert svc.submit(pel, akun, q.get(db, pid), now=monday) == {}
+        pids.append(pid)
+    place_issued_elsewhere(db)
+    late = dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.timezone.utc)
+    issued = svc.deem_overdue_permits(pel, now=late)
+    assert len(issued) == 1 and places(db) == 3
+    (waiting,) = set(pids) - set(issued)
+    assert svc.deem_overdue_permits(pel, now=late) == []  # the next round changes nothing
+    assert q.get(db, waiting)["status"] == "diajukan"
+    notes = [a for a in audit.for_object(db, f"permohonan:{waiting}") if a["aksi"] == "fiktif_positif_ditunda"]
+    assert len(notes) == 1
+    timeline = [r["catatan"] for r in q.timeline(db, waiting)]
+    assert sum("tidak diterbitkan otomatis" in c.lower() for c in timeline) == 1
+    with TestClient(app, base_url="http://127.0.0.1") as officer:
+        login(officer, "dpmptsp.batam")
+        page = text_of(officer.get(f"/petugas/permohonan/{waiting}"))
+        assert "3 tempat praktik" in page and "fiktif_positif_ditunda" in page
