@@ -28,14 +28,21 @@ async def login(request: Request):
     ip = client_ip(request)
     result = await run_in_threadpool(akun_service.login, db_of(request), login_id, password, ip)
     if result.error:
-        return render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
+        page = render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
                                               "lanjut": auth.same_site(str(form.get("lanjut", "")))},
-                      status_code=400)
-    auth.log_in(request, result.akun)
+                      status_code=429 if result.wait_s else 400)
+        if result.wait_s:
+            page.headers["Retry-After"] = str(int(result.wait_s) + 1)
+        return page
+    sesi_id = await run_in_threadpool(akun_service.open_session, db_of(request), result.akun["id"], ip,
+                                      request.app.state.settings.session_max_age)
+    auth.log_in(request, result.akun, sesi_id)
     return auth.redirect(auth.same_site(str(form.get("lanjut", ""))) or akun_service.HOME_BY_ROLE[result.akun["peran"]])
 
 
 async def logout(request: Request):
+    """Ends this session on the server, not only in this browser: a copied cookie stops working too."""
+    await run_in_threadpool(akun_service.end_session, db_of(request), request.session.get("sid"))
     auth.log_out(request)
     return auth.redirect("/")
 

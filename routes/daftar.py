@@ -7,6 +7,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
+from services import akun as akun_service
 from services import identitas, notifikasi
 from services.samaran import mask_phone
 from web import auth, jobs
@@ -31,7 +32,11 @@ async def register(request: Request):
     pendaftaran_id = await run_in_threadpool(identitas.start_registration, idn, data, client_ip(request))
     if pendaftaran_id is None:
         data.kata_sandi = ""
-        return render(request, "daftar.html", {"f": data, "errors": data.errors}, status_code=400)
+        page = render(request, "daftar.html", {"f": data, "errors": data.errors},
+                      status_code=429 if data.wait_s else 400)
+        if data.wait_s:
+            page.headers["Retry-After"] = str(int(data.wait_s) + 1)
+        return page
     request.session["pendaftaran"] = pendaftaran_id
     jobs.wake_outbox(request)
     return auth.redirect("/daftar/kode")
@@ -73,13 +78,15 @@ async def code_submit(request: Request):
         return auth.redirect("/daftar/wajah" if request.scope.get("akun") else "/daftar")
     form = await request.form()
     outcome = await run_in_threadpool(identitas.confirm_phone, idn, reg, str(form.get("kode", ""))[:20],
-                                      str(request.base_url))
+                                      request.app.state.settings.base_url)
     if outcome.status != "aktif":
         return await run_in_threadpool(_code_page, request, reg, outcome.message, 400)
     request.session.pop("pendaftaran", None)
     jobs.wake_outbox(request)
     found = await run_in_threadpool(auth.account_by_id, idn.db, outcome.akun_id)
-    auth.log_in(request, found)
+    sesi_id = await run_in_threadpool(akun_service.open_session, idn.db, found["id"], client_ip(request),
+                                      request.app.state.settings.session_max_age)
+    auth.log_in(request, found, sesi_id)
     request.session["pesan_wajah_info"] = outcome.message
     return auth.redirect("/daftar/wajah")
 

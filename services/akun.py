@@ -1,59 +1,120 @@
-"""Logging in and out: who the person is, and how long a session stays valid."""
+"""Logging in and out: who the person is, how often they may guess, and how long a session stays valid.
+
+Limits on wrong passwords never lock the real owner out from elsewhere:
+
+* the hard limit (5 per 15 minutes) is keyed on the pair (account, client address): someone
+  guessing from their address blocks only themselves;
+* per account, from all addresses together, the attempts after the first 10 in an hour each wait
+  a delay that doubles up to 5 minutes (the page says how long) — except from an address the
+  account logged in from in the last 30 days, where the owner usually is;
+* per client address, 30 wrong attempts in 15 minutes over all accounts (password spraying)
+  stop that address, again except for accounts it logged in to before.
+
+Everything is keyed on the *resolved* account: its NIK, phone number and username are one
+account. An identifier that names no account is keyed on what was typed, so probing is
+limited the same way and the answers do not tell which identifiers exist.
+
+A session is a random id in the signed cookie whose sha256 is a row of ``sesi``: "Keluar" ends
+that row, so a copied cookie stops working with it; "keluar dari semua perangkat" (and a
+suspension or a reclaim at the counter) bumps the account's ``sesi_versi``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from db import akun
+from db.connection import write
 from services import ratelimit
 from services.passwords import dummy_verify, verify_password
 
 SUSPENDED = ("Akun ini ditangguhkan karena pemilik NIK melaporkan bukan dia yang membuatnya. Datang ke gerai "
              "Disdukcapil di MPP dengan KTP-el asli untuk pemeriksaan.")
 HOME_BY_ROLE = {"warga": "/akun", "petugas": "/petugas", "admin_wilayah": "/admin", "kementerian": "/admin"}
+WRONG = "NIK/nama pengguna atau kata sandi salah."
+KNOWN_CLIENT_S = 30 * 86400
+SESSION_REFRESH_S = 86400  # a session in use has its expiry pushed on at most once a day
 
 
 @dataclass
 class LoginResult:
     akun: dict | None = None
     error: str | None = None
+    wait_s: float = 0.0  # > 0: refused by a limit, try again after this many seconds
 
 
-def login(db: Database, login_id: str, password: str, ip: str) -> LoginResult:
-    """Check a login; rate-limited per account name and per IP address."""
+def _too_many(seconds: float) -> LoginResult:
+    return LoginResult(error=f"Terlalu banyak percobaan masuk yang salah. Demi keamanan akun, coba lagi dalam "
+                             f"{ratelimit.wait_message(seconds)}.", wait_s=seconds)
+
+
+def login(db: Database, login_id: str, password: str, ip: str, now: float | None = None) -> LoginResult:
+    """Check a login under the limits above; the answer never tells whether the identifier exists."""
+    now = ratelimit.now_s() if now is None else now
     login_id = "".join(login_id.split())
     if not login_id or not password:
         return LoginResult(error="Isi NIK/nomor HP/nama pengguna dan kata sandi.")
-    if ratelimit.blocked(db, ratelimit.LOGIN_PER_ACCOUNT, login_id) or \
-            ratelimit.blocked(db, ratelimit.LOGIN_PER_IP, ip):
-        return LoginResult(error="Terlalu banyak percobaan masuk. Tunggu 15 menit, lalu coba lagi.")
     found = akun.find_by_login(db, login_id)
+    subject = str(found["id"]) if found else "x:" + ratelimit.digest(login_id.lower())
+    pair = f"{subject}|{ip}"
+    wait = ratelimit.wait_s(db, ratelimit.LOGIN_PER_ACCOUNT_AND_CLIENT, pair, now)
+    if not (found and akun.logged_in_from(db, found["id"], ip, now - KNOWN_CLIENT_S)):
+        wait = max(wait, ratelimit.wait_s(db, ratelimit.LOGIN_PER_CLIENT, ip, now),
+                   ratelimit.slow_down_s(db, ratelimit.LOGIN_PER_ACCOUNT, subject, now))
+    if wait > 0:
+        return _too_many(wait)
     if found is None:
         dummy_verify()
     if found is None or not verify_password(password, found["kata_sandi"]):
-        ratelimit.record_failure(db, ratelimit.LOGIN_PER_ACCOUNT, login_id)
-        ratelimit.record_failure(db, ratelimit.LOGIN_PER_IP, ip)
-        return LoginResult(error="NIK/nama pengguna atau kata sandi salah.")
-    ratelimit.reset(db, ratelimit.LOGIN_PER_ACCOUNT, login_id)
+        with write(db):  # one transaction for the three counts
+            ratelimit.record_failure(db, ratelimit.LOGIN_PER_ACCOUNT_AND_CLIENT, pair, now)
+            ratelimit.record_failure(db, ratelimit.LOGIN_PER_CLIENT, ip, now)
+            ratelimit.record_failure(db, ratelimit.LOGIN_PER_ACCOUNT, subject, now)
+        return LoginResult(error=WRONG)
+    ratelimit.reset(db, ratelimit.LOGIN_PER_ACCOUNT_AND_CLIENT, pair)  # this client's count only
     if found.get("status", "aktif") != "aktif":
         return LoginResult(error=SUSPENDED)
     return LoginResult(akun=found)
 
 
-def from_session(db: Database, akun_id, version) -> dict | None:
-    """The logged-in account, or None when the session was ended everywhere."""
-    if not isinstance(akun_id, int):
+def _hash(sesi_id: str) -> str:
+    return hashlib.sha256(sesi_id.encode()).hexdigest()
+
+
+def open_session(db: Database, akun_id: int, ip: str, max_age_s: int, now: float | None = None) -> str:
+    """A new server-side session for a login; its id goes into the signed cookie."""
+    now = ratelimit.now_s() if now is None else now
+    sesi_id = secrets.token_urlsafe(24)
+    akun.create_session(db, _hash(sesi_id), akun_id, ip, now, now + max_age_s)
+    return sesi_id
+
+
+def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: float | None = None) -> dict | None:
+    """The logged-in account, or None when the session ended (Keluar, expiry, everywhere, suspension)."""
+    if not isinstance(akun_id, int) or not isinstance(sesi_id, str) or not sesi_id:
         return None
-    found = akun.get(db, akun_id)
-    if found is None or found["sesi_versi"] != version or found.get("status", "aktif") != "aktif":
+    now = ratelimit.now_s() if now is None else now
+    found = akun.account_of_session(db, _hash(sesi_id), now)
+    if found is None or found["id"] != akun_id or found["sesi_versi"] != version \
+            or found.get("status", "aktif") != "aktif":
         return None
+    if found.pop("sesi_kedaluwarsa") < now + max_age_s - SESSION_REFRESH_S:
+        akun.extend_session(db, _hash(sesi_id), now + max_age_s)
     return found
 
 
+def end_session(db: Database, sesi_id, now: float | None = None) -> None:
+    """Keluar: this session stops working, wherever its cookie is."""
+    if isinstance(sesi_id, str) and sesi_id:
+        akun.end_session(db, _hash(sesi_id), ratelimit.now_s() if now is None else now)
+
+
 def logout_everywhere(db: Database, akun_id: int) -> None:
-    akun.bump_session_version(db, akun_id)
+    akun.bump_session_version(db, akun_id, ratelimit.now_s())
 
 
 def get(db: Database, akun_id: int) -> dict | None:

@@ -43,7 +43,7 @@ from db import audit, identitas as q
 from db import notifikasi as outbox
 from db.connection import write
 from integrations.dukcapil import Dukcapil, Resident
-from services import jaminan, otp
+from services import angka, jaminan, otp
 from services import nik as nik_rules
 from services import ratelimit
 from services.passwords import hash_password
@@ -54,7 +54,7 @@ FACE_PER_SUBJECT = ratelimit.Limit("wajah:subjek", 5, 3600)
 FACE_PER_IP = ratelimit.Limit("wajah:ip", 20, 3600)
 MIN_PASSWORD = 8
 NOT_ME_DAYS = 30
-_PHONE = re.compile(r"^(?:\+?62|0)8\d{7,12}$")
+_PHONE = re.compile(r"^(?:\+?62|0)8\d{7,12}$", re.ASCII)  # \d alone also takes '١' and other scripts' digits
 COUNTER = ("Datang ke gerai Disdukcapil di MPP dengan membawa KTP-el asli; petugas akan memverifikasi "
            "Anda di tempat.")
 
@@ -95,11 +95,14 @@ class RegistrationInput:
     kata_sandi: str = ""
     setuju: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    wait_s: float = 0.0  # > 0: refused by a limit, try again after this many seconds
 
     def birth_date(self) -> dt.date | None:
+        year, month = angka.to_int(self.tahun, 1, 9999), angka.to_int(self.bulan, 1, 12)
+        day = angka.to_int(self.hari, 1, 31)
         try:
-            return dt.date(int(self.tahun), int(self.bulan), int(self.hari))
-        except (TypeError, ValueError):
+            return dt.date(year, month, day) if year and month and day else None
+        except ValueError:  # 31 February
             return None
 
 
@@ -116,6 +119,8 @@ def normalise_phone(raw: str) -> str:
     return "0" + digits[digits.index("8"):]
 
 
+PHONE_TAKEN = ("Nomor HP ini sudah dipakai akun lain. Bila itu akun Anda, masuk dengan nomor ini; bila bukan, "
+               "gunakan nomor lain.")
 NIK_TAKEN = ("NIK ini sudah memiliki akun. Silakan masuk. Bila bukan Anda yang membuatnya, datang ke MPP dengan "
              "KTP-el: petugas akan membekukan akun itu dan membuatkan akun untuk Anda.")
 
@@ -126,8 +131,18 @@ def _phone_held_by_other(idn: Identity, phone: str, akun_id: int | None) -> bool
     return holder is not None and holder["id"] != akun_id
 
 
-def check_registration(idn: Identity, form: RegistrationInput) -> Resident | None:
-    """Fill ``form.errors`` (field → message); return the registry record when all is well."""
+MISMATCH = ("Data tidak cocok dengan data kependudukan (Dukcapil). Periksa NIK, nama, dan tanggal lahir sesuai "
+            "KTP-el.")
+
+
+def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") -> Resident | None:
+    """Fill ``form.errors`` (field → message); return the registry record when all is well.
+
+    No oracle: the registry is matched first, and only someone who knows the NIK, the name and the
+    birth date hears that the NIK already has an account (with the way back through the counter).
+    Whether the phone number belongs to an account is said only once its SMS code proves the number
+    (``confirm_phone``). Registry look-ups are limited per client; mismatches slow that NIK down.
+    """
     errors = form.errors
     born = form.birth_date()
     if born is None or born > dt.date.today() or born.year < 1900:
@@ -149,24 +164,29 @@ def check_registration(idn: Identity, form: RegistrationInput) -> Resident | Non
     if errors:
         return None
     form.nik, form.telepon = checked.nik, phone
-    if q.account_by_nik(idn.db, checked.nik):
-        errors["nik"] = NIK_TAKEN
+    nik_key = ratelimit.digest(checked.nik)
+    form.wait_s = max(ratelimit.wait_s(idn.db, ratelimit.REGISTER_PER_CLIENT, ip),
+                      ratelimit.slow_down_s(idn.db, ratelimit.REGISTER_MISMATCH_PER_NIK, nik_key))
+    if form.wait_s > 0:
+        errors["nik"] = (f"Terlalu banyak percobaan pendaftaran. Coba lagi dalam "
+                         f"{ratelimit.wait_message(form.wait_s)}, atau daftar di gerai MPP dengan membawa KTP-el.")
         return None
-    if _phone_held_by_other(idn, phone, None):
-        errors["telepon"] = "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain."
-        return None
+    ratelimit.record_failure(idn.db, ratelimit.REGISTER_PER_CLIENT, ip)
     resident = idn.registry.lookup(checked.nik)
     if resident is None or normalise_name(resident.nama) != normalise_name(form.nama) \
             or resident.tanggal_lahir != born.isoformat():
-        errors["nik"] = ("Data tidak cocok dengan data kependudukan (Dukcapil). Periksa NIK, nama, "
-                         "dan tanggal lahir sesuai KTP-el.")
+        ratelimit.record_failure(idn.db, ratelimit.REGISTER_MISMATCH_PER_NIK, nik_key)
+        errors["nik"] = MISMATCH
+        return None
+    if q.account_by_nik(idn.db, checked.nik):
+        errors["nik"] = NIK_TAKEN
         return None
     return resident
 
 
 def start_registration(idn: Identity, form: RegistrationInput, ip: str = "?") -> int | None:
     """Check the form against the registry; keep a pending registration and send the SMS code."""
-    resident = check_registration(idn, form)
+    resident = check_registration(idn, form, ip)
     if resident is None:
         return None
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -198,8 +218,8 @@ def confirm_phone(idn: Identity, reg: dict, code: str, base_url: str, now: float
     with write(idn.db):  # checked under the write lock: another registration may have just taken either
         if q.account_by_nik(idn.db, reg["nik"]):
             return Outcome("ulang", NIK_TAKEN)
-        if _phone_held_by_other(idn, reg["telepon"], None):
-            return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Daftar lagi dengan nomor lain.")
+        if _phone_held_by_other(idn, reg["telepon"], None):  # said only now that the code proved the number
+            return Outcome("ulang", PHONE_TAKEN)
         q.mark_phone_proven(idn.db, reg["id"])
         akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, face_checked=False)
         q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
@@ -475,7 +495,7 @@ class DeskView:
 
 
 def desk_lookup(idn: Identity, nik: str) -> DeskView:
-    nik = "".join(ch for ch in nik if ch.isdigit())[:16]
+    nik = "".join(ch for ch in nik if angka.is_digits(ch))[:16]
     view = DeskView(nik=nik, resident=idn.registry.lookup(nik) if len(nik) == 16 else None)
     view.akun = q.account_by_nik(idn.db, nik) if view.resident else None
     if view.akun:
@@ -545,7 +565,7 @@ def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_c
 
 
 def send_counter_code(idn: Identity, officer: dict, nik: str, telepon: str, ip: str) -> otp.CodeResult:
-    nik = "".join(ch for ch in nik if ch.isdigit())[:16]
+    nik = "".join(ch for ch in nik if angka.is_digits(ch))[:16]
     phone = normalise_phone(telepon)
     if not phone:
         return otp.CodeResult(False, "Isi nomor HP pemilik NIK yang aktif, misalnya 0812 3456 7890.")
@@ -592,7 +612,8 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
     with write(idn.db):
         if _phone_held_by_other(idn, phone, old["id"] if old else None):
             return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain milik pemilik NIK.")
-        if old is None and q.account_by_nik(idn.db, view.nik):
+        holder = q.account_by_nik(idn.db, view.nik)  # another desk may have reclaimed it since the look-up
+        if holder is not None and (old is None or holder["id"] != old["id"]):
             return Outcome("ulang", "NIK ini baru saja mendapat akun. Cari NIK ini lagi lalu ulangi.")
         held, revoked = 0, []
         if old is not None:
@@ -685,8 +706,7 @@ def start_phone_change(idn: Identity, akun: dict, telepon: str, ip: str) -> tupl
     phone = normalise_phone(telepon)
     if not phone:
         return "", otp.CodeResult(False, "Isi nomor HP yang aktif, misalnya 0812 3456 7890.")
-    if _phone_held_by_other(idn, phone, akun["id"]):
-        return "", otp.CodeResult(False, "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain.")
+    # whether another account holds the number is said only once the code proves it (confirm_phone_change)
     if phone == akun.get("telepon"):
         return "", otp.CodeResult(False, "Nomor ini sudah menjadi nomor akun Anda.")
     return phone, otp.send_code(idn.db, idn.subkey("otp"), f"telepon:{akun['id']}", phone, ip, akun_id=akun["id"])
@@ -699,7 +719,7 @@ def confirm_phone_change(idn: Identity, akun: dict, telepon: str, code: str) -> 
         return Outcome("ulang", checked.message)
     with write(idn.db):
         if _phone_held_by_other(idn, phone, akun["id"]):
-            return Outcome("ulang", "Nomor HP ini baru saja dipakai akun lain. Gunakan nomor lain.")
+            return Outcome("ulang", "Nomor HP ini sudah dipakai akun lain. Gunakan nomor lain.")
         old = akun.get("telepon")
         q.set_phone(idn.db, akun["id"], phone)
         level = jaminan.higher(akun["tingkat"], "terdaftar")

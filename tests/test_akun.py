@@ -25,11 +25,11 @@ def test_wrong_password_keeps_the_input_and_explains(client):
     assert 'value="2171031508900001"' in r.text
 
 
-def test_login_is_rate_limited_per_account(client):
+def test_login_is_rate_limited_per_account_and_address(client):
     for _ in range(5):
         assert login(client, "dukcapil.batam", "salah").status_code == 400
-    r = login(client, "dukcapil.batam")  # even the right password now waits
-    assert r.status_code == 400 and "Terlalu banyak percobaan" in text_of(r)
+    r = login(client, "dukcapil.batam")  # even the right password now waits, from this address
+    assert r.status_code == 429 and "Terlalu banyak percobaan" in text_of(r)
 
 
 def test_anonymous_is_sent_to_login_and_back(client):

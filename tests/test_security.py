@@ -52,7 +52,8 @@ def test_a_retried_submit_gets_the_first_answer(client, db):
     assert first.status_code == second.status_code == 400
     assert second.headers.get("x-idempotent-replay") == "1"
     # only one failed attempt was counted against the account
-    n = db.execute("SELECT count(*) FROM batas_laju WHERE kunci = 'masuk:akun:2171031508900001'").fetchone()[0]
+    n = db.execute("SELECT count(*) FROM batas_laju WHERE kunci = 'masuk:akun:' || "
+                   "(SELECT id FROM akun WHERE nik = '2171031508900001')").fetchone()[0]
     assert n == 1
 
 

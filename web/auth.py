@@ -1,8 +1,11 @@
 """Who is asking: the logged-in account, loaded once per request.
 
 The session cookie (signed with itsdangerous by Starlette's SessionMiddleware)
-holds only the account id and its session version; bumping the version in the
-database logs that account out on every device ("keluar dari semua perangkat").
+holds the account id, its session version and a random session id whose hash is
+a row of ``sesi``. "Keluar" ends that row, so a copied cookie dies with it;
+bumping the version logs the account out on every device ("keluar dari semua
+perangkat"). Checking costs one indexed read per logged-in request; anonymous
+sessions (a CSRF token only) never touch the database.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ class AuthMiddleware:
             scope["akun"] = None
             session = scope.get("session", {})
             if "akun" in session:
-                store = scope["app"].state.store
+                app = scope["app"]
                 found = await run_in_threadpool(
-                    akun_service.from_session, store.db, session.get("akun"), session.get("v")
+                    akun_service.from_session, app.state.store.db, session.get("akun"), session.get("v"),
+                    session.get("sid"), app.state.settings.session_max_age,
                 )
                 if found is None:
-                    session.pop("akun", None)
-                    session.pop("v", None)
+                    for key in ("akun", "v", "sid"):
+                        session.pop(key, None)
                 scope["akun"] = found
         await self.app(scope, receive, send)
 
@@ -41,13 +45,16 @@ def account_by_id(db, akun_id: int) -> dict | None:
     return akun_service.get(db, akun_id)
 
 
-def log_in(request: Request, found: dict) -> None:
+def log_in(request: Request, found: dict, sesi_id: str) -> None:
+    """Put a session opened by ``akun_service.open_session`` into the cookie."""
     request.session["akun"] = found["id"]
     request.session["v"] = found["sesi_versi"]
+    request.session["sid"] = sesi_id
     csrf.rotate(request.session)
 
 
 def log_out(request: Request) -> None:
+    """Clear the cookie; the route ends the server-side session first (``akun_service.end_session``)."""
     request.session.clear()
 
 
