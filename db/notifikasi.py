@@ -34,6 +34,13 @@ def recent(db: Database, limit: int = 50) -> list[dict]:
     return [dict(r) for r in db.execute("SELECT * FROM notifikasi ORDER BY id DESC LIMIT ?", [limit])]
 
 
+def recent_in_region(db: Database, wilayah_kode: str, limit: int = 50) -> list[dict]:
+    """The newest messages to accounts of one region (messages to no account are left out)."""
+    return [dict(r) for r in db.execute(
+        "SELECT n.* FROM notifikasi n JOIN akun a ON a.id = n.akun_id WHERE a.wilayah_kode = ? "
+        "ORDER BY n.id DESC LIMIT ?", [wilayah_kode, limit])]
+
+
 def latest_to(db: Database, tujuan: str) -> dict | None:
     """The newest message to one number (demo mode shows it where the SMS would arrive)."""
     row = db.execute("SELECT * FROM notifikasi WHERE tujuan = ? ORDER BY id DESC LIMIT 1", [tujuan]).fetchone()

@@ -2,7 +2,9 @@
 
 ``python -m db.seed`` migrates and seeds the database named by ``MPP_DB``.
 Demo data (pilot regions' MPPs, agencies, counters and demo accounts) is only
-written into an empty database and only when demo mode is on.
+written into an empty database and only when demo mode is on (``MPP_DEMO``: on by
+default on a development machine, off with ``MPP_HTTPS=1`` unless also
+``MPP_DEMO_PRODUCTION=1``; see web/settings.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from db.migrations import migrate
 from db.pemantauan import seed_demo_rollout
 from db.reference import load_catalogue, load_regions, read_toml
 from services.passwords import hash_password
-from web.settings import Settings
+from web.settings import ConfigError, Settings, demo_wanted
 
 DEMO_REGION = "2171"  # Kota Batam
 DEMO_PASSWORD = "mpp-demo-2026"
@@ -138,6 +140,14 @@ def demo_accounts_present(db: Database) -> list[dict]:
     return present
 
 
+def warn_demo_accounts_left(db: Database, out=sys.stderr) -> None:
+    """On a production start: demo accounts seeded earlier (when MPP_DEMO defaulted to 1) are still there."""
+    left = [a["login"] for a in demo_accounts_present(db)]
+    if left:
+        print(f"PERINGATAN: basis data ini memuat akun demo ({', '.join(left)}) yang kata sandinya diumumkan "
+              "di README. Ganti kata sandinya atau hapus akun itu.", file=out)
+
+
 def print_accounts(accounts: list[dict], out=sys.stdout) -> None:
     if not accounts:
         return
@@ -199,13 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", type=Path, help="enrol reference photos from this folder")
     parser.add_argument("--faces-csv", type=Path, help="CSV with columns nik,file (paths relative to the CSV)")
     args = parser.parse_args(argv)
+    try:  # the app's own rule: no demo accounts on a production start (MPP_HTTPS=1) unless asked by name
+        demo = not args.no_demo and demo_wanted(dict(os.environ))
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
     db = connect(args.db)
-    seed(db, demo=not args.no_demo)
+    seed(db, demo=demo)
     if args.faces or args.faces_csv:
         settings = Settings.from_env({**os.environ, "MPP_DB": args.db})
         n = enrol_faces(db, settings.template_key, args.faces or args.faces_csv.parent, args.faces_csv)
         print(f"{n} foto rujukan didaftarkan.")
-    if not args.no_demo:
+    if demo:
         print_accounts(demo_accounts_present(db))
     db.conn.close()
     return 0

@@ -1,4 +1,8 @@
-"""Demo-only pages (MPP_DEMO=1): the notifications a real SMS gateway would have sent."""
+"""Demo-only pages (MPP_DEMO=1): the notifications a real SMS gateway would have sent.
+
+An officer or MPP admin sees the messages to accounts of their own region only (numbers masked); the
+ministry, which serves no region, sees none. Registration codes go to no account yet: the demo shows
+each on the page where it is typed, never here."""
 
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ from web.render import db_of, render
 def outbox(request: Request):
     if not request.app.state.settings.demo:
         raise HTTPException(404)
-    auth.require(request, "petugas", "admin_wilayah", "kementerian")
-    rows = notifikasi.recent(db_of(request))
+    akun = auth.require(request, "petugas", "admin_wilayah", "kementerian")
+    rows = notifikasi.recent_in_region(db_of(request), akun["wilayah_kode"])
     for r in rows:
         r["tujuan"] = mask_phone(r["tujuan"])
-    return render(request, "demo_pesan.html", {"pesan_keluar": rows})
+    return render(request, "demo_pesan.html", {"pesan_keluar": rows, "wilayah": akun["wilayah_kode"]})
 
 
 routes = [Route("/demo/pesan", outbox, name="demo_pesan")]

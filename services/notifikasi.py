@@ -48,9 +48,11 @@ def deliver_due(db: Database, sender: Sender, now: float | None = None, limit: i
     return sent
 
 
-def recent(db: Database, limit: int = 50) -> list[dict]:
-    """The newest messages of the outbox (the demo page lists what a gateway would have sent)."""
-    return q.recent(db, limit)
+def recent_in_region(db: Database, wilayah_kode: str | None, limit: int = 50) -> list[dict]:
+    """The newest messages to accounts of one region (the demo page lists what a gateway would have sent,
+    to the region's own officers only). An account of no region (the ministry) sees none; messages to no
+    account (registration codes, shown where the code is typed) are never listed."""
+    return q.recent_in_region(db, wilayah_kode, limit) if wilayah_kode else []
 
 
 def latest_to(db: Database, tujuan: str) -> dict | None:

@@ -25,10 +25,10 @@ from sqlite_utils import Database
 from db import audit
 from db import pemantauan as q
 from db.connection import write
-from services import kalender, skm
+from services import angka, kalender, skm
 
 STATUS = {"berdiri": "MPP berdiri", "target": "Target", "belum": "Belum ada rencana", "tanpa_data": "Tanpa data"}
-KODE = re.compile(r"^\d{4}$")
+KODE = re.compile(r"^\d{4}\Z", re.ASCII)
 PAGE = 50
 
 # The split of kab/kota without a plan that the ministry publishes: (label, island groups).
@@ -166,10 +166,7 @@ def list_page(db: Database, params: dict) -> dict:
     kelompok = params.get("kelompok") if params.get("kelompok") in groups else None
     provinces = q.provinces(db)
     provinsi = params.get("provinsi") if params.get("provinsi") in {p["kode"] for p in provinces} else None
-    try:
-        page = min(100, max(1, int(params.get("hal") or 1)))
-    except ValueError:
-        page = 1
+    page = angka.to_int(params.get("hal") or "", 1, 100) or 1
     total = q.count_regions(db, status, kelompok, provinsi)
     rows = q.regions(db, status, kelompok, provinsi, PAGE, (page - 1) * PAGE)
     for r in rows:
@@ -198,11 +195,33 @@ def region_page(db: Database, kode: str, akun: dict | None) -> dict | None:
 
 # ------------------------------------------------------------------ CSV (open data and the ministry's tables)
 
+# Text a spreadsheet would run as a formula when the CSV is opened (OWASP "CSV injection"): a cell starting
+# with one of these. The open data carries text from imported files (``sumber``), so every CSV we write
+# goes through csv_cell.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def csv_cell(value):
+    """One cell as written: numbers stay numbers (int/float, and text that is only a decimal number such as
+    "-3", which a spreadsheet can only read as that number); any other text starting like a formula gets
+    a leading apostrophe, so spreadsheets show it as text and never evaluate it."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def from_csv_cell(text: str) -> str:
+    """The reverse, for files we exported coming back through the import."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def to_csv(header: list[str], rows: list[list]) -> str:
+    """Every CSV file of the app (open data and the ministry's tables)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return out.getvalue()
 
 
@@ -356,17 +375,16 @@ def parse_rollout_csv(db: Database, data: bytes, today: dt.date | None = None) -
                 tanggal = d.isoformat()
         elif status == "target":
             raw = get("target_tahun")
-            if not re.fullmatch(r"\d{4}", raw) or not 2017 <= int(raw) <= 2100:
+            tahun = angka.to_int(raw, 2017, 2100)
+            if tahun is None:
                 errs.append(f"target_tahun “{raw}” bukan tahun yang sah (mis. 2025)")
-            else:
-                tahun = int(raw)
         if status in ("target", "belum") and kode in digital:
             errs.append(f"MPP Digital sudah aktif di {kode}: statusnya harus “berdiri”")
         if errs:
             result.errors.extend((line, e) for e in errs)
         else:
             rows.append({"wilayah_kode": kode, "status": status, "tanggal_berdiri": tanggal, "target_tahun": tahun,
-                         "sumber": get("sumber")[:200]})
+                         "sumber": from_csv_cell(get("sumber"))[:200]})
     if not rows and not result.errors:
         result.errors.append((None, "Berkas tidak berisi baris data."))
     result.rows = len(rows)

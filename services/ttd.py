@@ -1,7 +1,9 @@
 """Electronic signatures (TTE, tanda tangan elektronik) of issued documents.
 
 Why this shape: the QR code printed on a Kutipan Akta, a SIP and the like holds
-``https://<host>/verifikasi/<token>``. A bank, a hospital or a court must be able
+``<MPP_BASE_URL>/verifikasi/<token>`` (the configured canonical address, never the
+Host a request named: the sealed PDF is kept, so its QR code must be right the
+first time). A bank, a hospital or a court must be able
 to tell whether ANY statement on the document was changed, offline and years
 later, with nothing but the published Ed25519 public key
 (``/verifikasi/kunci-publik.pem``, or its raw 32 bytes as base64url). Yet the

@@ -48,6 +48,13 @@ def test_every_public_page_fits_the_14kb_budget(client):
         assert br <= BUDGET, f"{url}: {br} bytes brotli"
 
 
+def test_public_pages_stay_in_the_browser_cache_for_revalidation(client):
+    """On 2G a page revalidated from the cache costs a 304, not the page: only personal pages are no-store."""
+    for url in public_urls(client):
+        r = client.get(url)
+        assert r.headers["cache-control"] == "private, no-cache", url
+
+
 def test_pages_work_without_javascript(client):
     """Every form submits by itself, and every htmx element is also a real link or form."""
     for url in public_urls(client):

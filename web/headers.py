@@ -32,13 +32,39 @@ BASE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+# Pages about one person even without a login: a registration in progress (it shows the SMS code in demo
+# mode), a complaint followed with its code, an issued document, a "bukan saya" link; and the rest of
+# what only a logged-in person or the operator reaches (so a logged-out browser keeps no copy either).
+PERSONAL_PATHS = ("/daftar", "/bukan-saya/", "/pengaduan/", "/verifikasi/", "/verifikasi-wajah", "/fragmen/cek-nik",
+                  "/akun", "/permohonan", "/petugas", "/admin", "/antrean/", "/demo/", "/metrics")
+
+
+def cache_control(scope: Scope, declared: str | None) -> str:
+    """The one caching rule. What a route declared public (static files, the public key) stays so; any other
+    answer to a logged-in person, to a form submission (it echoes what was typed) or on a personal path is
+    ``no-store``: no copy in the browser's cache or history for the next user of a shared or lost phone.
+    The public catalogue keeps ``private, no-cache`` (cached, revalidated)."""
+    if declared and ("public" in declared or "immutable" in declared):
+        return declared
+    if scope.get("akun") or scope["method"] not in ("GET", "HEAD") or scope["path"].startswith(PERSONAL_PATHS):
+        return "no-store"
+    return declared or "private, no-cache"
+
+
+def apply(headers: MutableHeaders, scope: Scope, https: bool) -> None:
+    """The security headers and the caching rule, on every response: the middleware's, and the 500 page's
+    (Starlette sends that one from its outermost layer, past every middleware, so app.py applies it there)."""
+    for name, value in BASE_HEADERS.items():
+        headers.setdefault(name, value)
+    if https:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    headers["Cache-Control"] = cache_control(scope, headers.get("cache-control"))
+
 
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, https: bool = False):
         self.app = app
-        self.headers = dict(BASE_HEADERS)
-        if https:
-            self.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,11 +73,7 @@ class SecurityHeadersMiddleware:
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(raw=message["headers"])
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = "private, no-cache"
+                apply(MutableHeaders(raw=message["headers"]), scope, self.https)
             await send(message)
 
         await self.app(scope, receive, wrapped)

@@ -219,7 +219,7 @@ class Link:
                ready: str = "/healthz") -> Iterator[str]:
         """``uvicorn --factory app:create_app`` inside the server namespace; yields its base URL
         once ``ready`` answers 200 (``/healthz?siap=wajah``: face models loaded too)."""
-        full_env = {**os.environ, **(env or {}), "MPP_DB": db_path}
+        full_env = {**os.environ, "MPP_BASE_URL": f"http://{SRV_ADDR}:{PORT}", **(env or {}), "MPP_DB": db_path}
         cmd = ["ip", "netns", "exec", self.srv, sys.executable, "-m", "uvicorn", "--factory", "app:create_app",
                "--host", SRV_ADDR, "--port", str(PORT), "--no-access-log", "--log-level", "warning"]
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, preexec_fn=_die_with_parent)
