@@ -31,8 +31,9 @@ from web import jobs
 from web.auth import AuthMiddleware
 from web.compression import CompressionMiddleware
 from web.formguard import FormGuardMiddleware
-from web.headers import SecurityHeadersMiddleware
-from web.requestlog import RequestLogMiddleware, new_stats
+from web.headers import SecurityHeadersMiddleware, apply as security_headers
+from web.hosts import TrustedHosts
+from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.identity import FaceServices
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
             app.state.faces.warm_up()
         if not quiet:
             seed.print_accounts(created, out=sys.stderr)
+            if settings.https and not settings.demo:
+                seed.warn_demo_accounts_left(store.db, out=sys.stderr)
         task = asyncio.create_task(jobs.run_forever(app)) if settings.background_jobs else None
         yield
         if task:
@@ -70,7 +73,10 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         return show_error(request, exc.status_code)
 
     async def server_error(request: Request, exc: Exception):
-        return show_error(request, 500)
+        response = show_error(request, 500)
+        response.headers["Cache-Control"] = "no-store"
+        security_headers(response.headers, request.scope, settings.https)  # sent past every middleware
+        return response
 
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
@@ -78,14 +84,18 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         *pemantauan.routes, *admin.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
+    configure_logging(settings.log_level)
     middleware = [
         Middleware(RequestLogMiddleware, stats=metrics),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
+        Middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts),
         Middleware(CompressionMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="mpp_sesi",
                    max_age=settings.session_max_age, same_site="lax", https_only=settings.https),
         Middleware(AuthMiddleware),
-        Middleware(FormGuardMiddleware, max_body=settings.max_body_bytes, error_page=show_error),
+        Middleware(FormGuardMiddleware, max_body=settings.max_body_bytes, error_page=show_error,
+                   form_max_body=settings.form_max_bytes, idle_seconds=settings.body_idle_seconds,
+                   total_seconds=settings.body_seconds),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, 500: server_error})
@@ -107,8 +117,14 @@ def main() -> None:
 
     import uvicorn
 
-    uvicorn.run(create_app(), host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")),
-                proxy_headers=True, server_header=False, access_log=False)
+    from web.settings import SERVER_LIMITS, ConfigError
+
+    try:
+        app = create_app()
+    except ConfigError as exc:  # the message says what to set; a traceback would hide it
+        sys.exit(f"MPP Digital tidak dijalankan: {exc}")
+    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")),
+                proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
 
 
 if __name__ == "__main__":

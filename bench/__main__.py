@@ -131,9 +131,11 @@ def main() -> int:
             throughput(server.url, bare.url, seconds)
             out("server_rss_mb", wait_for_models(server), "MB")
     users(float(os.environ.get("BENCH_USERS_SECONDS", "20")))
-    from bench import dokumen, litestream_lag
+    from bench import bomb, dokumen, litestream_lag, stalled
     print(*dokumen.measure(), sep="\n", flush=True)
     print(*litestream_lag.measure(), sep="\n", flush=True)
+    print(*bomb.measure(), sep="\n", flush=True)
+    print(*stalled.measure(), sep="\n", flush=True)
     faces()
     pad()
     return 0

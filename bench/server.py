@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from web.settings import SERVER_LIMITS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,6 +22,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def uvicorn_limits() -> list[str]:
+    """SERVER_LIMITS as uvicorn command-line options (``--limit-concurrency 256`` ...)."""
+    return [arg for name, value in SERVER_LIMITS.items() for arg in ("--" + name.replace("_", "-"), str(value))]
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,17 @@ class Server:
 @contextlib.contextmanager
 def running_server(app: str = "app:create_app", env: dict | None = None, db_path: str | None = None,
                    timeout: float = 60.0) -> Iterator[Server]:
-    """Run ``uvicorn --factory app`` on a free loopback port until the block ends."""
+    """Run ``uvicorn --factory app`` on a free loopback port until the block ends, with the
+    production limits (web/settings.py SERVER_LIMITS). The request log stays quiet unless
+    ``MPP_LOG_LEVEL`` is set (``make bench`` prints ``name=value`` lines only)."""
     port = free_port()
-    full_env = {**os.environ, **(env or {})}
+    full_env = {"MPP_LOG_LEVEL": "warning", **os.environ,
+                "MPP_BASE_URL": f"http://127.0.0.1:{port}", **(env or {})}  # QR codes, links
     if db_path:
         full_env["MPP_DB"] = db_path
     cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning"]
+           "--no-access-log", "--log-level", "warning",
+           "--no-proxy-headers", *uvicorn_limits()]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:

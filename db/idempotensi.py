@@ -1,47 +1,45 @@
-"""Stored first responses of POSTs, keyed by (session, form key, body)."""
+"""Stored first answers of submits, keyed by (session, form key, path, form content).
+
+Only finished answers are written (one row, once): the claim of a submit still running is held in
+memory by web/formguard.py, so a refused POST never writes, not even a placeholder. Bodies are
+stored zlib-compressed (a page of ~20 KB keeps as ~4 KB) and dropped after a few hours.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zlib
 
 from sqlite_utils import Database
 
 from db.connection import write
 
 
-def claim(db: Database, key: str) -> bool:
-    """Mark ``key`` as running; False if another request has it already."""
-    with write(db):
-        cur = db.execute("INSERT OR IGNORE INTO idempotensi (kunci, status) VALUES (?, 0)", [key])
-        return cur.rowcount == 1
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def complete(db: Database, key: str, status: int, headers: list, body: bytes,
-             session: dict | None = None) -> None:
-    """Store the first response; ``session`` is the session it left behind, if it changed it."""
+def save(db: Database, key: bytes, status: int, headers: list, body: bytes, session: dict | None,
+         when: dt.datetime) -> None:
+    """Keep the first answer; ``session`` is the session it left behind, if it changed it."""
     with write(db):
         db.execute(
-            "UPDATE idempotensi SET status = ?, header = ?, isi = ?, sesi = ? WHERE kunci = ?",
-            [status, json.dumps(headers), body, None if session is None else json.dumps(session), key],
+            "INSERT OR IGNORE INTO idempotensi (kunci, status, header, isi, sesi, dibuat) VALUES (?, ?, ?, ?, ?, ?)",
+            [key, status, json.dumps(headers, separators=(",", ":")), zlib.compress(body, 6),
+             None if session is None else json.dumps(session, separators=(",", ":")), _stamp(when)],
         )
 
 
-def release(db: Database, key: str) -> None:
-    with write(db):
-        db.execute("DELETE FROM idempotensi WHERE kunci = ? AND status = 0", [key])
-
-
-def get(db: Database, key: str) -> dict | None:
+def get(db: Database, key: bytes) -> dict | None:
     row = db.execute("SELECT status, header, isi, sesi FROM idempotensi WHERE kunci = ?", [key]).fetchone()
     if not row:
         return None
-    stored = dict(row)
-    stored["sesi"] = None if stored["sesi"] is None else json.loads(stored["sesi"])
-    return stored
+    return {"status": row["status"], "header": json.loads(row["header"]), "isi": zlib.decompress(row["isi"]),
+            "sesi": None if row["sesi"] is None else json.loads(row["sesi"])}
 
 
-def purge_older_than(db: Database, days: int = 7) -> int:
+def purge_before(db: Database, cutoff: dt.datetime) -> int:
+    """Drop answers kept since before ``cutoff``; how many."""
     with write(db):
-        return db.execute(
-            "DELETE FROM idempotensi WHERE dibuat < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{days} days"]
-        ).rowcount
+        return db.execute("DELETE FROM idempotensi WHERE dibuat < ?", [_stamp(cutoff)]).rowcount

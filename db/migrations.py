@@ -534,6 +534,66 @@ def m011_dokumen_isi_terikat(db: Database) -> None:
     )
 
 
+@migrations(name="012_aturan_dalam_transaksi")
+def m012_aturan_dalam_transaksi(db: Database) -> None:
+    # Statements one by one (not executescript, which would commit the migration's transaction first).
+    # One active queue ticket per citizen, counter and day, said by the schema as well as checked under
+    # the write lock; walk-in tickets have no account and are not concerned. Duplicates the old check
+    # (outside the transaction) let through are cancelled first, keeping the one already called, else
+    # the first taken.
+    db.execute(
+        """UPDATE tiket SET status = 'batal'
+           WHERE akun_id IS NOT NULL AND status IN ('menunggu', 'dipanggil')
+             AND id != (SELECT t.id FROM tiket t WHERE t.akun_id = tiket.akun_id AND t.gerai_id = tiket.gerai_id
+                          AND t.tanggal = tiket.tanggal AND t.status IN ('menunggu', 'dipanggil')
+                        ORDER BY t.status = 'dipanggil' DESC, t.id LIMIT 1)""")
+    db.execute("""CREATE UNIQUE INDEX tiket_satu_aktif ON tiket(akun_id, gerai_id, tanggal)
+                  WHERE akun_id IS NOT NULL AND status IN ('menunggu', 'dipanggil')""")
+    # Practice places are counted per STR at every step that can issue a SIP: applications and
+    # documents are found by the STR number the form holds.
+    db.execute("CREATE INDEX permohonan_nomor_str ON permohonan(json_extract(data, '$.nomor_str'))")
+
+
+@migrations(name="013_sesi_dan_batas")
+def m013_sesi_dan_batas(db: Database) -> None:
+    db.executescript(
+        """
+        -- One row per login: the cookie carries a random id, this table its sha256. "Keluar" ends the
+        -- row, so a copied cookie dies with it; AuthMiddleware reads it (one primary-key look-up).
+        CREATE TABLE sesi (
+            id TEXT PRIMARY KEY,                -- sha256 hex of the id in the signed cookie
+            akun_id INTEGER NOT NULL REFERENCES akun(id),
+            klien TEXT NOT NULL DEFAULT '',     -- client address at login (a known address skips the slow-down)
+            dibuat REAL NOT NULL,               -- unix time
+            kedaluwarsa REAL NOT NULL,          -- unix time; pushed on at most once a day while in use
+            berakhir REAL                       -- unix time of "Keluar"; NULL while the session lives
+        ) STRICT;
+        CREATE INDEX sesi_akun ON sesi(akun_id, klien, dibuat);
+        CREATE INDEX sesi_kedaluwarsa ON sesi(kedaluwarsa);
+        -- Old attempts are pruned by time.
+        CREATE INDEX batas_laju_waktu ON batas_laju(waktu);
+        """
+    )
+
+
+@migrations(name="014_idempotensi_ringkas")
+def m014_idempotensi_ringkas(db: Database) -> None:
+    # Stored first answers of submits become a small cache: only finished answers worth replaying
+    # (the claim of a running submit is held in memory, so a refused POST writes no placeholder), the
+    # body zlib-compressed, the key the 32 bytes of its sha256, kept hours not days. The old rows (raw
+    # bodies, placeholders) are a retry cache of the last days and are dropped, not converted.
+    db.execute("DROP TABLE idempotensi")
+    db.execute(
+        """CREATE TABLE idempotensi (
+            kunci BLOB PRIMARY KEY,             -- sha256 of session token, form key, path, form content
+            status INTEGER NOT NULL CHECK (status BETWEEN 200 AND 499),
+            header TEXT NOT NULL,               -- JSON [[name, value], ...]
+            isi BLOB NOT NULL,                  -- the body, zlib-compressed
+            sesi TEXT,                          -- JSON session the answer left, when it changed it
+            dibuat TEXT NOT NULL                -- ISO UTC (services.kalender clock)
+        ) STRICT""")
+    db.execute("CREATE INDEX idempotensi_dibuat ON idempotensi(dibuat)")
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

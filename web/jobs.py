@@ -8,6 +8,7 @@ is logged and the loop goes on.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from integrations.sisdmk import EmbeddedSisdmk
 from integrations.dukcapil import EmbeddedDukcapil
 from db import idempotensi
-from services import notifikasi, pengaduan, permohonan
+from services import kalender, notifikasi, pengaduan, permohonan
 
 log = logging.getLogger("mpp.jobs")
 
@@ -27,7 +28,8 @@ def one_round(app) -> None:
                                sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
     permohonan.deem_overdue_permits(pel)
     pengaduan.close_unanswered(db)
-    idempotensi.purge_older_than(db)  # stored first answers: kept 7 days, retries come within minutes
+    # stored first answers of submits: kept MPP_IDEM_HOURS (retries come within minutes)
+    idempotensi.purge_before(db, kalender.utc_now() - dt.timedelta(hours=app.state.settings.idem_hours))
 
 
 def deliver_now(app) -> None:

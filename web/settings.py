@@ -5,7 +5,10 @@
 | MPP_DB | data/mpp.db | SQLite database file |
 | MPP_SECRET_KEY | generated into data/secret.key | signs session cookies and tokens |
 | MPP_HTTPS | 0 | 1 behind TLS: Secure cookies and HSTS |
-| MPP_DEMO | 1 | seed demo regions and accounts into an empty database |
+| MPP_DEMO | 1 (0 with MPP_HTTPS=1) | seed demo regions and accounts (published password) into an empty database; demo pages |
+| MPP_DEMO_PRODUCTION | 0 | 1 = MPP_DEMO=1 is really wanted with MPP_HTTPS=1 (a public demo site); else that start is refused |
+| MPP_BASE_URL | http://127.0.0.1:$PORT (required with MPP_HTTPS=1) | canonical address: QR codes, SMS links, allowed Host |
+| MPP_ALLOWED_HOSTS | (none) | more Host names served, comma-separated (the base URL's host always; loopback names without MPP_HTTPS) |
 | MPP_TEMPLATE_KEY | generated into data/template.key | AES-256-GCM key of face templates (base64url, 32 bytes) |
 | MPP_STEPUP_MINUTES | 30 | a fresh selfie is asked before issuing a document if the last face check is older |
 | MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
@@ -13,11 +16,15 @@
 | MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
 | MPP_TTE_DIR | data/tte (beside the database) | local CA and seal certificate that sign the PDFs (PAdES), made at first start |
 | MPP_TTE_URL / MPP_TTE_TOKEN | (local CA) | the national e-signature service's gateway (BSrE TTE) instead; contract in integrations/tte.py |
-| MPP_CLIENT_IP_HEADER | (socket peer) | header carrying the client address set by the proxy (Fly: fly-client-ip) |
+| MPP_CLIENT_IP_HEADER | (socket peer; required with MPP_HTTPS=1) | header carrying the client address set by the proxy (Fly: fly-client-ip); the only source of the address for rate limits |
 | MPP_NOW | (real clock) | pins "now" (ISO with zone) for browser tests and demos on a working day |
 | MPP_SMS_URL / MPP_SMS_TOKEN | (log only) | an HTTP SMS gateway for the outbox (codes, status updates) |
 | MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
 | MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
+| MPP_FORM_MAX_BYTES | 65536 | largest body of a POST that is not a file upload (multipart: 12 MB) |
+| MPP_BODY_IDLE_SECONDS / MPP_BODY_SECONDS | 30 / 600 | a POST body silent this long / taking longer than this in all is cut off (408) |
+| MPP_IDEM_HOURS | 24 | how long the first answer of a submit is kept for a retried submit |
+| MPP_LOG_LEVEL | info | level of the request log (one JSON line per request on stderr) |
 | PORT | 8000 | port of `make run` |
 """
 
@@ -28,8 +35,21 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# uvicorn's own limits, the same for the image (Dockerfile CMD), `python app.py` and bench/server.py.
+# One machine of 512 MB-1 GB with ~280 MB resident at rest: 256 open connections at most (beyond,
+# uvicorn answers 503 at once instead of queueing into memory); each costs at most ~16 KB of
+# unparsed header (h11) + 64 KB of unread body (uvicorn pauses reading there) + 64 KB spooled by the
+# form guard before its temporary file takes over: under 60 MB in all. 200 simulated users (bench)
+# fit. Idle keep-alive connections are closed after 5 s (a page's assets follow within that).
+SERVER_LIMITS = {"limit_concurrency": 256, "timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024}
+
+
+class ConfigError(ValueError):
+    """A configuration the app refuses to start with; the message says what to set."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,26 @@ class Settings:
     sms_token: str = ""
     max_body_bytes: int = 12 * 1024 * 1024
     session_max_age: int = 14 * 24 * 3600
+    form_max_bytes: int = 64 * 1024      # urlencoded and any other body that is not multipart
+    body_idle_seconds: float = 30.0      # silence allowed between two pieces of a body
+    body_seconds: float = 600.0          # a whole body, however it trickles
+    idem_hours: int = 24                 # stored first answers of submits (web/formguard.py)
+    log_level: str = "info"
+    base_url: str = "http://127.0.0.1"  # canonical address: every absolute link (QR, SMS) starts with it
+    extra_hosts: tuple[str, ...] = ()   # more Host names served (MPP_ALLOWED_HOSTS)
+
+    def url(self, path: str) -> str:
+        """The absolute address of ``path`` ("/verifikasi/…") at the canonical base URL, never at the Host asked."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """Host names a request may name: the base URL's, the configured extras, and on a development
+        machine (no MPP_HTTPS) the loopback names too (``testserver`` is Starlette's test client)."""
+        hosts = {urlsplit(self.base_url).hostname or "", *self.extra_hosts}
+        if not self.https:
+            hosts |= {"127.0.0.1", "localhost", "::1", "testserver"}
+        return sorted(h.lower() for h in hosts if h)
 
     @property
     def tte_folder(self) -> Path:
@@ -72,7 +112,7 @@ class Settings:
             dukcapil_token=env.get("MPP_DUKCAPIL_TOKEN", ""),
             face_warmup=env.get("MPP_FACE_WARMUP", "1") == "1",
             background_jobs=True,
-            client_ip_header=env.get("MPP_CLIENT_IP_HEADER", "").lower(),
+            client_ip_header=client_ip_header_from(env),
             sms_url=env.get("MPP_SMS_URL", ""),
             sms_token=env.get("MPP_SMS_TOKEN", ""),
             signing_key=env.get("MPP_SIGNING_KEY") or _local_secret(Path(db_path).parent, "signing.key", 32),
@@ -80,8 +120,65 @@ class Settings:
             tte_url=env.get("MPP_TTE_URL", ""),
             tte_token=env.get("MPP_TTE_TOKEN", ""),
             https=env.get("MPP_HTTPS", "0") == "1",
-            demo=env.get("MPP_DEMO", "1") == "1",
+            demo=demo_wanted(env),
+            form_max_bytes=int(env.get("MPP_FORM_MAX_BYTES", "65536")),
+            body_idle_seconds=float(env.get("MPP_BODY_IDLE_SECONDS", "30")),
+            body_seconds=float(env.get("MPP_BODY_SECONDS", "600")),
+            idem_hours=int(env.get("MPP_IDEM_HOURS", "24")),
+            log_level=log_level_from(env),
+            base_url=base_url_from(env),
+            extra_hosts=tuple(h.strip().lower() for h in env.get("MPP_ALLOWED_HOSTS", "").split(",") if h.strip()),
         )
+
+
+def base_url_from(env: dict[str, str]) -> str:
+    """MPP_BASE_URL checked: ``scheme://host[:port]`` without a path; required in production (MPP_HTTPS=1),
+    else ``http://127.0.0.1:<PORT>`` as ``make run`` serves it."""
+    https = env.get("MPP_HTTPS", "0") == "1"
+    raw = env.get("MPP_BASE_URL", "").strip()
+    if not raw:
+        if https:
+            raise ConfigError("MPP_BASE_URL wajib diisi bila MPP_HTTPS=1: alamat resmi situs, mis. "
+                              "https://mpp.contoh.go.id. Kode QR dokumen dan tautan di SMS dibuat dari alamat "
+                              "ini, tidak pernah dari header Host permintaan.")
+        return f"http://127.0.0.1:{env.get('PORT') or '8000'}"
+    parts = urlsplit(raw)
+    try:
+        parts.port
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise ConfigError(f"MPP_BASE_URL “{raw}” bukan alamat situs yang sah; tulis lengkap, mis. "
+                          "https://mpp.contoh.go.id.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"MPP_BASE_URL “{raw}” harus alamat situs tanpa path, mis. https://mpp.contoh.go.id.")
+    if https and parts.scheme != "https":
+        raise ConfigError("MPP_BASE_URL harus diawali https:// bila MPP_HTTPS=1.")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def demo_wanted(env: dict[str, str]) -> bool:
+    """Demo mode (MPP_DEMO): on by default on a development machine, off by default in production
+    (MPP_HTTPS=1), where asking for it also needs MPP_DEMO_PRODUCTION=1: demo mode seeds accounts whose
+    password is published in the README and shows SMS codes on the page."""
+    asked = env.get("MPP_DEMO", "").strip()
+    if env.get("MPP_HTTPS", "0") != "1":
+        return (asked or "1") == "1"
+    if asked != "1":
+        return False
+    if env.get("MPP_DEMO_PRODUCTION", "0") == "1":
+        return True
+    raise ConfigError("MPP_DEMO=1 bersama MPP_HTTPS=1 akan membuat akun demo dengan kata sandi yang diumumkan "
+                      "di README dan menampilkan kode SMS di halaman. Untuk produksi, hapus MPP_DEMO (atau "
+                      "setel MPP_DEMO=0); untuk situs demo publik yang memang disengaja, setel juga "
+                      "MPP_DEMO_PRODUCTION=1.")
+
+
+def log_level_from(env: dict[str, str]) -> str:
+    level = env.get("MPP_LOG_LEVEL", "info").strip().lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"MPP_LOG_LEVEL “{level}” tidak dikenal; pilih debug, info, warning atau error.")
+    return level
 
 
 def _local_secret(folder: Path, name: str, nbytes: int = 32) -> str:
@@ -97,3 +194,18 @@ def _local_secret(folder: Path, name: str, nbytes: int = 32) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("="))
     return path.read_text().strip()
+
+
+def client_ip_header_from(env: dict[str, str]) -> str:
+    """MPP_CLIENT_IP_HEADER, lower-cased; required in production (MPP_HTTPS=1). Behind a proxy the socket
+    peer is the proxy, so without this header every rate limit would count all citizens as one address;
+    and ``X-Forwarded-For`` is never read in its place, since any client can write it."""
+    header = env.get("MPP_CLIENT_IP_HEADER", "").strip().lower()
+    if header and not all(c.isascii() and (c.isalnum() or c == "-") for c in header):
+        raise ConfigError(f"MPP_CLIENT_IP_HEADER “{header}” bukan nama header yang sah, mis. fly-client-ip.")
+    if not header and env.get("MPP_HTTPS", "0") == "1":
+        raise ConfigError("MPP_CLIENT_IP_HEADER wajib diisi bila MPP_HTTPS=1: nama header yang diisi proxy dengan "
+                          "alamat klien (Fly.io: fly-client-ip). Tanpa itu, batas percobaan masuk dan pendaftaran "
+                          "tidak dapat membedakan klien; X-Forwarded-For tidak dipercaya karena siapa pun dapat "
+                          "mengisinya.")
+    return header

@@ -25,6 +25,9 @@ TITLES = {
     404: ("Halaman tidak ditemukan", "Alamat yang Anda buka tidak ada. Periksa kembali alamatnya atau "
                                      "cari layanan dari halaman depan."),
     405: ("Cara akses tidak didukung", "Halaman ini tidak dapat dibuka dengan cara tersebut."),
+    408: ("Pengiriman terlalu lama", "Kiriman Anda terhenti di tengah jalan, mungkin karena sinyal lemah. "
+                                     "Periksa sambungan, lalu kirim lagi. Isian Anda masih ada bila Anda "
+                                     "menekan tombol Kembali."),
     409: ("Permintaan sedang diproses", "Kiriman Anda sebelumnya masih diproses. Tunggu sebentar, lalu muat ulang."),
     413: ("Kiriman terlalu besar", "Berkas atau isian yang dikirim melebihi batas ukuran. Perkecil berkas lalu coba lagi."),
     429: ("Terlalu banyak permintaan", "Tunggu beberapa menit, lalu coba lagi."),
