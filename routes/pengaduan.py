@@ -47,18 +47,25 @@ async def complaint(request: Request):
     return auth.redirect(f"/pengaduan/{row['nomor']}?kode={row['kode_lacak']}")
 
 
-def tracking(request: Request):
-    row = svc.track(db_of(request), request.path_params["nomor"], request.query_params.get("kode", ""))
+def _tracked(request: Request, kode: str) -> dict:
+    """The complaint named in the path if ``kode`` is its tracking code; 404 otherwise, 429 after many wrong codes."""
+    try:
+        row = svc.track(db_of(request), request.path_params["nomor"], kode, client_ip(request))
+    except svc.TrackingPaused:
+        raise HTTPException(429) from None
     if row is None:
         raise HTTPException(404)
+    return row
+
+
+def tracking(request: Request):
+    row = _tracked(request, request.query_params.get("kode", ""))
     return render(request, "pengaduan_lacak.html", {"a": row, "status": svc.STATUS})
 
 
 async def confirm(request: Request):
     form = await request.form()
-    row = svc.track(db_of(request), request.path_params["nomor"], str(form.get("kode", "")))
-    if row is None:
-        raise HTTPException(404)
+    row = await run_in_threadpool(_tracked, request, str(form.get("kode", "")))
     await run_in_threadpool(svc.confirm, db_of(request), row)
     return auth.redirect(f"/pengaduan/{row['nomor']}?kode={row['kode_lacak']}")
 

@@ -295,6 +295,8 @@ def create_officer(db: Database, admin: dict, kode: str, form) -> int:
         raise Refused(errors)
     hashed = hash_password(password)
     with write(db):
+        if q.login_taken(db, username):  # taken by another admin's form since the check above
+            raise Refused({"username": "Nama pengguna ini baru saja dipakai. Pilih yang lain."})
         new_id = q.create_officer(db, kode, instansi["id"], username, nama, hashed, ",".join(duties))
         audit.append(db, admin["id"], "buat_akun_petugas", f"akun:{new_id}",
                      {"username": username, "nama": nama, "instansi_id": instansi["id"], "jabatan": duties})

@@ -544,8 +544,10 @@ def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_c
     template, distance, error = _counter_template(idn, view.resident, photo)
     if template is None:
         return Outcome("ulang", error)
-    akun = view.akun
     with write(idn.db):
+        akun = q.account_by_nik(idn.db, view.akun["nik"])  # another desk may have reclaimed the NIK since
+        if akun is None or akun["id"] != view.akun["id"]:
+            return Outcome("ulang", "Akun NIK ini baru saja diubah di meja lain. Cari NIK ini lagi lalu ulangi.")
         q.set_account_template(idn.db, akun["id"], seal(template, idn.key, f"akun:{akun['id']}"))
         q.set_level(idn.db, akun["id"], "terverifikasi_petugas")
         q.mark_face_checked(idn.db, akun["id"])

@@ -15,6 +15,7 @@ import secrets
 from sqlite_utils import Database
 
 from db import audit, pengaduan as q
+from db.connection import write
 from db import katalog as katalog_q
 from db import permohonan as permohonan_q
 from services import angka, kalender, ratelimit
@@ -22,6 +23,7 @@ from services.passwords import same_secret
 
 MAX_CHARS = 2000
 ANONYMOUS = ratelimit.Limit("pengaduan:ip", 5, 3600)
+TRACK_PER_CLIENT = ratelimit.Limit("lacak-pengaduan:klien", 20, 3600)
 STATUS = {"diterima": "Diterima", "diteruskan": "Diteruskan ke instansi", "ditindaklanjuti": "Ditindaklanjuti",
           "selesai": "Selesai", "ditutup_otomatis": "Ditutup otomatis (10 hari kerja tanpa tanggapan)"}
 
@@ -87,14 +89,32 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
     return row
 
 
-def track(db: Database, nomor: str, kode: str) -> dict | None:
+class TrackingPaused(Exception):
+    """Too many wrong tracking codes from this address: it waits before trying again."""
+
+
+def track(db: Database, nomor: str, kode: str, client: str) -> dict | None:
+    """The complaint with this number, if the code is its tracking code. Wrong guesses count per address
+    (:data:`TRACK_PER_CLIENT`): the code is the only key to a complaint's text, so it cannot be guessed
+    at speed; a citizen with the right link is never slowed by anyone else's guesses."""
+    if ratelimit.blocked(db, TRACK_PER_CLIENT, client):
+        raise TrackingPaused()
     row = q.by_number(db, nomor)
     if row is None or not same_secret(kode or "", row["kode_lacak"]):
+        with write(db):
+            ratelimit.record_failure(db, TRACK_PER_CLIENT, client)
         return None
     return row
 
 
 def forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now: dt.datetime | None = None) -> None:
+    """Each step reads the complaint under the write lock it changes it in: two admins (or an admin and an
+    officer answering) acting at once cannot both pass the status check and overwrite each other."""
+    with write(db):
+        _forward(db, admin, pengaduan_id, instansi_id, now)
+
+
+def _forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now: dt.datetime | None) -> None:
     row = q.get(db, pengaduan_id)
     if row is None or row["wilayah_kode"] != admin["wilayah_kode"] or row["status"] != "diterima":
         raise ComplaintRefused({"_": "Pengaduan tidak dapat diteruskan."})
@@ -108,6 +128,11 @@ def forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now:
 
 
 def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None = None) -> None:
+    with write(db):
+        _answer(db, officer, pengaduan_id, jawaban, now)
+
+
+def _answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None) -> None:
     row = q.get(db, pengaduan_id)
     if row is None or row["instansi_id"] != officer["instansi_id"] or row["status"] not in ("diteruskan", "diterima"):
         raise ComplaintRefused({"_": "Pengaduan tidak dapat dijawab."})
@@ -119,18 +144,20 @@ def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt
 
 
 def confirm(db: Database, row: dict) -> None:
-    if row["status"] == "ditindaklanjuti":
-        q.update(db, row["id"], status="selesai")
+    with write(db):
+        if q.get(db, row["id"])["status"] == "ditindaklanjuti":
+            q.update(db, row["id"], status="selesai")
 
 
 def close_unanswered(db: Database, now: dt.datetime | None = None) -> list[int]:
     """Close answered complaints the citizen left 10 working days without reply."""
     closed = []
     for pid in q.answered_past(db, kalender.local_now("WIT", now).date().isoformat()):
-        row = q.get(db, pid)
-        if row["batas_tutup"] < _today(db, row["wilayah_kode"], now).isoformat():
-            q.update(db, pid, status="ditutup_otomatis")
-            closed.append(pid)
+        with write(db):  # re-read under the lock: the citizen may confirm it at this moment
+            row = q.get(db, pid)
+            if row["status"] == "ditindaklanjuti" and row["batas_tutup"] < _today(db, row["wilayah_kode"], now).isoformat():
+                q.update(db, pid, status="ditutup_otomatis")
+                closed.append(pid)
     return closed
 
 

@@ -407,3 +407,26 @@ def test_what_a_region_adds_is_what_its_citizens_read(client, app, db):
     t = queue.book(db, budi, gerai, "2026-11-30", "11:00", layanan_id=kk, now=now)
     bring = queue.ticket_view(queue_db.get(db, t["id"]))["persyaratan"]
     assert "Surat pengantar RT/RW" in bring and len(bring) > 1  # the national list, then the region's own
+
+
+def test_a_username_taken_by_another_admin_while_the_form_is_checked_gets_a_message(client, db, monkeypatch):
+    """Two admins create the same username at once: the one whose write comes second hears that it was just
+    taken (the check is repeated under the write lock), never an IntegrityError page."""
+    from services import admin_wilayah
+
+    login(client, "admin.batam")
+    dpmptsp = one(db, "SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'")
+    real_hash = admin_wilayah.hash_password
+
+    def meanwhile(password):  # between the check and the write, the other admin's form is saved
+        db.execute("INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan) "
+                   "VALUES ('petugas', 'rina.batam', 'Rina', 'x', '2171', ?, 'validator')", [dpmptsp])
+        db.conn.commit()
+        return real_hash(password)
+
+    monkeypatch.setattr(admin_wilayah, "hash_password", meanwhile)
+    r = post(client, "/admin/2171/petugas", {"aksi": "buat", "username": "rina.batam", "nama": "Rina Lain",
+                                             "kata_sandi": "sandi-awal-rina-1", "instansi_id": str(dpmptsp),
+                                             "jabatan": ["validator"]})
+    assert r.status_code == 400 and "baru saja dipakai" in text_of(r)
+    assert one(db, "SELECT count(*) FROM akun WHERE username = 'rina.batam'") == 1

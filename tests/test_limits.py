@@ -309,3 +309,22 @@ def test_anonymous_visits_write_no_session(client, db):
     for _ in range(3):
         assert client.get("/akun").status_code == 200
     assert db.execute("SELECT count(*) FROM sesi").fetchone()[0] == 1
+
+
+# ------------------------------------------------------------------------------------------- complaint codes
+
+def test_guessing_complaint_codes_is_stopped_per_address_and_the_owner_still_reads_theirs(proxied):
+    """A complaint's text is behind its 8-character tracking code; guesses from one address are stopped
+    after 20 an hour, while the citizen with the right link, elsewhere, still reads it."""
+    fields = form_fields(proxied, "/pengaduan", "/pengaduan")
+    r = proxied.post("/pengaduan", data={**fields, "wilayah": "2171", "isi": "Petugas meminta uang tambahan."},
+                     headers={HEADER: "198.51.100.7"}, follow_redirects=False)
+    link = r.headers["location"]
+    nomor = link.split("/")[2].split("?")[0]
+    answers = [proxied.get(f"/pengaduan/{nomor}?kode={i:08x}", headers={HEADER: "203.0.113.9"}).status_code
+               for i in range(22)]
+    assert answers[:20] == [404] * 20 and answers[20:] == [429, 429]
+    stopped = proxied.get(link, headers={HEADER: "203.0.113.9"})  # even the right code, from the guessing address
+    assert stopped.status_code == 429 and "Tunggu" in text_of(stopped)
+    page = proxied.get(link, headers={HEADER: "198.51.100.7"})
+    assert page.status_code == 200 and "uang tambahan" in text_of(page)

@@ -199,6 +199,26 @@ def test_two_officers_reclaiming_one_nik_at_once_make_one_account_and_a_message(
     assert db.execute("SELECT status FROM akun WHERE id = ?", [impostor]).fetchone()[0] == "dibekukan"
 
 
+def test_an_in_person_check_of_an_account_reclaimed_meanwhile_at_another_desk_changes_nothing(app, client, db):
+    """Desk A checks the person holding the remote account while desk B hands the NIK to its owner: A's
+    check must not raise or reactivate the account B has just frozen; A reads a message to look again."""
+    impostor = _impostor_account(client, db)
+    idn, first, second = identity(db), officer(db), second_officer(db)
+    identitas.send_counter_code(idn, second, AHMAD["nik"], "0812 1111 0002", "10.0.0.2")
+    code = _last_code(db, "081211110002")
+
+    def other_desk_reclaims():
+        done = identitas.reclaim(identity(db), second, identitas.ReclaimInput(
+            AHMAD["nik"], "0812 1111 0002", code, "sandi-pemilik", b"foto", True))
+        assert done.status == "aktif", done.message
+
+    late = identitas.verify_in_person(identity(db, StubEngine(between=other_desk_reclaims)), first, AHMAD["nik"],
+                                      b"foto", True)
+    assert late.status == "ulang" and "baru saja" in late.message
+    frozen = db.execute("SELECT status, tingkat FROM akun WHERE id = ?", [impostor]).fetchone()
+    assert tuple(frozen) == ("dibekukan", "terdaftar")
+
+
 def _waiting_registration(db, phone: str) -> int:
     """A registration from before phone codes, waiting at the counter without an account."""
     reg = db.execute("INSERT INTO pendaftaran (nik, nama, telepon, kata_sandi, persetujuan_biometrik, status) "
