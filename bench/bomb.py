@@ -78,8 +78,7 @@ class Citizen:
 
     def upload(self, data: bytes) -> int:
         page = self.client.get(f"/permohonan/{self.pid}/isi")
-        form = page.text.split(f'/berkas/{self.kolom}"', 1)[-1].split("</form>", 1)[0]
-        r = self.client.post(f"/permohonan/{self.pid}/berkas/{self.kolom}", data=dict(_HIDDEN.findall(form)),
+        r = self.client.post(f"/permohonan/{self.pid}/berkas/{self.kolom}", data=dict(_HIDDEN.findall(page.text)),
                              files={"berkas": ("pindaian.png", data, "image/png")}, follow_redirects=False)
         return r.status_code
 

@@ -89,11 +89,11 @@ async def citizen(stats, base, i, stop, submit):
             form = hidden(r.text)
             await stats.call(c, "POST", f"/permohonan/{pid}/simpan", data={**form, "aksi": "simpan",
                              **{k: v for k, v in _answers(r.text).items()}})
-            for kolom in re.findall(r'action="/permohonan/\d+/berkas/([a-z_]+)"', r.text):
+            for kolom in dict.fromkeys(re.findall(r'action="/permohonan/\d+/berkas/([a-z_]+)"', r.text)):
                 page = await stats.call(c, "GET", f"/permohonan/{pid}/isi")
                 if page is None:
                     continue
-                fields = hidden(page.text.split(f'/berkas/{kolom}"', 1)[-1].split("</form>", 1)[0])  # its own form
+                fields = hidden(page.text)  # one form: its "Unggah" button posts it to the document's address
                 await stats.call(c, "POST", f"/permohonan/{pid}/berkas/{kolom}", data=fields,
                                  files={"berkas": ("scan.jpg", _scan(), "image/jpeg")})
             page = await stats.call(c, "GET", f"/permohonan/{pid}/periksa")
