@@ -53,3 +53,11 @@ bench-weaknet: setup
 	scripts/ensure-chromium
 	scripts/ensure-netns
 	$(PY) -m tests.weaknet
+
+# Lighthouse on 2G (simulated: 800 ms RTT, 280 kbit/s, CPU 4x, 360x640) on the public pages, each as a
+# ratio of an empty page's LCP in the same run (goal <= 1.15). LIGHTHOUSE_RUNS=3 for a median of three.
+.PHONY: bench-lighthouse
+bench-lighthouse: setup
+	scripts/ensure-chromium
+	scripts/fetch-vendor --lighthouse
+	$(PY) -m bench.lighthouse

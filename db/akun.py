@@ -19,6 +19,14 @@ def find_by_login(db: Database, login: str) -> dict | None:
     return dict(row) if row else None
 
 
+def registrations_without_account(db: Database, login: str, limit: int = 3) -> list[dict]:
+    """The latest registrations of this NIK or phone number that have no account (yet): waiting for their
+    SMS code, for an officer, or refused by one."""
+    return [dict(r) for r in db.execute(
+        "SELECT id, status, kata_sandi FROM pendaftaran WHERE (nik = :l OR telepon = :l) AND akun_id IS NULL "
+        "ORDER BY id DESC LIMIT :n", {"l": login, "n": limit})]
+
+
 _ACCOUNT = """SELECT a.*, k.nama AS wilayah_nama, i.nama AS instansi_nama, i.jenis_kode AS instansi_jenis
               FROM akun a LEFT JOIN kabkota k ON k.kode = a.wilayah_kode
               LEFT JOIN instansi i ON i.id = a.instansi_id"""

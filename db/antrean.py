@@ -110,8 +110,15 @@ def waiting(db: Database, gerai_id: int, tanggal: str) -> list[dict]:
         "AND status IN ('menunggu', 'dipanggil') ORDER BY status = 'dipanggil' DESC, jam, nomor", [gerai_id, tanggal])]
 
 
-def for_citizen(db: Database, akun_id: int) -> list[dict]:
+def for_citizen(db: Database, akun_id: int, limit: int = 20) -> list[dict]:
+    """The citizen's tickets: the active ones (waiting or called) first, soonest first; then the rest, newest first."""
     return [dict(r) for r in db.execute(
-        "SELECT t.id, t.kode, t.tanggal, t.jam, t.status, g.nama AS gerai_nama FROM tiket t "
-        "JOIN gerai g ON g.id = t.gerai_id WHERE t.akun_id = ? ORDER BY t.tanggal DESC, t.jam DESC LIMIT 20",
-        [akun_id])]
+        """SELECT t.id, t.kode, t.tanggal, t.jam, t.status, t.wilayah_kode, g.nama AS gerai_nama,
+                  g.nomor AS gerai_nomor, i.nama AS instansi_nama, k.nama AS wilayah_nama
+           FROM tiket t JOIN gerai g ON g.id = t.gerai_id JOIN instansi i ON i.id = g.instansi_id
+           JOIN kabkota k ON k.kode = t.wilayah_kode
+           WHERE t.akun_id = ?
+           ORDER BY t.status IN ('menunggu', 'dipanggil') DESC,
+                    CASE WHEN t.status IN ('menunggu', 'dipanggil') THEN t.tanggal || t.jam END,
+                    t.tanggal DESC, t.jam DESC LIMIT ?""",
+        [akun_id, limit])]

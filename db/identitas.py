@@ -244,7 +244,7 @@ def hold_applications(db: Database, akun_id: int, reason: str) -> int:
     """Hold every application of the account that is not finished; the count held."""
     with write(db):
         return db.execute(
-            """UPDATE permohonan SET ditahan = ? WHERE akun_id = ? AND ditahan = ''
+            """UPDATE permohonan SET ditahan = ? WHERE akun_id = ? AND ditahan IN ('', 'tatap_muka')
                AND status NOT IN ('selesai', 'ditolak')""",
             [reason, akun_id],
         ).rowcount
@@ -253,6 +253,13 @@ def hold_applications(db: Database, akun_id: int, reason: str) -> int:
 def release_applications(db: Database, akun_id: int) -> None:
     with write(db):
         db.execute("UPDATE permohonan SET ditahan = '' WHERE akun_id = ?", [akun_id])
+
+
+def release_counter_checks(db: Database, akun_id: int) -> int:
+    """The identity behind these applications is now proven (in person or by selfie): they may be issued."""
+    with write(db):
+        return db.execute("UPDATE permohonan SET ditahan = '' WHERE akun_id = ? AND ditahan = 'tatap_muka'",
+                          [akun_id]).rowcount
 
 
 def revoke_documents_of(db: Database, akun_id: int, reason: str, petugas_id: int | None) -> list[str]:

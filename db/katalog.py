@@ -32,6 +32,12 @@ def list_services(db: Database, match: str | None = None, wilayah: str | None = 
     return [dict(r) for r in db.execute(sql, params).fetchall()]
 
 
+def search_texts(db: Database) -> list[str]:
+    """Every searchable text of the catalogue (one string per service), for spelling tolerance."""
+    return [" ".join(str(c or "") for c in r)
+            for r in db.execute("SELECT nama, singkatan, ringkasan, kata_kunci, instansi FROM layanan_fts")]
+
+
 def get_service(db: Database, slug: str) -> dict | None:
     row = db.execute(
         """SELECT l.*, ji.nama AS instansi_nama, ji.singkatan AS instansi_singkatan,

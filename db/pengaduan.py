@@ -47,6 +47,19 @@ def for_region(db: Database, wilayah_kode: str, instansi_id: int | None = None) 
     return [dict(r) for r in db.execute(sql + " ORDER BY p.id DESC LIMIT 100", params)]
 
 
+def unattended(db: Database, limit: int = 200) -> list[dict]:
+    """Open complaints of regions where no active MPP manager (admin_wilayah) account exists: nobody there
+    can forward them, so the ministry sees them in monitoring."""
+    return [dict(r) for r in db.execute(
+        """SELECT p.id, p.nomor, p.status, p.dibuat, p.wilayah_kode, p.batas_teruskan, k.nama AS wilayah_nama,
+                  pr.nama AS provinsi_nama, substr(p.isi, 1, 120) AS ringkas
+           FROM pengaduan p JOIN kabkota k ON k.kode = p.wilayah_kode JOIN provinsi pr ON pr.kode = k.provinsi_kode
+           WHERE p.status IN ('diterima', 'diteruskan')
+             AND NOT EXISTS (SELECT 1 FROM akun a WHERE a.peran = 'admin_wilayah' AND a.wilayah_kode = p.wilayah_kode
+                             AND a.status = 'aktif')
+           ORDER BY p.batas_teruskan, p.id LIMIT ?""", [limit])]
+
+
 def answered_past(db: Database, today: str) -> list[int]:
     return [r[0] for r in db.execute(
         "SELECT id FROM pengaduan WHERE status = 'ditindaklanjuti' AND batas_tutup < ?", [today])]

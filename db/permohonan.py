@@ -149,7 +149,7 @@ def inbox(db: Database, instansi_id: int, status: str | None, layanan_id: int | 
         where.append(f"p.status IN {OPEN} AND p.tenggat < :t")
         params["t"] = overdue_before
     return [dict(r) for r in db.execute(
-        f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, l.nama AS layanan_nama,
+        f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, p.ditahan, l.nama AS layanan_nama,
                    a.nama AS pemohon_nama
             FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN akun a ON a.id = p.akun_id
             WHERE {' AND '.join(where)} ORDER BY p.diajukan, p.id LIMIT :limit OFFSET :offset""",

@@ -40,6 +40,20 @@ def digital_regions(db: Database) -> list[dict]:
     ).fetchall()]
 
 
+_WITH_MPP = """SELECT wilayah_kode FROM mpp UNION SELECT wilayah_kode FROM mpp_nasional WHERE status = 'berdiri'"""
+
+
+def mpp_regions(db: Database) -> list[dict]:
+    """Every kab/kota with an MPP: the MPP Digital ones and those the national rollout list says are established."""
+    return [dict(r) for r in db.execute(
+        f"""SELECT k.kode, k.nama, p.nama AS provinsi_nama FROM kabkota k JOIN provinsi p ON p.kode = k.provinsi_kode
+            WHERE k.kode IN ({_WITH_MPP}) ORDER BY p.kode, k.kode""").fetchall()]
+
+
+def has_mpp(db: Database, kode: str) -> bool:
+    return db.execute(f"SELECT 1 FROM ({_WITH_MPP}) WHERE wilayah_kode = ?", [kode]).fetchone() is not None
+
+
 def counts(db: Database) -> dict[str, int]:
     one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
     return {

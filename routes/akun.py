@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from services import akun as akun_service
-from services import identitas, jaminan
+from services import antrean, identitas, jaminan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
@@ -27,6 +27,10 @@ async def login(request: Request):
     login_id, password = str(form.get("login", ""))[:64], str(form.get("kata_sandi", ""))[:128]
     ip = client_ip(request)
     result = await run_in_threadpool(akun_service.login, db_of(request), login_id, password, ip)
+    if result.pendaftaran_id is not None:  # the SMS code was never entered: continue the registration there
+        request.session["pendaftaran"] = result.pendaftaran_id
+        request.session["pesan_kode"] = result.error
+        return auth.redirect("/daftar/kode")
     if result.error:
         page = render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
                                               "lanjut": auth.same_site(str(form.get("lanjut", "")))},
@@ -62,6 +66,7 @@ def _account_page(request: Request, found: dict, errors: dict | None = None, sta
         "riwayat": identitas.assurance(db_of(request), found["id"])["riwayat"] if citizen else [],
         "kanal": jaminan.CHANNELS, "telepon": mask_phone(found["telepon"]),
         "telepon_baru": mask_phone(request.session.get("telepon_baru")) if citizen else "",
+        "tiket": antrean.tickets_of(db_of(request), found) if citizen else [],
         "errors": errors or {},
     }, status_code=status_code)
 

@@ -28,12 +28,20 @@ def _region(request: Request) -> dict:
     return mpp
 
 
-def book_form(request: Request, errors: dict | None = None, status_code: int = 200):
+def book_form(request: Request, errors: dict | None = None, status_code: int = 200, chosen: dict | None = None,
+              held_id: int | None = None):
+    """``chosen`` (the refused booking's counter and date) stays selected after an error; ``held_id`` is the
+    ticket the citizen already holds when that was the reason, linked from the message."""
     akun = auth.require(request, "warga")
     mpp = _region(request)
     db = db_of(request)
     counters = q.counters(db, mpp["wilayah_kode"])
     days = svc.open_days(db, mpp["wilayah_kode"])
+    if chosen:  # a refused POST: its own choices, where they are still valid
+        gerai_id = angka.to_id(chosen.get("gerai"))
+        day = kalender.parse_date(chosen.get("tanggal") or "")
+        if gerai_id in {g["id"] for g in counters} and day in days:
+            return _book_page(request, mpp, counters, days, gerai_id, day, errors, status_code, akun, held_id)
     try:
         gerai_id = angka.to_id(request.query_params.get("gerai") or str(counters[0]["id"]))
         day = dt.date.fromisoformat(request.query_params.get("tanggal") or days[0].isoformat())
@@ -41,21 +49,28 @@ def book_form(request: Request, errors: dict | None = None, status_code: int = 2
         raise HTTPException(404) from None
     if gerai_id not in {g["id"] for g in counters}:
         raise HTTPException(404)
+    return _book_page(request, mpp, counters, days, gerai_id, day, errors, status_code, akun, held_id)
+
+
+def _book_page(request, mpp, counters, days, gerai_id, day, errors, status_code, akun, held_id):
     return render(request, "antrean_pesan.html", {
         "mpp": mpp, "gerai": counters, "hari": days, "pilih_gerai": gerai_id, "pilih_tanggal": day,
-        "slot": svc.slots(db, gerai_id, day), "errors": errors or {}, "akun": akun,
+        "slot": svc.slots(db_of(request), gerai_id, day), "errors": errors or {}, "akun": akun,
+        "tiket_lain": held_id,
     }, status_code=status_code)
 
 
 async def book(request: Request):
     akun = auth.require(request, "warga")
-    _region(request)
+    await run_in_threadpool(_region, request)
     form = await request.form()
+    chosen = {"gerai": str(form.get("gerai", ""))[:20], "tanggal": str(form.get("tanggal", ""))[:20]}
     try:
-        ticket = await run_in_threadpool(svc.book, db_of(request), akun, angka.to_id(form.get("gerai")) or 0,
-                                         str(form.get("tanggal", "")), str(form.get("jam", "")))
+        ticket = await run_in_threadpool(svc.book, db_of(request), akun, angka.to_id(chosen["gerai"]) or 0,
+                                         chosen["tanggal"], str(form.get("jam", "")))
     except (svc.QueueRefused, ValueError) as e:
-        return book_form(request, {"jam": getattr(e, "message", "Pilih gerai dan jam.")}, status_code=400)
+        return await run_in_threadpool(book_form, request, {"jam": getattr(e, "message", "Pilih gerai dan jam.")},
+                                       400, chosen, getattr(e, "tiket_id", None))
     return auth.redirect(f"/antrean/{ticket['id']}")
 
 
@@ -68,7 +83,7 @@ def _ticket(request: Request) -> dict:
 
 
 def ticket(request: Request):
-    t = svc.ticket_view(_ticket(request))
+    t = svc.ticket_view(_ticket(request), db_of(request))
     url = request.app.state.settings.url(f"/antrean/{t['id']}")
     return render(request, "tiket.html", {"t": t, "qr": qr_svg(f"{t['kode']} {t['tanggal']} {t['jam']} {url}"),
                                           "skm_selesai": skm.done(db_of(request), f"tiket:{t['id']}"),
@@ -88,9 +103,12 @@ async def cancel(request: Request):
 
 def _display_context(request: Request, mpp: dict) -> dict:
     db = db_of(request)
-    today = kalender.region_today(db, mpp["wilayah_kode"]).isoformat()
+    local = kalender.local_now(svc.kalender_zone(db, mpp["wilayah_kode"]))
+    today = local.date().isoformat()
     return {"mpp": mpp, "dipanggil": q.called(db, mpp["wilayah_kode"], today),
-            "versi": q.display_version(db, mpp["wilayah_kode"], today)}
+            # the minute is part of the version: the clock on the screen moves on even when nobody is called
+            "versi": f"{q.display_version(db, mpp['wilayah_kode'], today)}.{local:%H%M}",
+            "jam": f"{local:%H.%M} {local.tzname()}"}
 
 
 def display(request: Request):

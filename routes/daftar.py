@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
 from services import akun as akun_service
-from services import identitas, notifikasi
+from services import identitas, notifikasi, permohonan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
+from web.pelayanan import pelayanan_of
 from web.render import db_of, render
 
 MAX_FRAMES = 4
@@ -151,14 +155,39 @@ def registration_status(request: Request):
     return render(request, "daftar_status.html", {"pesan": request.session.get("pesan_status", "")})
 
 
+_APPLICATION = re.compile(r"^/permohonan/(\d+)/periksa\Z", re.ASCII)
+
+
+def _application(request: Request, akun: dict, lanjut: str) -> dict | None:
+    """The draft a step-up was asked for ("Ajukan" sends ``lanjut=/permohonan/<id>/periksa``), if it is theirs."""
+    found = _APPLICATION.match(lanjut)
+    p = permohonan.for_citizen(db_of(request), akun, int(found.group(1))) if found else None
+    return p if p and permohonan.editable(p) else None
+
+
 def step_up_form(request: Request):
     found = auth.require(request, "warga")
     nxt = auth.same_site(request.query_params.get("lanjut", ""))
+    p = _application(request, found, nxt)
+    loket = permohonan.counter_visit(db_of(request), p) if p else None
     if not found["templat_wajah"]:  # nothing to compare with: the counter is the way, say so
-        return render(request, "daftar_status.html", {"pesan": identitas.COUNTER, "lanjut": nxt})
+        return render(request, "daftar_status.html", {"pesan": identitas.COUNTER, "lanjut": nxt, "permohonan": p,
+                                                      "loket": loket})
     ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
     return render(request, "wajah.html", _face_context(request, "Verifikasi wajah ulang", "/verifikasi-wajah", ch,
-                                                       lanjut=nxt, step_up=True))
+                                                       lanjut=nxt, step_up=True, permohonan=p, loket=loket))
+
+
+def _submit_after_face(request: Request, akun: dict, p: dict, outcome: identitas.Outcome):
+    """"Ajukan" led here: submit now, with no second press; a face check that cannot settle it online sends
+    the application on all the same, its identity to be checked at the counter before the document is issued."""
+    routed = outcome.status != "aktif"
+    errors = permohonan.submit(pelayanan_of(request), akun, p, counter_check=routed)
+    if errors:  # the answers changed meanwhile: the check-answers page says what to fix
+        return auth.go_to(request, f"/permohonan/{p['id']}/periksa")
+    request.session["pesan"] = (f"{outcome.message} Permohonan Anda sudah diajukan." if routed
+                                else "Wajah terverifikasi. Permohonan Anda sudah diajukan.")
+    return auth.go_to(request, f"/permohonan/{p['id']}")
 
 
 async def step_up(request: Request):
@@ -170,10 +199,16 @@ async def step_up(request: Request):
     outcome = await run_in_threadpool(identitas.step_up, idn, found, str(form.get("nonce", "")), frames, photo,
                                       client_ip(request))
     safe = auth.same_site(str(form.get("lanjut", "")))
+    p = await run_in_threadpool(_application, request, found, safe)
+    if p is not None and outcome.status != "ulang":
+        return await run_in_threadpool(_submit_after_face, request, found, p, outcome)
     if outcome.status == "aktif":
         return auth.go_to(request, safe or "/akun")
+    if outcome.status != "ulang":
+        request.session["pesan_status"] = f"{outcome.message} {identitas.COUNTER}"
+        return auth.go_to(request, "/daftar/status")
     request.session["pesan_wajah"] = outcome.message
-    return auth.go_to(request, "/verifikasi-wajah" + (f"?lanjut={safe}" if safe else ""))
+    return auth.go_to(request, "/verifikasi-wajah" + (f"?lanjut={quote(safe, safe='/')}" if safe else ""))
 
 
 def not_me_form(request: Request):

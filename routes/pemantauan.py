@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services import pemantauan as svc
+from services import pengaduan
 from web import auth
 from web.render import db_of, render
 
@@ -74,6 +75,14 @@ def performance(request: Request):
     return render(request, "pemantauan_kinerja.html", svc.performance(db_of(request)))
 
 
+def complaints(request: Request):
+    """Complaints no MPP manager can forward yet (their region has no admin account): the ministry's to chase."""
+    _ministry(request)
+    db = db_of(request)
+    return render(request, "pemantauan_pengaduan.html", {"daftar": pengaduan.unattended(db),
+                                                         "status": pengaduan.STATUS, **svc.data_label(db)})
+
+
 def csv_performance(request: Request):
     _ministry(request)
     return _csv(svc.csv_performance(db_of(request)), "kinerja.csv")
@@ -105,6 +114,7 @@ routes = [
     Route("/pemantauan/provinsi", provinces, name="pemantauan_provinsi"),
     Route("/pemantauan/daftar", region_list, name="pemantauan_daftar"),
     Route("/pemantauan/wilayah/{kode}", region, name="pemantauan_wilayah"),
+    Route("/pemantauan/pengaduan", complaints, name="pemantauan_pengaduan"),
     Route("/pemantauan/ringkasan.csv", csv_summary, name="pemantauan_ringkasan_csv"),
     Route("/pemantauan/kelompok.csv", csv_groups, name="pemantauan_kelompok_csv"),
     Route("/pemantauan/provinsi.csv", csv_provinces, name="pemantauan_provinsi_csv"),

@@ -3,6 +3,8 @@ and the satisfaction survey (SKM) after a finished transaction."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,7 +14,6 @@ from db import antrean as antrean_q
 from db import katalog as katalog_q
 from db import pengaduan as q
 from db import permohonan as permohonan_q
-from db import wilayah as wilayah_q
 from services import angka, kalender, pengaduan as svc, skm
 from web import auth
 from web.identity import client_ip
@@ -22,7 +23,7 @@ from web.render import db_of, render
 
 def _form_context(request: Request, values: dict, errors: dict) -> dict:
     db = db_of(request)
-    return {"v": values, "errors": errors, "daerah": wilayah_q.digital_regions(db),
+    return {"v": values, "errors": errors, "daerah": svc.regions(db),
             "layanan": katalog_q.list_services(db)}
 
 
@@ -40,10 +41,16 @@ def complaint_form(request: Request):
 async def complaint(request: Request):
     form = await request.form()
     values = {k: str(form.get(k, ""))[:4000] for k in ("isi", "wilayah", "layanan", "permohonan", "kontak")}
+    sent = svc.already_filed(request.session.get("pengaduan_terkirim"), values)
+    if sent is not None:  # the same complaint again from this browser: its page, not a second one
+        request.session["pesan"] = (f"Pengaduan ini sudah terkirim dengan nomor {sent['nomor']}; "
+                                    "tidak dikirim dua kali.")
+        return auth.redirect(f"/pengaduan/{sent['nomor']}?kode={sent['kode']}")
     try:
         row = await run_in_threadpool(svc.file, db_of(request), values, request.scope.get("akun"), client_ip(request))
     except svc.ComplaintRefused as e:
         return render(request, "pengaduan.html", _form_context(request, values, e.errors), status_code=400)
+    request.session["pengaduan_terkirim"] = svc.filed_note(row, values)
     return auth.redirect(f"/pengaduan/{row['nomor']}?kode={row['kode_lacak']}")
 
 
@@ -58,9 +65,24 @@ def _tracked(request: Request, kode: str) -> dict:
     return row
 
 
+def open_by_number(request: Request):
+    """The "Lacak pengaduan" form on /pengaduan: number and code typed by hand lead to the complaint's page."""
+    nomor = svc.normalise_number(request.query_params.get("nomor", ""))
+    kode = svc.normalise_code(request.query_params.get("kode", ""))
+    if not nomor or not kode:
+        values = {"isi": "", "permohonan": "", "wilayah": "", "layanan": "", "kontak": "",
+                  "lacak_nomor": nomor, "lacak_kode": kode}
+        missing = {"lacak-nomor" if not nomor else "lacak-kode":
+                   "Isi nomor pengaduan dan kode pelacakan yang Anda terima saat mengadu."}
+        return render(request, "pengaduan.html", {**_form_context(request, values, {}), "galat_lacak": missing},
+                      status_code=400)
+    return auth.redirect(f"/pengaduan/{quote(nomor, safe='')}?kode={quote(kode, safe='')}")
+
+
 def tracking(request: Request):
     row = _tracked(request, request.query_params.get("kode", ""))
-    return render(request, "pengaduan_lacak.html", {"a": row, "status": svc.STATUS})
+    return render(request, "pengaduan_lacak.html", {"a": row, "status": svc.STATUS,
+                                                    "pesan": request.session.pop("pesan", None)})
 
 
 async def confirm(request: Request):
@@ -131,10 +153,15 @@ async def survey(request: Request):
             target, back = (t["wilayah_kode"], t["instansi_id"], t["layanan_id"]), f"/antrean/{t['id']}"
     if target is None:
         raise HTTPException(404)
+    answers = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        await run_in_threadpool(skm.submit, db, f"{kind}:{number}", dict(form), *target)
+        await run_in_threadpool(skm.submit, db, f"{kind}:{number}", answers, *target)
         request.session["pesan"] = "Terima kasih, penilaian Anda tercatat."
     except skm.SurveyRefused as e:
+        if e.errors:  # some left unanswered: the form again, with the answers given, naming each one missing
+            return render(request, "skm.html", {
+                "kembali": back, "transaksi": f"{kind}:{number}", "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
+                "skm_galat": e.errors, "skm_pilih": skm.given(answers)}, status_code=400)
         request.session["pesan"] = e.message
     return auth.redirect(back)
 
@@ -142,6 +169,7 @@ async def survey(request: Request):
 routes = [
     Route("/pengaduan", complaint_form, name="pengaduan"),
     Route("/pengaduan", complaint, methods=["POST"], name="pengaduan_kirim"),
+    Route("/pengaduan/lacak", open_by_number, name="pengaduan_buka"),
     Route("/pengaduan/{nomor}", tracking, name="pengaduan_lacak"),
     Route("/pengaduan/{nomor}/selesai", confirm, methods=["POST"], name="pengaduan_selesai"),
     Route("/petugas/pengaduan", handling, name="pengaduan_kelola"),

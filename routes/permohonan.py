@@ -45,8 +45,22 @@ def mine(request: Request):
 
 
 def _form_context(request: Request, p: dict, errors: dict | None = None) -> dict:
-    return {"p": p, "berkas": q.files(db_of(request), p["id"]), "errors": errors or {},
+    # a document's message links to its file input (id "file-<name>"), a typed answer's to its input
+    links = {f["nama"]: f"file-{f['nama']}" for f in p["formulir"] if f["jenis"] == "berkas"}
+    return {"p": p, "berkas": q.files(db_of(request), p["id"]), "errors": errors or {}, "tautan": links,
             "perbaiki": svc.fields_needing_fix(p), "tersimpan": request.query_params.get("tersimpan")}
+
+
+async def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """The typed answers and every chosen file of a posted form (the whole form is posted without
+    JavaScript: the 'Unggah' button sends the typed answers with the file, so none is lost)."""
+    answers, files = {}, {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            answers.setdefault(name, value)
+        elif isinstance(value, UploadFile) and value.filename and name not in files:
+            files[name] = (value.filename, await value.read())
+    return answers, files
 
 
 def fill(request: Request):
@@ -60,11 +74,13 @@ async def save(request: Request):
     """Save the text answers (htmx autosave on change, or the 'Simpan draf'/'Lanjut' buttons)."""
     _, p = _own(request)
     form = await request.form()
-    answers = {k: v for k, v in form.items() if isinstance(v, str)}
-    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, {})
+    answers, files = await _answers_and_files(form)
+    await form.close()
+    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, files)
     if request.headers.get("hx-request"):
         return render(request, "_tersimpan.html", {"errors": errors})
     if errors:
+        p = await run_in_threadpool(q.get, db_of(request), p["id"])
         return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
     if form.get("aksi") == "lanjut":
         return auth.redirect(f"/permohonan/{p['id']}/periksa")
@@ -72,19 +88,21 @@ async def save(request: Request):
 
 
 async def upload(request: Request):
-    """One requirement document: its own small form, so a dropped line loses only this file."""
+    """One requirement document. With JavaScript (unggah.js) the file alone, as ``berkas``, so a dropped
+    line loses only this file; without, the whole form: the typed answers are saved with the file."""
     _, p = _own(request)
     kolom = request.path_params["kolom"]
     form = await request.form()
-    f = form.get("berkas")
-    data = await f.read() if isinstance(f, UploadFile) else b""
-    name = f.filename if isinstance(f, UploadFile) else ""
+    answers, files = await _answers_and_files(form)
     await form.close()
-    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, {}, {kolom: (name or "berkas", data)})
-    if not data:
-        errors = {kolom: "Pilih berkas terlebih dahulu."}
+    if "berkas" in files:
+        files[kolom] = files.pop("berkas")
+    chosen = files.get(kolom, ("", b""))
+    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, files)
+    if not chosen[1] and kolom not in errors:
+        errors = {kolom: "Pilih berkas terlebih dahulu, lalu tekan “Unggah”.", **errors}
     if errors:
-        p = q.get(db_of(request), p["id"])
+        p = await run_in_threadpool(q.get, db_of(request), p["id"])
         return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
     then = f"/permohonan/{p['id']}/isi?tersimpan=1#berkas-{kolom}"
     return auth.go_to(request, then)
@@ -96,21 +114,37 @@ def review(request: Request):
         return auth.redirect(f"/permohonan/{p['id']}")
     errors = svc.check_answers(pelayanan_of(request), p)
     return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": q.files(db_of(request), p["id"]),
-                                                       "tingkat": svc.level_notes(akun, p)})
+                                                       **_level_context(request, akun, p)})
+
+
+def _step_up_due(request: Request, akun: dict, p: dict) -> bool:
+    """Whether "Ajukan" first asks for a fresh selfie (a document service, an account with face data)."""
+    minutes = request.app.state.settings.stepup_minutes
+    return bool(p["terbitkan_dokumen"] and minutes and identitas.needs_step_up(akun, minutes))
+
+
+def _level_context(request: Request, akun: dict, p: dict) -> dict:
+    """What the check-answers page says about identity: a selfie follows "Ajukan", or the counter checks it."""
+    notes = svc.level_notes(akun, p)
+    counter = "loket" in notes or p["ditahan"] == svc.COUNTER_CHECK
+    return {"tingkat": notes, "swafoto": not notes.get("ajukan") and _step_up_due(request, akun, p),
+            "loket": svc.counter_visit(db_of(request), p) if counter or _step_up_due(request, akun, p) else None}
 
 
 async def submit(request: Request):
     akun, p = _own(request)
-    idn_minutes = request.app.state.settings.stepup_minutes
-    if svc.editable(p) and p["terbitkan_dokumen"] and idn_minutes and identitas.needs_step_up(akun, idn_minutes):
+    form = await request.form()
+    without_selfie = form.get("tanpa_swafoto") == "1"  # "Saya tidak bisa swafoto": the counter checks instead
+    if svc.editable(p) and not without_selfie and _step_up_due(request, akun, p):
         return auth.redirect(f"/verifikasi-wajah?lanjut=/permohonan/{p['id']}/periksa")
-    errors = await run_in_threadpool(svc.submit, pelayanan_of(request), akun, p)
+    errors = await run_in_threadpool(svc.submit, pelayanan_of(request), akun, p, None,
+                                     without_selfie and svc.editable(p) and _step_up_due(request, akun, p))
     if errors:
-        notes = svc.level_notes(akun, p)
         errors = {k: v for k, v in errors.items() if k != "tingkat"}
         files = await run_in_threadpool(q.files, db_of(request), p["id"])
-        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": files,
-                                                           "tingkat": notes}, status_code=400)
+        context = await run_in_threadpool(_level_context, request, akun, p)
+        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": files, **context},
+                      status_code=400)
     return auth.redirect(f"/permohonan/{p['id']}")
 
 
@@ -123,6 +157,7 @@ def status_page(request: Request):
         "dibuka": opened, "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
         "skm_selesai": skm.done(db, f"permohonan:{p['id']}"), "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
         "pesan": request.session.pop("pesan", None),
+        "loket": svc.counter_visit(db, p) if p["ditahan"] == svc.COUNTER_CHECK else None,
     })
 
 

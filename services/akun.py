@@ -36,6 +36,16 @@ SUSPENDED = ("Akun ini ditangguhkan karena pemilik NIK melaporkan bukan dia yang
              "Disdukcapil di MPP dengan KTP-el asli untuk pemeriksaan.")
 HOME_BY_ROLE = {"warga": "/akun", "petugas": "/petugas", "admin_wilayah": "/admin", "kementerian": "/admin"}
 WRONG = "NIK/nama pengguna atau kata sandi salah."
+# A registration without an account, told only to someone who typed its password.
+REGISTRATION = {
+    "menunggu_wajah": "Pendaftaran Anda belum selesai: nomor HP belum dibuktikan dengan kode SMS. Masukkan kode "
+                      "yang dikirim ke nomor HP Anda, atau minta kode baru.",
+    "ditinjau": "Pendaftaran Anda menunggu pemeriksaan petugas MPP, jadi akun Anda belum aktif. Datang ke gerai "
+                "Disdukcapil di MPP dengan KTP-el asli: petugas memverifikasi Anda di tempat, lalu Anda dapat "
+                "masuk dengan kata sandi ini.",
+    "ditolak": "Pendaftaran Anda ditolak petugas MPP, jadi belum ada akun. Datang ke gerai Disdukcapil di MPP dengan "
+               "KTP-el asli untuk penjelasan dan pembuatan akun di tempat.",
+}
 KNOWN_CLIENT_S = 30 * 86400
 SESSION_REFRESH_S = 86400  # a session in use has its expiry pushed on at most once a day
 
@@ -45,6 +55,7 @@ class LoginResult:
     akun: dict | None = None
     error: str | None = None
     wait_s: float = 0.0  # > 0: refused by a limit, try again after this many seconds
+    pendaftaran_id: int | None = None  # a registration still waiting for its SMS code: continue it
 
 
 def _too_many(seconds: float) -> LoginResult:
@@ -68,7 +79,10 @@ def login(db: Database, login_id: str, password: str, ip: str, now: float | None
     if wait > 0:
         return _too_many(wait)
     if found is None:
-        dummy_verify()
+        waiting = _registration_of(db, login_id, password)
+        if waiting is not None:  # the right password of a registration with no account yet: say where it is
+            return LoginResult(error=REGISTRATION[waiting["status"]],
+                               pendaftaran_id=waiting["id"] if waiting["status"] == "menunggu_wajah" else None)
     if found is None or not verify_password(password, found["kata_sandi"]):
         with write(db):  # one transaction for the three counts
             ratelimit.record_failure(db, ratelimit.LOGIN_PER_ACCOUNT_AND_CLIENT, pair, now)
@@ -79,6 +93,15 @@ def login(db: Database, login_id: str, password: str, ip: str, now: float | None
     if found.get("status", "aktif") != "aktif":
         return LoginResult(error=SUSPENDED)
     return LoginResult(akun=found)
+
+
+def _registration_of(db: Database, login_id: str, password: str) -> dict | None:
+    """A registration of this NIK or number without an account whose password this is (at least one password
+    check either way, so the answer's timing does not tell whether a registration exists)."""
+    rows = [r for r in akun.registrations_without_account(db, login_id) if r["status"] in REGISTRATION]
+    if not rows:
+        dummy_verify()
+    return next((r for r in rows if verify_password(password, r["kata_sandi"])), None)
 
 
 def _hash(sesi_id: str) -> str:

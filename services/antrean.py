@@ -24,10 +24,22 @@ from services import kalender
 BOOK_DAYS_AHEAD = 14
 
 
+STATUS = {"menunggu": "Menunggu", "dipanggil": "Dipanggil", "dilayani": "Sudah dilayani",
+          "tidak_hadir": "Tidak hadir", "batal": "Dibatalkan"}
+ACTIVE = ("menunggu", "dipanggil")
+
+
 class QueueRefused(ValueError):
-    def __init__(self, message: str):
+    def __init__(self, message: str, tiket_id: int | None = None):
         super().__init__(message)
         self.message = message
+        self.tiket_id = tiket_id  # the ticket the citizen already holds, when that is the reason
+
+
+def tickets_of(db: Database, akun: dict) -> list[dict]:
+    """The citizen's tickets for the account page: active ones first, each with its status in words."""
+    return [{**t, "status_nama": STATUS.get(t["status"], t["status"]), "aktif": t["status"] in ACTIVE}
+            for t in q.for_citizen(db, akun["id"])]
 
 
 def slot_times(g: dict) -> list[str]:
@@ -98,7 +110,7 @@ def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layana
         if held["jam"] == jam:
             return q.get(db, held["id"])  # the same booking sent twice: the ticket it made
         raise QueueRefused(f"Anda sudah memiliki tiket {held['kode']} pukul {held['jam']} di gerai ini pada "
-                           "tanggal tersebut. Batalkan tiket itu dulu bila ingin memilih jam lain.")
+                           "tanggal tersebut. Batalkan tiket itu dulu bila ingin memilih jam lain.", held["id"])
     if ticket is None:
         raise QueueRefused("Maaf, kuota daring jam itu baru saja habis. Pilih jam lain.")
     return ticket
@@ -187,8 +199,11 @@ def _stamp(now: dt.datetime | None) -> str:
     return (now or kalender.utc_now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def ticket_view(t: dict) -> dict:
+def ticket_view(t: dict, db: Database | None = None) -> dict:
+    """A ticket as its holder reads it: status in words, the requirements to bring, the region's time zone."""
     t = dict(t)
+    t["status_nama"] = STATUS.get(t["status"], t["status"])
+    t["zona_waktu"] = kalender_zone(db, t["wilayah_kode"]) if db is not None else ""
     t["persyaratan"] = json.loads(t["persyaratan"]) if t.get("persyaratan") else []
     t["persyaratan"] += json.loads(t["persyaratan_tambahan"]) if t.get("persyaratan_tambahan") else []  # the region's own
     return t

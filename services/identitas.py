@@ -133,6 +133,9 @@ def _phone_held_by_other(idn: Identity, phone: str, akun_id: int | None) -> bool
 
 MISMATCH = ("Data tidak cocok dengan data kependudukan (Dukcapil). Periksa NIK, nama, dan tanggal lahir sesuai "
             "KTP-el.")
+# the registry mismatch in the error summary: each field to check, linked, never which one differed
+MISMATCH_FIELDS = {"nik": MISMATCH, "nama": "Periksa nama: tulis persis seperti di KTP-el, termasuk gelar.",
+                   "hari": "Periksa tanggal lahir: sama seperti di KTP-el."}
 
 
 def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") -> Resident | None:
@@ -150,8 +153,10 @@ def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") ->
     if form.jenis_kelamin not in ("L", "P"):
         errors["jenis_kelamin"] = "Pilih jenis kelamin."
     checked = nik_rules.check(idn.db, form.nik, born, form.jenis_kelamin or None)
-    if checked.errors:
-        errors["nik"] = checked.errors[0]
+    errors.update(checked.bertentangan)  # a date or sex the NIK contradicts: said on that field (no registry asked)
+    own = [e for e in checked.errors if e not in checked.bertentangan.values()]
+    if own:
+        errors["nik"] = own[0]
     if not form.nama.strip():
         errors["nama"] = "Isi nama lengkap sesuai KTP-el."
     phone = normalise_phone(form.telepon)
@@ -176,7 +181,7 @@ def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") ->
     if resident is None or normalise_name(resident.nama) != normalise_name(form.nama) \
             or resident.tanggal_lahir != born.isoformat():
         ratelimit.record_failure(idn.db, ratelimit.REGISTER_MISMATCH_PER_NIK, nik_key)
-        errors["nik"] = MISMATCH
+        errors.update(MISMATCH_FIELDS)  # the same three whichever part differs: nothing to guess from
         return None
     if q.account_by_nik(idn.db, checked.nik):
         errors["nik"] = NIK_TAKEN
@@ -389,6 +394,7 @@ def verify_face(idn: Identity, akun: dict, nonce: str, frames: list[bytes], phot
         q.set_account_template(idn.db, akun["id"], seal(selfie.template, idn.key, f"akun:{akun['id']}"))
         q.set_level(idn.db, akun["id"], level)
         q.mark_face_checked(idn.db, akun["id"])
+        q.release_counter_checks(idn.db, akun["id"])
         q.record_assurance(idn.db, akun["id"], "terverifikasi_wajah", "selfie", jarak=distance,
                            liveness=json.dumps({"lolos": True, **selfie.pad}))
     return Outcome("aktif", "Wajah Anda cocok dengan foto KTP-el. Akun Anda terverifikasi wajah.", akun["id"],
@@ -441,29 +447,43 @@ def _references(idn: Identity, akun: dict) -> list[np.ndarray]:
 
 
 def step_up(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: bytes | None, ip: str) -> Outcome:
-    """A fresh selfie against the account's own enrolled template, before a sensitive action."""
+    """A fresh selfie against the account's own enrolled template, before a sensitive action.
+
+    ``ulang``: worth another try (the reason says why); ``ditinjau`` or ``terkunci``: a selfie cannot settle it
+    (no face data, a single photo, a doubtful or review-band result, too many tries), the counter must.
+    """
     subjek = f"akun:{akun['id']}"
     if _limited(idn, subjek, ip):
-        return Outcome("terkunci", "Terlalu banyak percobaan verifikasi wajah. Coba lagi 1 jam lagi.")
+        return Outcome("terkunci", "Terlalu banyak percobaan verifikasi wajah dalam satu jam.")
     references = _references(idn, akun)
     if not references:
-        return Outcome("ditinjau", "Akun Anda belum memiliki data wajah. " + COUNTER)
+        return Outcome("ditinjau", "Akun Anda belum memiliki data wajah untuk dicocokkan.")
+    if not frames and photo:  # the no-camera form: one photo cannot show that the person is there
+        q.record_face_check(idn.db, subjek, "step_up", "ditolak", None, "tanpa_liveness")
+        return Outcome("ditinjau", "Satu foto tanpa kamera langsung tidak dapat membuktikan bahwa Anda hadir.")
     selfie = _selfie(idn, subjek, nonce, frames, photo)
+    if selfie.review:
+        _count_failure(idn, subjek, ip)
+        q.record_face_check(idn.db, subjek, "step_up", "ditolak", None, _liveness_note(selfie))
+        return Outcome("ditinjau", "Pemeriksaan keaktifan wajah belum meyakinkan secara daring.")
     if selfie.template is None or not selfie.live:
         _count_failure(idn, subjek, ip)
-        error = selfie.error or ("Pemeriksaan keaktifan belum meyakinkan. Ulangi di tempat yang terang, dengan "
-                                 "wajah langsung di depan kamera." if selfie.review else
-                                 "Verifikasi ulang perlu kamera dengan arahan gerakan kepala.")
         q.record_face_check(idn.db, subjek, "step_up", "ditolak", None, selfie.error or _liveness_note(selfie))
-        return Outcome("ulang", error)
+        return Outcome("ulang", selfie.error or "Pemeriksaan wajah gagal. Ulangi di tempat yang terang, dengan "
+                                                "wajah langsung di depan kamera.")
     distance = min(face_distance(selfie.template, ref) for ref in references)
     decision = decide(distance, idn.thresholds)
     q.record_face_check(idn.db, subjek, "step_up", decision, distance, "")
+    if decision == "review":  # another selfie would land in the same band: a person decides
+        return Outcome("ditinjau", "Wajah Anda belum bisa dipastikan cocok dengan data akun secara daring.",
+                       distance=distance)
     if decision != "match":
         ratelimit.record_failure(idn.db, FACE_PER_SUBJECT, subjek)
-        return Outcome("ulang", "Wajah tidak cocok dengan data akun. Coba lagi di tempat yang terang.",
-                       distance=distance)
-    q.mark_face_checked(idn.db, akun["id"])
+        return Outcome("ulang", "Wajah tidak cocok dengan data akun. Coba lagi di tempat yang terang, dengan wajah "
+                                "langsung di depan kamera.", distance=distance)
+    with write(idn.db):
+        q.mark_face_checked(idn.db, akun["id"])
+        q.release_counter_checks(idn.db, akun["id"])
     return Outcome("aktif", "Wajah terverifikasi.", akun["id"], distance)
 
 
@@ -551,6 +571,7 @@ def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_c
         q.set_account_template(idn.db, akun["id"], seal(template, idn.key, f"akun:{akun['id']}"))
         q.set_level(idn.db, akun["id"], "terverifikasi_petugas")
         q.mark_face_checked(idn.db, akun["id"])
+        q.release_counter_checks(idn.db, akun["id"])
         if akun["status"] == "ditangguhkan":
             q.set_account_status(idn.db, akun["id"], "aktif")
             q.release_applications(idn.db, akun["id"])

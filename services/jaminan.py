@@ -35,6 +35,12 @@ CHANNELS = {
     "klaim_gerai": "Pemilik sah NIK diverifikasi di gerai dan mengambil alih NIK",
     "sebelum_riwayat": "Tercatat sebelum riwayat jaminan dimulai",
 }
+# A face check's result (verifikasi_wajah.hasil), as an officer reads it.
+FACE_RESULTS = {"match": "cocok", "review": "zona tinjauan (belum pasti cocok)", "no_match": "tidak cocok",
+                "ditolak": "tidak dapat diperiksa", "tanpa_foto": "tanpa foto rujukan di data kependudukan"}
+# What a face check was for (verifikasi_wajah.tujuan).
+FACE_PURPOSES = {"daftar": "verifikasi wajah", "step_up": "swafoto ulang sebelum mengajukan",
+                 "aktivasi": "pemeriksaan di gerai"}
 # How to reach a level, for a citizen who is below what a service needs.
 HOW_TO_REACH = {
     "terdaftar": "buktikan nomor HP Anda dengan kode SMS di halaman Akun",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import unicodedata
 
 from sqlite_utils import Database
 
@@ -28,11 +30,42 @@ def fts_expression(q: str) -> str | None:
     return " ".join(terms)
 
 
+def _words(text: str) -> list[str]:
+    return [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode() or w
+            for w in _WORD.findall(text.lower())]
+
+
+def spelling_fixed(db: Database, q: str) -> str | None:
+    """``q`` with each word the catalogue does not know replaced by the closest one it does ("akta kelahran"
+    -> "akta kelahiran"); None when nothing close enough was found. Short words and a last word that
+    begins a known word (typing in progress) are kept as they are."""
+    words = _words(q[:MAX_QUERY_CHARS])[:8]
+    vocabulary = sorted({w for text in katalog.search_texts(db) for w in _words(text) if len(w) >= 3})
+    known = set(vocabulary)
+    fixed, changed = [], False
+    for i, w in enumerate(words):
+        last = i == len(words) - 1
+        if len(w) < 4 or w in known or (last and any(v.startswith(w) for v in vocabulary)):
+            fixed.append(w)
+            continue
+        close = difflib.get_close_matches(w, vocabulary, n=1, cutoff=0.8)
+        if not close:
+            return None
+        fixed.append(close[0])
+        changed = True
+    return " ".join(fixed) if changed else None
+
+
 def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
-    """Services matching ``q`` (all when empty), limited to a region's enabled set."""
+    """Services matching ``q`` (all when empty), limited to a region's enabled set. When the words as
+    typed find nothing, a misspelt word is replaced by the closest catalogue word (``koreksi``)."""
     region = wilayah.get_kabkota(db, kode_wilayah) if kode_wilayah else None
     match = fts_expression(q)
     rows = katalog.list_services(db, match=match, wilayah=region["kode"] if region else None)
+    koreksi = None
+    if match and not rows and (koreksi := spelling_fixed(db, q)):
+        match = fts_expression(koreksi)
+        rows = katalog.list_services(db, match=match, wilayah=region["kode"] if region else None)
     groups = []
     for key, title in GROUP_TITLES.items():
         items = [r for r in rows if r["kelompok"] == key]
@@ -40,7 +73,8 @@ def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
             groups.append({"kelompok": key, "judul": title, "layanan": items})
     if match:  # keep relevance order in one list when searching
         groups = [{"kelompok": "hasil", "judul": "Hasil pencarian", "layanan": rows}] if rows else []
-    return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "kelompok": groups}
+    return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "kelompok": groups,
+            "koreksi": koreksi if rows else None}
 
 
 def service_page(db: Database, slug: str, kode: str | None = None) -> dict | None:

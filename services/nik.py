@@ -29,6 +29,8 @@ class NikCheck:
     kecamatan_kode: str | None = None
     perempuan: bool | None = None
     tanggal: tuple[int, int, int] | None = None  # day, month, 2-digit year
+    # a birth date or sex given with the NIK that the NIK itself contradicts: field -> message (also in errors)
+    bertentangan: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -71,11 +73,13 @@ def check(db: Database, raw: str, birth_date: dt.date | None = None, sex: str | 
     else:
         result.tanggal = (real_day, month, year)
         if birth_date and (real_day, month, year) != (birth_date.day, birth_date.month, birth_date.year % 100):
-            result.errors.append("Tanggal lahir yang Anda isi tidak sama dengan tanggal lahir di NIK "
-                                 "(angka ke-7 sampai ke-12).")
+            result.bertentangan["hari"] = ("Tanggal lahir yang Anda isi tidak sama dengan tanggal lahir di NIK "
+                                           "(angka ke-7 sampai ke-12). Periksa tanggal lahir atau NIK Anda.")
+            result.errors.append(result.bertentangan["hari"])
         if sex in ("L", "P") and result.perempuan != (sex == "P"):
-            result.errors.append("Jenis kelamin tidak sesuai dengan NIK: pada NIK perempuan, "
-                                 "tanggal lahir ditambah 40.")
+            result.bertentangan["jenis_kelamin"] = ("Jenis kelamin tidak sesuai dengan NIK: pada NIK perempuan, "
+                                                    "tanggal lahir ditambah 40. Periksa jenis kelamin atau NIK Anda.")
+            result.errors.append(result.bertentangan["jenis_kelamin"])
     if nik[12:] == "0000":
         result.errors.append("4 angka terakhir NIK (nomor urut) tidak boleh 0000.")
     return result

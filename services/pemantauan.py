@@ -153,7 +153,8 @@ def provinces_page(db: Database) -> dict:
 
 def describe(r: dict) -> str:
     if r["status"] == "berdiri":
-        return f"MPP berdiri {r['tanggal_berdiri']}"
+        day = kalender.parse_date(r["tanggal_berdiri"] or "")
+        return f"MPP berdiri {kalender.format_date(day)}" if day else "MPP berdiri"
     if r["status"] == "target":
         return f"Target {r['target_tahun']}"
     return STATUS[r["status"] or "tanpa_data"]

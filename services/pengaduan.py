@@ -10,6 +10,7 @@ number and a secret tracking code.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 
 from sqlite_utils import Database
@@ -18,6 +19,7 @@ from db import audit, pengaduan as q
 from db.connection import write
 from db import katalog as katalog_q
 from db import permohonan as permohonan_q
+from db import wilayah as wilayah_q
 from services import angka, kalender, ratelimit
 from services.passwords import same_secret
 
@@ -26,6 +28,34 @@ ANONYMOUS = ratelimit.Limit("pengaduan:ip", 5, 3600)
 TRACK_PER_CLIENT = ratelimit.Limit("lacak-pengaduan:klien", 20, 3600)
 STATUS = {"diterima": "Diterima", "diteruskan": "Diteruskan ke instansi", "ditindaklanjuti": "Ditindaklanjuti",
           "selesai": "Selesai", "ditutup_otomatis": "Ditutup otomatis (10 hari kerja tanpa tanggapan)"}
+
+
+def regions(db: Database) -> list[dict]:
+    """Where a complaint can be filed: every kab/kota with an MPP, not only the MPP Digital pilots.
+
+    In a pilot region the complaint is forwarded by the region's MPP manager (admin_wilayah) to the
+    agency; in any other region it goes to that region's MPP manager as well (no agency is chosen,
+    since those regions have no catalogue rows). Until a region has a manager account, its
+    complaints are listed to the ministry in monitoring (:func:`unattended`, /pemantauan/pengaduan)."""
+    return wilayah_q.mpp_regions(db)
+
+
+def unattended(db: Database, now: dt.datetime | None = None) -> list[dict]:
+    """Open complaints of regions with no MPP manager account yet, each marked when past its deadline."""
+    rows = q.unattended(db)
+    for r in rows:
+        r["terlambat"] = overdue({**r, "batas_tindak": None}, _today(db, r["wilayah_kode"], now))
+    return rows
+
+
+def normalise_number(nomor: str) -> str:
+    """A complaint number as a person types it from a note: spaces dropped, letters upper-case."""
+    return "".join((nomor or "").split()).upper()[:40]
+
+
+def normalise_code(kode: str) -> str:
+    """A tracking code as typed: spaces dropped, lower-case (codes are hex, ``secrets.token_hex``)."""
+    return "".join((kode or "").split()).lower()[:40]
 
 
 class ComplaintRefused(ValueError):
@@ -54,7 +84,8 @@ def prefill(db: Database, akun: dict | None, permohonan_id: str) -> str:
     today = kalender.region_today(db, p["wilayah_kode"])
     if p["tenggat"] and p["tenggat"] < today.isoformat() and p["status"] not in ("selesai", "ditolak"):
         late = kalender.working_days_between(db, p["wilayah_kode"], dt.date.fromisoformat(p["tenggat"]), today)
-        text += f" Melewati batas waktu {p['tenggat']} ({late} hari kerja)."
+        text += (f" Melewati batas waktu {kalender.format_date(dt.date.fromisoformat(p['tenggat']))} "
+                 f"({late} hari kerja).")
     return text
 
 
@@ -66,8 +97,8 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
         errors["isi"] = "Tuliskan pengaduan Anda (minimal 10 karakter)."
     elif len(isi) > MAX_CHARS:
         errors["isi"] = f"Pengaduan terlalu panjang (maks. {MAX_CHARS} karakter)."
-    if not db.execute("SELECT 1 FROM mpp WHERE wilayah_kode = ?", [wilayah_kode]).fetchone():
-        errors["wilayah"] = "Pilih daerah tempat layanan diberikan."
+    if not wilayah_q.has_mpp(db, wilayah_kode):
+        errors["wilayah"] = "Pilih daerah tempat layanan diberikan (kabupaten/kota yang sudah memiliki MPP)."
     if akun is None and ratelimit.blocked(db, ANONYMOUS, ip):
         errors["isi"] = "Terlalu banyak pengaduan dari jaringan ini. Coba lagi 1 jam lagi, atau masuk ke akun Anda."
     if errors:
@@ -87,6 +118,33 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
                    akun_id=akun["id"] if akun else None, kontak=(form.get("kontak") or "").strip()[:100], isi=isi,
                    **deadlines(db, wilayah_kode, _today(db, wilayah_kode, now)))
     return row
+
+
+RESENT_MINUTES = 60  # the same complaint sent again from the same browser within this time is the same one
+
+
+def _fingerprint(form: dict) -> str:
+    """What makes a complaint the same one: its text (spacing aside) and its region."""
+    text = " ".join(str(form.get("isi") or "").split())
+    return hashlib.sha256(f"{form.get('wilayah') or ''}\0{text}".encode()).hexdigest()
+
+
+def filed_note(row: dict, form: dict, now: dt.datetime | None = None) -> dict:
+    """What the browser's session keeps of a complaint just filed, to recognise it when sent again
+    (back, then "Kirim" once more: the page came back fresh, with a new one-time key)."""
+    return {"sidik": _fingerprint(form), "nomor": row["nomor"], "kode": row["kode_lacak"],
+            "waktu": (now or kalender.utc_now()).isoformat()}
+
+
+def already_filed(note: dict | None, form: dict, now: dt.datetime | None = None) -> dict | None:
+    """The note of the complaint this form repeats, if this browser filed the same one a moment ago."""
+    if not isinstance(note, dict) or note.get("sidik") != _fingerprint(form):
+        return None
+    try:
+        age = (now or kalender.utc_now()) - dt.datetime.fromisoformat(str(note.get("waktu")))
+    except (ValueError, TypeError):  # not a time, or one without its zone: not ours
+        return None
+    return note if age <= dt.timedelta(minutes=RESENT_MINUTES) else None
 
 
 class TrackingPaused(Exception):

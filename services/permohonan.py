@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from db import audit, permohonan as q
+from db import wilayah as wilayah_q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
@@ -28,7 +29,7 @@ STATUS = {
 }
 NEXT_STEP = {
     "draf": "Lengkapi formulir, periksa jawaban, lalu ajukan.",
-    "diajukan": "Petugas akan memeriksa berkas Anda. Anda akan menerima SMS bila ada perubahan.",
+    "diajukan": "Petugas akan memeriksa berkas Anda.",  # the SMS promise depends on a phone: permohonan.html
     "diverifikasi": "Berkas lengkap. Permohonan sedang divalidasi dan menunggu persetujuan.",
     "perlu_perbaikan": "Perbaiki isian yang ditandai, lalu ajukan kembali.",
     "disetujui": "Disetujui. Dokumen sedang ditandatangani secara elektronik.",
@@ -37,6 +38,10 @@ NEXT_STEP = {
 }
 HELD = ("Permohonan ini ditahan sementara identitas pemilik NIK diperiksa di gerai Disdukcapil MPP. "
         "Datang dengan KTP-el asli.")
+# ``permohonan.ditahan`` = COUNTER_CHECK: submitted and worked on as usual, but its document is issued only after
+# the applicant's KTP-el is checked in person (or a selfie succeeds): where a face step could not be done online.
+COUNTER_CHECK = "tatap_muka"
+COUNTER_NOTE = "Identitas pemohon diperiksa tatap muka di MPP sebelum dokumen terbit"
 # officer action -> (duty needed, statuses it applies to, new status)
 ACTIONS = {
     "verifikasi": ("verifikator", ("diajukan",), "diverifikasi"),
@@ -103,9 +108,25 @@ def level_notes(akun: dict, p: dict) -> dict[str, str]:
         notes["terbit"] = (f"Anda dapat mengajukan sekarang. Dokumen baru diterbitkan setelah akun Anda "
                            f"\u201c{jaminan.SHORT[p['tingkat_terbit']]}\u201d: "
                            f"{jaminan.HOW_TO_REACH[p['tingkat_terbit']]}.")
-    if p["ditahan"]:
+    if p["ditahan"] and p["ditahan"] != COUNTER_CHECK:
         notes["ajukan"] = HELD
+    elif notes.get("ajukan"):  # below the level: submitted all the same, the counter checks the identity
+        notes["loket"] = notes.pop("ajukan")
     return notes
+
+
+def counter_visit(db: Database, p: dict) -> dict:
+    """Where and with what an applicant goes to have their identity checked in person (the MPP of the region)."""
+    mpp = wilayah_q.get_mpp(db, p["wilayah_kode"]) or {}
+    return {"mpp": mpp.get("nama") or f"MPP {p['wilayah_nama']}", "alamat": mpp.get("alamat", ""),
+            "jam": mpp.get("jam_layanan", ""), "kode": p["wilayah_kode"] if mpp else "",
+            "sms": bool(p.get("pemohon_telepon"))}
+
+
+def issue_level(p: dict) -> str:
+    """The level the applicant needs before the document is issued: never below the level to submit (an
+    application submitted below it, for the counter to check, waits for that level too)."""
+    return jaminan.higher(p["tingkat_ajukan"], p["tingkat_terbit"])
 
 
 def editable(p: dict) -> bool:
@@ -234,19 +255,25 @@ def _room_for_one_more_place(pel: Pelayanan, p: dict, now: dt.datetime | None = 
             "tolak dengan alasan, atau lanjutkan setelah salah satu SIP lamanya dicabut.", held)
 
 
-def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) -> dict[str, str]:
-    """Submit (or resubmit after revision); empty dict on success, else the errors to show."""
+def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None,
+           counter_check: bool = False) -> dict[str, str]:
+    """Submit (or resubmit after revision); empty dict on success, else the errors to show.
+
+    Below the service's level, or with ``counter_check`` (a face step that could not be done online), the
+    application is submitted all the same with ``ditahan = COUNTER_CHECK``: officers work on it, and its
+    document waits for the applicant's identity to be checked in person."""
     if not editable(p):
         return {}  # already submitted: a repeated submit changes nothing
-    refused = level_notes(akun, p).get("ajukan")
-    if refused:  # below the service's level, or held while the identity is checked
-        return {"tingkat": refused}
+    notes = level_notes(akun, p)
+    if notes.get("ajukan"):  # held while the identity of the NIK's owner is checked
+        return {"tingkat": notes["ajukan"]}
+    counter_check = counter_check or "loket" in notes or p["ditahan"] == COUNTER_CHECK
     errors = check_answers(pel, p)
     if errors:
         return errors
     today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or kalender.utc_now()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with write(pel.db):
         if q.current_status(pel.db, p["id"]) != p["status"]:
             return {}  # submitted a moment ago from another tab: once is enough
@@ -256,10 +283,11 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None) 
                 return {"nomor_str": message}
         nomor = p["nomor"] or f"{p['wilayah_kode']}-{today:%y%m%d}-{p['id']:06d}"
         note = "Diajukan kembali setelah perbaikan" if p["status"] == "perlu_perbaikan" else "Permohonan diajukan"
-        q.set_status(pel.db, p["id"], "diajukan", akun["id"], note, nomor=nomor, diajukan=stamp,
-                     tenggat=due.isoformat(), perbaikan="{}")
+        held = {"ditahan": COUNTER_CHECK} if counter_check else {}
+        q.set_status(pel.db, p["id"], "diajukan", akun["id"], f"{note}. {COUNTER_NOTE}." if held else note,
+                     nomor=nomor, diajukan=stamp, tenggat=due.isoformat(), perbaikan="{}", **held)
         notifikasi.enqueue_for(pel.db, akun, f"MPP Digital: permohonan {p['layanan_nama']} nomor {nomor} diterima. "
-                                             f"Batas waktu layanan {due:%d-%m-%Y}.")
+                                             f"Batas waktu layanan {kalender.format_date(due)}.")
     return {}
 
 
@@ -273,12 +301,16 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
         raise ActionRefused("Tindakan ini bukan wewenang jabatan Anda.")
     if p["status"] not in allowed:
         raise ActionRefused(f"Tindakan ini tidak berlaku untuk permohonan berstatus {STATUS[p['status']].lower()}.")
-    if p["ditahan"] and action != "tolak":
+    if p["ditahan"] == COUNTER_CHECK and action == "terbitkan":
+        raise ActionRefused("Identitas pemohon belum dapat dipastikan secara daring untuk permohonan ini: periksa "
+                            "KTP-el pemohon di loket (menu Identitas, verifikasi tatap muka) sebelum dokumen ini "
+                            "diterbitkan.")
+    if p["ditahan"] and p["ditahan"] != COUNTER_CHECK and action != "tolak":
         raise ActionRefused("Permohonan ini ditahan sementara identitas pemohon diperiksa di gerai Disdukcapil.")
-    if action == "terbitkan" and not jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]):
+    if action == "terbitkan" and not jaminan.meets(p["pemohon_tingkat"], issue_level(p)):
         raise ActionRefused(
             f"Pemohon baru pada tingkat \u201c{jaminan.SHORT.get(p['pemohon_tingkat'], p['pemohon_tingkat'])}\u201d; "
-            f"dokumen ini baru dapat diterbitkan pada tingkat \u201c{jaminan.SHORT[p['tingkat_terbit']]}\u201d. "
+            f"dokumen ini baru dapat diterbitkan pada tingkat \u201c{jaminan.SHORT[issue_level(p)]}\u201d. "
             "Minta pemohon memverifikasi wajah, atau verifikasi tatap muka di meja identitas saat ia datang.")
     reason = reason.strip()[:1000]
     if action in ("perbaikan", "tolak") and not reason:
@@ -320,7 +352,7 @@ def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool =
     with write(pel.db):
         _room_for_one_more_place(pel, p, now)  # under the lock every issue takes: officer or fiktif positif
         today = kalender.region_today(pel.db, p["wilayah_kode"], now)
-        code = (p["layanan_singkatan"] or p["slug"].upper().replace("-", ""))[:12]
+        code = p["layanan_singkatan"] or p["slug"].upper().replace("-", "")  # whole: a cut number reads as a typo
         nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
         berlaku = dokumen.validity_end(p, today, pel.sisdmk)
         isi = dokumen.content(p, officer, nomor, today, berlaku, deemed)
@@ -345,7 +377,7 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
     for row in q.due_for_deemed_approval(pel.db, kalender.local_now("WIT", now).date().isoformat()):
         today = kalender.region_today(pel.db, row["wilayah_kode"], now).isoformat()
         p = q.get(pel.db, row["id"])
-        if p["tenggat"] >= today or p["ditahan"] or not jaminan.meets(p["pemohon_tingkat"], p["tingkat_terbit"]):
+        if p["tenggat"] >= today or p["ditahan"] or not jaminan.meets(p["pemohon_tingkat"], issue_level(p)):
             continue  # not due yet, or the identity behind it is not yet sure enough for a document
         try:
             with write(pel.db):

@@ -48,19 +48,28 @@ def compute(rows: list[dict]) -> Ikm | None:
 
 
 class SurveyRefused(ValueError):
-    def __init__(self, message: str):
+    """``errors``: element -> message for each element left unanswered (empty when the survey was done)."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.errors = errors or {}
+
+
+def given(answers: dict[str, str]) -> dict[str, int]:
+    """The valid answers among those sent (kept when the form is shown again)."""
+    found = {key: angka.to_int(str(answers.get(key, "")), 1, 4) for key, _ in ELEMENTS}
+    return {key: v for key, v in found.items() if v in ANSWERS}
 
 
 def submit(db: Database, transaksi: str, answers: dict[str, str], wilayah_kode: str,
            instansi_id: int | None, layanan_id: int | None) -> None:
-    values = {}
-    for key, label in ELEMENTS:
-        v = angka.to_int(answers.get(key, ""), 1, 4)
-        if v not in ANSWERS:
-            raise SurveyRefused(f"Beri nilai 1–4 untuk unsur “{label}”.")
-        values[key] = v
+    values = given(answers)
+    missing = [(key, label) for key, label in ELEMENTS if key not in values]
+    if missing:
+        names = ", ".join(label for _, label in missing)
+        raise SurveyRefused(f"Pilih jawaban untuk: {names}.",
+                            {key: f"Pilih jawaban untuk “{label}”." for key, label in missing})
     if not q.insert(db, transaksi, wilayah_kode, instansi_id, layanan_id, values):
         raise SurveyRefused("Anda sudah mengisi survei untuk transaksi ini. Terima kasih.")
 

@@ -14,6 +14,9 @@
   var s = document.createElement('script');
   s.src = me.getAttribute('data-htmx');
   s.onload = function () {
+    // the autosave runs with htmx: only now is "saved automatically" true (see data-otomatis)
+    var said = document.querySelectorAll('[data-otomatis]');
+    for (var i = 0; i < said.length; i++) { said[i].textContent = said[i].getAttribute('data-otomatis'); }
     if (document.readyState === 'interactive') {
       var ready = document.createEvent('Event');
       ready.initEvent('DOMContentLoaded', true, true);

@@ -133,12 +133,23 @@
         window.location.href = xhr.getResponseHeader('X-Lanjut');
       } else if (xhr.status >= 200 && xhr.status < 400 && xhr.responseURL) {
         window.location.href = xhr.responseURL;
+      } else if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 408 && xhr.status !== 429) {
+        refused(xhr.status);  /* sending the same again would be refused again: say why, start afresh */
       } else {
         retry(attempt, 'Server sedang sibuk.');
       }
     };
     xhr.onerror = function () { retry(attempt, 'Koneksi terputus.'); };
     xhr.send(data);
+  }
+
+  function refused(code) {
+    say((code === 413 ? 'Foto terlalu besar untuk dikirim.' :
+         code === 403 ? 'Halaman ini sudah terlalu lama terbuka.' : 'Foto tidak dapat diterima.') +
+        ' Tekan tombol untuk memuat ulang halaman dan mengulang dengan arahan baru.');
+    button.disabled = false;
+    button.textContent = 'Ulangi';
+    button.onclick = function () { window.location.reload(); };
   }
 
   function retry(attempt, why) {

@@ -1,23 +1,38 @@
 /* Requirement documents: photos are shrunk on the phone (longest side <= 1280 px,
    JPEG) before upload, the size being sent is shown, and a dropped line is
    retried with the same idempotency key, so a retry never stores twice.
-   ES5 only; without this script each document form submits as a plain form. */
+   ES5 only. Without this script the whole form is posted: each "Unggah" button sends the
+   typed answers together with the chosen file, so nothing typed is lost. */
 (function () {
   if (!window.FormData || !window.XMLHttpRequest || !HTMLCanvasElement.prototype.toBlob || !window.URL) {
     return;
   }
   var RETRIES = 4;
-  var forms = document.querySelectorAll('form.upload');
+  var forms = document.querySelectorAll('.upload[data-action]');
   for (var i = 0; i < forms.length; i++) { wire(forms[i]); }
   var note = document.getElementById('catatan-ukuran');  // true only now that this script runs
-  if (note) { note.textContent = 'Foto diperkecil di ponsel Anda sebelum dikirim.'; }
+  if (note) {
+    note.textContent = 'Foto diperkecil di ponsel Anda sebelum dikirim. Setiap dokumen dikirim sendiri begitu ' +
+      'dipilih: bila sinyal putus, hanya dokumen itu yang dikirim ulang.';
+  }
+
+  function owner(el) {
+    while (el && el.nodeName !== 'FORM') { el = el.parentNode; }
+    return el;
+  }
 
   function wire(form) {
     var input = form.querySelector('input[type=file]');
     var status = form.querySelector('.upload-status');
     var button = form.querySelector('button');
+    var whole = owner(form);
     button.hidden = true;
-    input.addEventListener('change', function () {
+    // the file goes on its own, as soon as it is chosen: the form's other posts (autosave, the
+    // buttons) carry the typed answers only
+    input.removeAttribute('name');
+    if (whole) { whole.removeAttribute('enctype'); }
+    input.addEventListener('change', function (event) {
+      if (event.stopPropagation) { event.stopPropagation(); }  // not an answer to autosave
       var file = input.files && input.files[0];
       if (!file) { return; }
       if (/^image\/(jpeg|png|webp)$/.test(file.type)) {
@@ -47,14 +62,15 @@
   }
 
   function send(form, status, blob, name, attempt) {
-    var data = new FormData();
-    var hidden = form.querySelectorAll('input[type=hidden]');
-    for (var i = 0; i < hidden.length; i++) { data.append(hidden[i].name, hidden[i].value); }
+    // the typed answers go with the file (file inputs have no name now): one still waiting for its
+    // autosave is not lost when the page reloads to list the file
+    var whole = owner(form);
+    var data = whole ? new FormData(whole) : new FormData();
     data.append('berkas', blob, name);
     var kb = Math.max(1, Math.round(blob.size / 1024));
     status.textContent = 'Mengirim ' + kb + ' KB…';
     var xhr = new XMLHttpRequest();
-    xhr.open('POST', form.action);
+    xhr.open('POST', form.getAttribute('data-action'));
     xhr.setRequestHeader('X-Unggah', '1');  // answer 204 + where to go, not a page to throw away
     if (xhr.upload) {
       xhr.upload.onprogress = function (e) {

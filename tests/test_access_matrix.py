@@ -53,6 +53,7 @@ RULES = {
     "GET /verifikasi/sertifikat-ca.pem": PUBLIC,
     "GET /verifikasi/{token}": PUBLIC, "GET /static/{path:path}": PUBLIC,
     "GET /pengaduan/{nomor}": NOBODY,  # without its secret code a complaint is not found
+    "GET /pengaduan/lacak": PUBLIC,  # the form that opens one by number and code
     "GET /akun": LOGGED_IN,
     "GET /permohonan": CITIZENS, "GET /permohonan/baru": CITIZENS, "GET /mpp/{kode}/antrean": CITIZENS,
     "GET /verifikasi-wajah": CITIZENS,
@@ -82,7 +83,8 @@ RULES = {
     # monitoring: the rollout picture is open data; criteria, performance and import are the ministry's
     **{f"GET /pemantauan{p}": PUBLIC for p in ("", "/provinsi", "/daftar", "/wilayah/{kode}", "/ringkasan.csv",
                                                  "/kelompok.csv", "/provinsi.csv", "/wilayah.csv")},
-    **{f"GET /pemantauan{p}": MINISTRY for p in ("/kriteria", "/kriteria.csv", "/kinerja", "/kinerja.csv", "/impor")},
+    **{f"GET /pemantauan{p}": MINISTRY for p in ("/kriteria", "/kriteria.csv", "/kinerja", "/kinerja.csv", "/impor",
+                                                          "/pengaduan")},
     "POST /pemantauan/impor": MINISTRY,
     **{f"{m} /admin/{{kode}}/{p}": REGION_ADMIN for m in ("GET", "POST")
        for p in ("profil", "instansi", "gerai", "layanan", "petugas", "libur", "kriteria")},
@@ -157,7 +159,7 @@ BODY = {"POST /skm": {"transaksi": "tiket:{tiket}"}}
 def concrete(key: str, world: dict, client) -> str:
     path = key.split(" ", 1)[1]
     if "{path:path}" in path:
-        return client.get("/").text.split('rel="stylesheet" href="')[1].split('"')[0]
+        return client.app.state.assets.url("app.css")
     section = path.split("/")[2] if path.count("/") >= 2 else ""
     if "{id}" in path:
         kind = {"permohonan": "permohonan", "antrean": "antrean", "aktivasi": "aktivasi", "pengaduan": "pengaduan"}

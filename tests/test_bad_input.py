@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
-from tests.helpers import form_fields, jpeg, login, text_of
+from tests.helpers import form_fields, jpeg, login, soup, text_of
 from tests.test_access_matrix import route_keys
 
 TABLES = ("akun", "pendaftaran", "permohonan", "berkas", "pengaduan", "tiket", "skm")
@@ -67,7 +67,7 @@ def test_hostile_uploads(client, db, name, data, status, message):
     login(client, "2171031508900001")
     r = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
     pid = r.headers["location"].split("/")[2]
-    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/berkas/berkas_surat_lahir")
+    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
     before = counts(db)
     r = client.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data=fields,
                     files={"berkas": (name, data, "image/jpeg")}, follow_redirects=False)
@@ -83,6 +83,27 @@ def test_a_50_mb_body_is_refused_before_it_is_read(client):
     fields = form_fields(client, "/pengaduan", "/pengaduan")
     r = client.post("/pengaduan", data=fields, files={"lampiran": ("besar.bin", b"\0" * (50 * 1024 * 1024))})
     assert r.status_code == 413 and "terlalu besar" in text_of(r)
+
+
+def test_a_photo_too_big_without_javascript_gets_the_limits_and_a_way_back_to_the_form(client, db):
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = '2171031508900001'")
+    db.conn.commit()
+    login(client, "2171031508900001")
+    pid = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False
+                     ).headers["location"].split("/")[2]
+    form = f"/permohonan/{pid}/isi"
+    fields = form_fields(client, form, f"/permohonan/{pid}/simpan")
+    r = client.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data=fields,
+                    files={"berkas_surat_lahir": ("besar.jpg", b"\xff" * (13 * 1024 * 1024), "image/jpeg")},
+                    headers={"referer": f"http://127.0.0.1{form}"})
+    assert r.status_code == 413
+    text = text_of(r)
+    assert "paling besar 12 MB" in text and "foto dokumen paling besar 8 MB" in text and "PDF 5 MB" in text
+    assert soup(r).find("a", string="Kembali ke formulir")["href"] == form
+    elsewhere = client.post("/pengaduan", data=form_fields(client, "/pengaduan", "/pengaduan"),
+                            files={"x": ("x.bin", b"\0" * (13 * 1024 * 1024))},
+                            headers={"referer": "https://contoh.example/jebakan"})
+    assert soup(elsewhere).find("a", string="Kembali ke formulir")["href"] == "/akun"
 
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
@@ -150,7 +171,7 @@ def _draft_with_upload(client, db):
     r = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
     pid = r.headers["location"].split("/")[2]
     url = f"/permohonan/{pid}/berkas/berkas_surat_lahir"
-    return url, form_fields(client, f"/permohonan/{pid}/isi", url)
+    return url, form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
 
 
 @pytest.mark.parametrize("name", list(BOMBS))

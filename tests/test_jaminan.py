@@ -138,15 +138,18 @@ def test_a_new_account_is_announced_to_the_registry_contacts_who_can_suspend_it(
     assert forged.status_code == 404 and "tidak sah" in text_of(forged)
 
 
-def test_a_level_below_the_service_cannot_submit_and_says_how_to_reach_it(client, db):
+def test_a_level_below_the_service_is_submitted_for_the_counter_to_check_and_says_so(client, db):
+    """Below the service's level is no dead end: the application is submitted, officers work on it, and the
+    document waits until the identity is checked at the MPP (tests/test_jalan_buntu.py follows it to the end)."""
     register(client, AHMAD)  # terdaftar: registry data and phone, no face yet
     r = client.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171", follow_redirects=False)
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
-    page = client.get(f"/permohonan/{pid}/periksa")
-    assert "Terverifikasi wajah" in text_of(page) and 'action="/permohonan/%d/ajukan"' % pid not in page.text
+    page = text_of(client.get(f"/permohonan/{pid}/periksa"))
+    assert "Terverifikasi wajah" in page and "Belum dapat diajukan" not in page
+    assert "dokumen baru terbit setelah Anda datang ke gerai Disdukcapil" in page and "Verifikasi wajah dulu" in page
     fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
-    refused = client.post(f"/permohonan/{pid}/ajukan", data=fields, follow_redirects=False)
-    assert refused.status_code == 400 and "memerlukan tingkat verifikasi" in text_of(refused)
+    incomplete = client.post(f"/permohonan/{pid}/ajukan", data=fields, follow_redirects=False)
+    assert incomplete.status_code == 400 and "wajib diisi" in text_of(incomplete)  # the form's own rules still hold
     assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "draf"
 
 

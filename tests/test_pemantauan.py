@@ -112,7 +112,7 @@ def test_region_list_filters_and_paginates(client):
 
 def test_drill_down_to_a_region(client):
     text = text_of(client.get("/pemantauan/wilayah/2171"))
-    assert "Kota Batam" in text and "MPP berdiri 2017-12-14" in text and "Aktif" in text
+    assert "Kota Batam" in text and "MPP berdiri 14 Desember 2017" in text and "Aktif" in text
     assert "Kriteria MPP Digital" not in text        # the checklist is for the ministry
     for bad in ("0000", "21.71", "abcd", "217"):
         assert client.get(f"/pemantauan/wilayah/{bad}").status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from db import pengaduan as q
 from services import pengaduan as svc
 from services import skm
-from tests.helpers import form_fields, login, text_of
+from tests.helpers import form_fields, login, soup, text_of
 
 WED_23_DEC = dt.datetime(2026, 12, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09:00 WIB
 
@@ -105,3 +105,73 @@ def test_one_survey_per_transaction_and_published_on_the_mpp_page(client, db):
     assert db.execute("SELECT count(*) FROM skm").fetchone()[0] == 1
     mpp = text_of(client.get("/mpp/2171"))
     assert "IKM" in mpp and "100.00" in mpp and "Sangat Baik" in mpp
+
+
+def test_back_and_send_again_does_not_file_the_same_complaint_twice(client, db):
+    """Back to the form (no-store: the page comes fresh, with a new one-time key), the text still in the
+    box, "Kirim" again: the person lands on the complaint already filed, told so, and no second one."""
+    data = {"wilayah": "2171", "isi": "Antrean loket Dukcapil tidak dipanggil sejak pagi."}
+    first = client.post("/pengaduan", data={**form_fields(client, "/pengaduan", "/pengaduan"), **data},
+                        follow_redirects=False)
+    assert first.status_code == 303
+    again = client.post("/pengaduan", data={**form_fields(client, "/pengaduan", "/pengaduan"), **data,
+                                            "isi": "  " + data["isi"] + " "})
+    assert again.status_code == 200
+    nomor = first.headers["location"].split("/")[2].split("?")[0]
+    assert "Pengaduan ini sudah terkirim" in text_of(again) and nomor in text_of(again)
+    assert db.execute("SELECT count(*) FROM pengaduan").fetchone()[0] == 1
+    other = client.post("/pengaduan", data={**form_fields(client, "/pengaduan", "/pengaduan"), **data,
+                                            "isi": "Pengaduan lain: toilet umum MPP rusak."}, follow_redirects=False)
+    assert other.status_code == 303 and db.execute("SELECT count(*) FROM pengaduan").fetchone()[0] == 2
+
+
+def test_the_complaint_text_box_has_its_own_name_and_the_error_link_reaches_it(client):
+    fields = form_fields(client, "/pengaduan", "/pengaduan")
+    r = client.post("/pengaduan", data={**fields, "wilayah": "2171", "isi": "pendek"})
+    page = soup(r)
+    assert [e.name for e in page.find_all(id="isi")] == ["textarea"]
+    assert page.find("label", attrs={"for": "isi"}).get_text(strip=True) == "Isi pengaduan"
+    link = page.select_one('.error-summary a[href="#isi"]')
+    assert link is not None and "minimal 10 karakter" in link.get_text()
+    assert "isi-galat" in page.find(id="isi")["aria-describedby"].split()
+
+
+def _served_ticket(client, db) -> int:
+    login(client, "2171031508900001")
+    akun_id = db.execute("SELECT id FROM akun WHERE nik = '2171031508900001'").fetchone()[0]
+    gerai = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone()[0]
+    tid = db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
+                     "VALUES ('2171', ?, '2026-11-30', '09:00', 'daring', 1, '01-001', ?, 'dilayani')",
+                     [gerai, akun_id]).lastrowid
+    db.conn.commit()
+    return tid
+
+
+def test_an_incomplete_survey_keeps_the_answers_and_names_every_missing_item(client, db):
+    tid = _served_ticket(client, db)
+    fields = form_fields(client, f"/antrean/{tid}", "/skm")
+    given = {"u1": "4", "u2": "3", "u4": "2", "u5": "4", "u6": "4", "u7": "4", "u8": "1"}  # u3 and u9 left out
+    r = client.post("/skm", data={**fields, **given, "transaksi": f"tiket:{tid}"})
+    assert r.status_code == 400
+    page = soup(r)
+    summary = [a.get_text() for a in page.select(".error-summary a")]
+    assert len(summary) == 2 and "Waktu penyelesaian" in summary[0] and "Sarana dan prasarana" in summary[1]
+    for key, value in given.items():
+        assert page.find("input", attrs={"name": key, "value": value}).has_attr("checked"), key
+    assert not page.select('input[name="u3"][checked]')
+    for a in page.select(".error-summary a"):
+        assert page.find(id=a["href"][1:]) is not None
+    assert db.execute("SELECT count(*) FROM skm").fetchone()[0] == 0
+    fields = {i["name"]: i.get("value", "") for i in page.find("form", action="/skm").find_all("input", type="hidden")}
+    done = client.post("/skm", data={**fields, **given, "u3": "3", "u9": "3"})
+    assert "Terima kasih" in text_of(done) and db.execute("SELECT count(*) FROM skm").fetchone()[0] == 1
+
+
+def test_the_same_complaint_is_recognised_only_for_an_hour():
+    row, form = {"nomor": "ADU-2171-000001", "kode_lacak": "ab12cd34"}, {"wilayah": "2171", "isi": "Loket tutup."}
+    at = dt.datetime(2026, 12, 2, 6, tzinfo=dt.timezone.utc)
+    note = svc.filed_note(row, form, at)
+    assert svc.already_filed(note, {**form, "isi": " Loket  tutup. "}, at + dt.timedelta(minutes=59)) == note
+    assert svc.already_filed(note, form, at + dt.timedelta(minutes=61)) is None
+    assert svc.already_filed(note, {**form, "wilayah": "8171"}, at) is None  # another region: another complaint
+    assert svc.already_filed({**note, "waktu": "kemarin"}, form, at) is None

@@ -50,7 +50,7 @@ def fill(client, db, pid: int, slug: str, overrides: dict | None = None, files: 
 
 
 def upload(client, pid: int, kolom: str, data: bytes | None = None, name: str = "scan.jpg"):
-    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/berkas/{kolom}")
+    fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")  # the page is one form
     return client.post(f"/permohonan/{pid}/berkas/{kolom}", data=fields,
                        files={"berkas": (name, data if data is not None else jpeg(), "image/jpeg")},
                        follow_redirects=False)
@@ -181,12 +181,68 @@ def test_the_upload_script_is_told_where_to_go_instead_of_getting_a_page(citizen
     """unggah.js cannot see a redirect, only the page it led to, which it would then load again:
     on a 2G line that is a whole form page for nothing. It gets an empty answer naming the page."""
     pid = start(citizen, "akta-kelahiran")
-    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/berkas/berkas_surat_lahir")
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
     r = citizen.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data=fields, headers={"X-Unggah": "1"},
                      files={"berkas": ("scan.jpg", jpeg(), "image/jpeg")}, follow_redirects=False)
     assert r.status_code == 204 and r.content == b""
     assert r.headers["x-lanjut"] == f"/permohonan/{pid}/isi?tersimpan=1#berkas-berkas_surat_lahir"
     assert db.execute("SELECT count(*) FROM berkas").fetchone()[0] == 1
+
+
+def _unggah_button(page, kolom: str):
+    """The no-JS 'Unggah' button of a document: it posts the whole form to its formaction."""
+    return page.find("button", attrs={"formaction": re.compile(rf"/berkas/{kolom}$")})
+
+
+def test_without_javascript_unggah_keeps_the_typed_answers(citizen, db):
+    """A person without JavaScript types the form, chooses a scan and presses 'Unggah' (not 'Simpan draf'):
+    the page comes back with the scan listed and every typed answer still there."""
+    pid = start(citizen, "akta-kelahiran")
+    page = soup(citizen.get(f"/permohonan/{pid}/isi"))
+    form = page.find("form", id="form-isian")
+    button = _unggah_button(form, "berkas_surat_lahir")
+    assert button is not None and button.get("formenctype") == "multipart/form-data"  # inside the one form
+    assert form.find("input", type="file", id="file-berkas_surat_lahir")["name"] == "berkas_surat_lahir"
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
+    typed = answers_for(formulir(db, "akta-kelahiran"), {"nama_anak": "Putri Santoso"})
+    empty_file = {"berkas_kk": ("", b"", "application/octet-stream")}  # another document left unchosen
+    r = citizen.post(button["formaction"], data={**fields, **typed},
+                     files={"berkas_surat_lahir": ("surat.jpg", jpeg(), "image/jpeg"), **empty_file})
+    assert r.status_code == 200 and "Draf tersimpan" in text_of(r)
+    back = soup(r)
+    assert back.find("input", id="nama_anak")["value"] == "Putri Santoso"
+    assert back.find("input", id="nik_ibu")["value"] == typed["nik_ibu"]
+    assert "Terunggah: surat.jpg" in back.find(id="berkas-berkas_surat_lahir").get_text()
+    assert db.execute("SELECT count(*) FROM berkas").fetchone()[0] == 1
+
+
+def test_unggah_without_a_file_still_keeps_the_answers_and_says_what_to_do(citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    r = citizen.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data={**fields, "nama_anak": "Putri Santoso"},
+                     files={"berkas_surat_lahir": ("", b"", "application/octet-stream")})
+    assert r.status_code == 400
+    page = soup(r)
+    assert page.find("input", id="nama_anak")["value"] == "Putri Santoso"
+    link = page.select_one(".error-summary a")
+    assert "Pilih berkas" in link.get_text() and page.find(id=link["href"][1:]).name == "input"
+
+
+def test_simpan_draf_without_javascript_also_keeps_a_chosen_file(citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    r = citizen.post(f"/permohonan/{pid}/simpan", data={**fields, "nama_anak": "Putri", "aksi": "simpan"},
+                     files={"berkas_surat_lahir": ("surat.jpg", jpeg(), "image/jpeg")}, follow_redirects=False)
+    assert r.status_code == 303
+    assert db.execute("SELECT count(*) FROM berkas").fetchone()[0] == 1
+
+
+def test_autosave_is_promised_only_by_the_script_that_does_it(citizen, db):
+    """Without JavaScript nothing is saved until a button is pressed: the page must not say otherwise."""
+    pid = start(citizen, "akta-kelahiran")
+    r = citizen.get(f"/permohonan/{pid}/isi")
+    assert "disimpan otomatis" not in text_of(r)
+    assert soup(r).find(id="status-simpan")["data-otomatis"].startswith("Isian disimpan otomatis")
 
 
 def test_officers_of_another_agency_or_region_get_404(app, citizen, db):

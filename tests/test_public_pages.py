@@ -61,7 +61,7 @@ def test_pages_work_without_javascript(client):
         page = soup(client.get(url))
         for form in page.find_all("form"):
             assert form.get("method") in ("get", "post") and form.get("action"), f"{url}: {form}"
-        for el in page.select("[hx-get], [hx-post]"):
+        for el in page.select("[data-hx-get], [data-hx-post]"):
             real = (el.name == "a" and el.get("href")) or el.find_parent("form", action=True)
             assert real, f"{url}: htmx-only element {el}"
         assert not page.find("script", src=False), f"{url}: inline script"
@@ -70,7 +70,7 @@ def test_pages_work_without_javascript(client):
 def test_catalogue_search_as_you_type_has_its_own_url(client):
     page = soup(client.get("/layanan"))
     box = page.find("input", id="q")
-    assert box["hx-get"] == "/fragmen/layanan"
+    assert box["data-hx-get"] == "/fragmen/layanan"
     fragment = client.get("/fragmen/layanan?q=kela")
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and "Akta Kelahiran" in fragment.text
@@ -152,3 +152,14 @@ def test_unknown_things_are_a_404_page_in_bahasa_indonesia(client, url):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.text == "ok"
+
+
+def test_the_lighthouse_benchmark_measures_pages_that_exist(client):
+    """`make bench-lighthouse` (bench/lighthouse.py) times these pages on 2G against an empty page."""
+    from bench.lighthouse import GOAL, PAGES
+
+    assert set(PAGES.values()) >= {"/", "/layanan", "/layanan/akta-kelahiran", "/mpp/2171", "/masuk", "/pengaduan",
+                                   "/pemantauan"}
+    assert GOAL == 1.15
+    for path in PAGES.values():
+        assert client.get(path).status_code == 200, path

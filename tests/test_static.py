@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import brotli
 import gzip
+import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import soup
+from tests.test_public_pages import BUDGET, public_urls, _wire as wire_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def linked_assets(client) -> list[str]:
-    page = soup(client.get("/"))
+    client.get("/layanan")  # a first visit inlines the stylesheet; later ones link the cached file
+    page = soup(client.get("/layanan"))
     urls = [l["href"] for l in page.select('link[rel="stylesheet"]')]
     for script in page.find_all("script", src=True):
         urls.append(script["src"])
@@ -66,7 +71,7 @@ def test_stale_or_unknown_asset_urls_are_404(client):
 
 
 def test_htmx_is_pinned_and_loaded_only_by_the_feature_test(client):
-    page = soup(client.get("/"))
+    page = soup(client.get("/layanan"))
     scripts = page.find_all("script")
     assert len(scripts) == 1 and scripts[0].has_attr("defer")
     assert "/static/vendor/htmx.min." in scripts[0]["data-htmx"]
@@ -97,3 +102,88 @@ def test_no_icon_costs_a_download(client):
     r = client.get("/favicon.ico")
     assert r.status_code == 204 and r.content == b""
     assert "max-age=31536000" in r.headers["cache-control"]
+
+
+def _csp_style_sources(response) -> list[str]:
+    directive = next(d.strip() for d in response.headers["content-security-policy"].split(";")
+                     if d.strip().startswith("style-src"))
+    return directive.split()[1:]
+
+
+def test_a_first_visit_gets_the_stylesheet_inline_allowed_by_its_hash(client):
+    """On 2G a linked stylesheet costs one more round trip before anything shows: the first page carries it."""
+    css = (ROOT / "static/app.css").read_bytes()
+    r = client.get("/")
+    page = soup(r)
+    assert not page.select('link[rel="stylesheet"]')
+    styles = page.find_all("style")
+    assert len(styles) == 1 and styles[0].string == css.decode()
+    source = "'sha256-" + base64.b64encode(hashlib.sha256(styles[0].string.encode()).digest()).decode() + "'"
+    assert _csp_style_sources(r) == ["'self'", source]
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    digest = hashlib.sha256(css).hexdigest()[:12]
+    assert f"css={digest}" in r.headers["set-cookie"]
+    assert "max-age=31536000" in r.headers["set-cookie"].lower()
+
+
+def test_later_visits_link_the_cached_stylesheet_instead(client):
+    client.get("/")
+    r = client.get("/layanan")
+    page = soup(r)
+    assert not page.find_all("style")
+    href = page.select_one('link[rel="stylesheet"]')["href"]
+    assert re.fullmatch(r"/static/app\.[0-9a-f]{12}\.css", href)
+    assert "css=" not in r.headers.get("set-cookie", "")
+    # a stylesheet changed since (new release): the old fingerprint in the cookie inlines the new one again
+    client.cookies.clear()
+    client.cookies.set("css", "000000000000")
+    assert soup(client.get("/layanan")).find("style")
+
+
+def test_an_error_page_on_a_first_visit_inlines_it_too(client):
+    r = client.get("/tidak-ada")
+    assert r.status_code == 404 and soup(r).find("style")
+    assert len(_csp_style_sources(r)) == 2
+
+
+def test_templates_use_only_data_hx_attributes():
+    """vnu reports hx-* as invalid HTML; htmx reads the same attributes with the data- prefix."""
+    bare = re.compile(r"(?<![\w-])hx-[a-z-]+\s*=")
+    found = [f"{path.name}: {m.group(0)}" for path in sorted((ROOT / "templates").rglob("*.html"))
+             for m in bare.finditer(path.read_text())]
+    assert not found, found
+
+
+def test_htmx_is_sent_only_to_pages_that_use_it(client):
+    """htmx (15.5 KB) is for search-as-you-type, the NIK check, autosave and the hall display; /masuk never
+    needs it. The server decides from the page itself: no extra round trip to find out."""
+    pages = {url: soup(client.get(url)) for url in public_urls(client)}
+    pages["/mpp/2171/layar"] = soup(client.get("/mpp/2171/layar"))
+    for url, page in pages.items():
+        uses = bool(page.select("[data-hx-get], [data-hx-post]"))
+        assert bool(page.find("script", attrs={"data-htmx": True})) == uses, url
+        assert bool(page.find("meta", attrs={"name": "htmx-config"})) == uses, url
+        if not uses:  # app.js only loads htmx: a script asked for before the first paint delays it on 2G
+            assert not page.find("script", src=re.compile(r"/static/app\.")), url
+    assert not pages["/masuk"].find("script", attrs={"data-htmx": True})
+    assert pages["/layanan"].find("script", attrs={"data-htmx": True})
+    assert pages["/mpp/2171/layar"].find("script", attrs={"data-htmx": True})
+
+
+def test_a_cold_visit_with_javascript_fits_one_window_where_no_htmx_is_needed(client):
+    """Everything a phone with JavaScript downloads on a first visit (empty cache, no cookie) to a page
+    that needs no htmx: the page, its stylesheet and its scripts, compressed, within one initial window."""
+    for url in public_urls(client):
+        for enc in ("br", "gzip"):
+            client.cookies.clear()
+            r = client.get(url)
+            page = soup(r)
+            if page.find("script", attrs={"data-htmx": True}):
+                continue
+            client.cookies.clear()  # measured as the same first visit
+            total = wire_bytes(client, url, enc)
+            for link in page.select('link[rel="stylesheet"]'):
+                total += wire_bytes(client, link["href"], enc)
+            for script in page.find_all("script", src=True):
+                total += wire_bytes(client, script["src"], enc)
+            assert total <= BUDGET, f"{url}: {total} bytes {enc}"

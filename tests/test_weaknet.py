@@ -34,7 +34,10 @@ VISIT_BUDGET = 32 * 1024  # everything a cold first visit downloads: 23,045 with
 # with JS 166,807 (the 348,672-byte scan shrunk in the browser to a 110,657-byte upload), without
 # JS 387,159 (the scan sent as taken). Everything but the scan: 56,150 with JS, 37,015 without.
 APPLY_BUDGET_JS = 180 * 1024
-APPLY_BUDGET_NOT_SCAN = {True: 64 * 1024, False: 40 * 1024}
+# Without JS, "Unggah" and "Simpan draf" post the whole form (typed answers and empty file parts included)
+# so that nothing typed is lost with an upload: 43,861 bytes besides the scan (was 41,004 when the upload
+# posted the file alone and the typed answers were lost).
+APPLY_BUDGET_NOT_SCAN = {True: 64 * 1024, False: 48 * 1024}
 REGISTER_BUDGET = 150 * 1024  # journey 2 up + down, selfie included: 67,932 with JS (three frames), 42,954 without
 STATUS_BUDGET = 12 * 1024  # journey 4 (same phone later: account, list, the application): 7,461
 ENV = {"MPP_SECRET_KEY": "weaknet-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
@@ -108,7 +111,8 @@ def count(db_path: str, sql: str, params=()) -> int:
 def test_cold_first_visit_fits_one_initial_window(phone, server, javascript):
     m = first_visit(phone, server, javascript)
     for name in PAGES:
-        assert m.extra[f"{name}_html_bytes"] > 0 and m.extra[f"{name}_css_bytes"] > 0
+        # a cold visit carries the stylesheet inside the page: one response, no second round trip for CSS
+        assert m.extra[f"{name}_html_bytes"] > 0 and m.extra[f"{name}_css_bytes"] == 0
         assert m.extra[f"{name}_html_css_bytes"] <= PAGE_BUDGET, (name, m.extra)
         assert m.extra[f"{name}_down_bytes"] <= VISIT_BUDGET, (name, m.extra)
         assert m.extra[f"{name}_first_paint_ms"] > 0  # measured (for the bench), not budgeted

@@ -3,25 +3,39 @@
 The CSP allows scripts only from our own origin (no inline script, no
 ``eval``): htmx is configured through a ``<meta name="htmx-config">`` tag with
 its inline-style and eval features off, so this policy does not break it.
+Styles come from our origin or are the stylesheet's exact text inlined in a
+``<style>`` on a first visit (web/templating.py): its SHA-256, computed once at
+start-up (web/static.py), is the only inline style the policy allows.
 """
 
 from __future__ import annotations
 
+import functools
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-])
+
+def content_security_policy(style_sources: tuple[str, ...] = ()) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        " ".join(["style-src 'self'", *style_sources]),
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ])
+
+
+CSP = content_security_policy()
+# The cookie that says "this browser was sent the stylesheet": its value is the file's fingerprint, so a
+# page links the cached file instead of inlining it again (web/templating.py). Set on the page that inlined.
+CSS_COOKIE = "css"
+CSS_COOKIE_STATE = "css_cookie"  # scope["state"] key: the fingerprint to set in the cookie on this response
 
 BASE_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -37,6 +51,11 @@ BASE_HEADERS = {
 # what only a logged-in person or the operator reaches (so a logged-out browser keeps no copy either).
 PERSONAL_PATHS = ("/daftar", "/bukan-saya/", "/pengaduan/", "/verifikasi/", "/verifikasi-wajah", "/fragmen/cek-nik",
                   "/akun", "/permohonan", "/petugas", "/admin", "/antrean/", "/demo/", "/metrics")
+
+
+@functools.lru_cache(maxsize=4)
+def _policy_with(style_sources: tuple[str, ...]) -> str:
+    return content_security_policy(style_sources)
 
 
 def cache_control(scope: Scope, declared: str | None) -> str:
@@ -56,6 +75,13 @@ def apply(headers: MutableHeaders, scope: Scope, https: bool) -> None:
     (Starlette sends that one from its outermost layer, past every middleware, so app.py applies it there)."""
     for name, value in BASE_HEADERS.items():
         headers.setdefault(name, value)
+    assets = getattr(getattr(scope.get("app"), "state", None), "assets", None)
+    if assets is not None and headers.get("content-security-policy") == CSP:
+        headers["Content-Security-Policy"] = _policy_with(tuple(assets.style_sources()))
+    css = (scope.get("state") or {}).get(CSS_COOKIE_STATE)
+    if css:
+        headers.append("Set-Cookie", f"{CSS_COOKIE}={css}; Path=/; Max-Age=31536000; SameSite=Lax"
+                                     + ("; Secure" if https else ""))
     if https:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     headers["Cache-Control"] = cache_control(scope, headers.get("cache-control"))

@@ -8,6 +8,7 @@ once when the app starts, not per request.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
@@ -30,6 +31,8 @@ class Asset:
     content_type: str
     etag: str
     bodies: dict[str, bytes]  # encoding ('identity', 'gzip', 'br') → bytes
+    digest: str = ""  # the fingerprint in the URL (12 hex digits of its SHA-256)
+    csp_source: str = ""  # "'sha256-…'": allows this exact text inline in a <style> or <script>
 
 
 class StaticAssets:
@@ -38,6 +41,7 @@ class StaticAssets:
         self.prefix = prefix
         self.by_name: dict[str, Asset] = {}
         self.by_url: dict[str, Asset] = {}
+        self.inline_sources: list[str] = []
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 self._add(path)
@@ -55,7 +59,8 @@ class StaticAssets:
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("javascript"):
             ctype += "; charset=utf-8"
-        asset = Asset(url, ctype, f'"{digest}"', bodies)
+        csp_source = "'sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode() + "'"
+        asset = Asset(url, ctype, f'"{digest}"', bodies, digest, csp_source)
         self.by_name[name] = asset
         self.by_url[url] = asset
 
@@ -65,6 +70,17 @@ class StaticAssets:
 
     def exists(self, name: str) -> bool:
         return name in self.by_name
+
+    def inline(self, name: str) -> str:
+        """The file's text, to put in a page's ``<style>`` exactly as it is: from now on the CSP allows it."""
+        asset = self.by_name[name]
+        if asset.csp_source not in self.inline_sources:
+            self.inline_sources.append(asset.csp_source)
+        return asset.bodies["identity"].decode()
+
+    def style_sources(self) -> list[str]:
+        """The CSP sources that allow each inlined file's exact text (its SHA-256, computed at start-up)."""
+        return list(self.inline_sources)
 
     async def endpoint(self, request: Request) -> Response:
         asset = self.by_url.get(request.url.path)

@@ -9,14 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from services.akun import HOME_BY_ROLE
 from services.kalender import format_date, format_local
+from services.samaran import mask_phone
 from web import csrf
+from web.headers import CSS_COOKIE, CSS_COOKIE_STATE
 from web.static import StaticAssets
+
+STYLESHEET = "app.css"
 
 TITLES = {
     400: ("Permintaan tidak dapat diproses", "Data yang dikirim tidak lengkap atau rusak. Kembali dan coba lagi."),
@@ -47,12 +53,28 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
             "akun_home": HOME_BY_ROLE.get(akun["peran"]) if akun else None,
         }
 
+    def stylesheet(request: Request) -> Markup:
+        """The stylesheet, inlined on a first visit: on 2G a linked file costs one more round trip before
+        anything shows. The page that inlines it sets the ``css`` cookie (web/headers.py), so later pages
+        link the fingerprinted file instead, fetched once and then kept for a year. The inlined text is
+        the file exactly, so the hash in the CSP (computed at start-up) matches it."""
+        asset = assets.by_name[STYLESHEET]
+        if request.cookies.get(CSS_COOKIE) == asset.digest:
+            return Markup(f'<link rel="stylesheet" href="{asset.url}">')
+        request.scope.setdefault("state", {})[CSS_COOKIE_STATE] = asset.digest
+        return Markup(f"<style>{css_text}</style>")
+
+    css_text = assets.inline(STYLESHEET)
+    if "</" in css_text:
+        raise ValueError(f"static/{STYLESHEET} cannot be inlined: it contains '</'")
     templates = Jinja2Templates(directory=str(folder), context_processors=[page_context])
     env = templates.env
     env.globals["static"] = assets.url
     env.globals["has_static"] = assets.exists
+    env.globals["stylesheet"] = stylesheet
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
     env.filters["waktu"] = format_local
+    env.filters["hp"] = mask_phone
     env.filters["tanggal"] = lambda iso: format_date(dt.date.fromisoformat(iso[:10])) if iso else ""
     env.trim_blocks = True
     env.lstrip_blocks = True
@@ -61,6 +83,34 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
 
 def error_page(templates: Jinja2Templates, request: Request, status: int):
     title, message = TITLES.get(status, TITLES[500])
-    return templates.TemplateResponse(
-        request, "galat.html", {"judul": title, "pesan": message, "status": status}, status_code=status
-    )
+    context = {"judul": title, "pesan": message, "status": status}
+    if status == 413:  # most often a big photo sent without JavaScript: say the limits and lead back
+        context.update(pesan=_too_large(request), kembali=_came_from(request))
+    return templates.TemplateResponse(request, "galat.html", context, status_code=status)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f}".replace(".", ",")
+
+
+def _too_large(request: Request) -> str:
+    from biometrics.config import ImageLimits
+    from services import berkas
+
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    body = getattr(settings, "max_body_bytes", 12 * 1024 * 1024)
+    return (f"Kiriman Anda melebihi batas ukuran: satu kiriman paling besar {_mb(body)} MB; satu foto dokumen "
+            f"paling besar {_mb(berkas.MAX_IMAGE_BYTES)} MB, satu PDF {_mb(berkas.MAX_PDF_BYTES)} MB, dan foto "
+            f"wajah {_mb(ImageLimits().max_bytes)} MB. Kirim dokumen satu per satu, atau perkecil foto (misalnya "
+            "ambil ulang dengan resolusi kamera lebih rendah), lalu kirim lagi. Isian yang belum tersimpan "
+            "masih ada bila Anda menekan tombol Kembali di peramban.")
+
+
+def _came_from(request: Request) -> str:
+    """The page the refused form was on, when it is one of ours (the Referer's path); else the account page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    ours = referer.netloc in ("", request.url.netloc) and referer.scheme in ("", request.url.scheme)
+    path = referer.path
+    if not ours or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/akun"
+    return path + (f"?{referer.query}" if referer.query else "")
