@@ -27,6 +27,8 @@ def linked_assets(client) -> list[str]:
         urls.append(script["src"])
         if script.get("data-htmx"):
             urls.append(script["data-htmx"])
+    for later in page.find_all("meta", attrs={"name": "mpp-app"}):  # loaded on first use
+        urls += [later["content"], later["data-htmx"]]
     return urls
 
 
@@ -71,10 +73,12 @@ def test_stale_or_unknown_asset_urls_are_404(client):
 
 
 def test_htmx_is_pinned_and_loaded_only_by_the_feature_test(client):
-    page = soup(client.get("/layanan"))
+    page = soup(client.get("/mpp/2171/layar"))
     scripts = page.find_all("script")
     assert len(scripts) == 1 and scripts[0].has_attr("defer")
     assert "/static/vendor/htmx.min." in scripts[0]["data-htmx"]
+    later = soup(client.get("/layanan")).find("meta", attrs={"name": "mpp-app"})  # loaded on first use
+    assert "/static/vendor/htmx.min." in later["data-htmx"] and "/static/app." in later["content"]
     assert b'version:"2.0.4"' in (ROOT / "static/vendor/htmx.min.js").read_bytes()
 
 
@@ -159,15 +163,31 @@ def test_htmx_is_sent_only_to_pages_that_use_it(client):
     needs it. The server decides from the page itself: no extra round trip to find out."""
     pages = {url: soup(client.get(url)) for url in public_urls(client)}
     pages["/mpp/2171/layar"] = soup(client.get("/mpp/2171/layar"))
+    def loads_htmx(page) -> bool:  # at once (app.js), or on first use (the inlined loader names it)
+        return bool(page.find("script", attrs={"data-htmx": True}) or page.find("meta", attrs={"name": "mpp-app"}))
+
     for url, page in pages.items():
         uses = bool(page.select("[data-hx-get], [data-hx-post]"))
-        assert bool(page.find("script", attrs={"data-htmx": True})) == uses, url
+        assert loads_htmx(page) == uses, url
         assert bool(page.find("meta", attrs={"name": "htmx-config"})) == uses, url
         if not uses:  # app.js only loads htmx: a script asked for before the first paint delays it on 2G
             assert not page.find("script", src=re.compile(r"/static/app\.")), url
-    assert not pages["/masuk"].find("script", attrs={"data-htmx": True})
-    assert pages["/layanan"].find("script", attrs={"data-htmx": True})
+    assert not loads_htmx(pages["/masuk"])
     assert pages["/mpp/2171/layar"].find("script", attrs={"data-htmx": True})
+
+
+def test_search_as_you_type_loads_htmx_only_when_the_search_box_is_used(client):
+    """On /layanan htmx only improves a box the person has not touched yet: no script file is asked for
+    before the page is painted; an inlined loader, allowed by its hash, fetches app.js on first use."""
+    r = client.get("/layanan")
+    page = soup(r)
+    assert not page.find_all("script", src=True)
+    loader = page.find("script", src=False)
+    source = "'sha256-" + base64.b64encode(hashlib.sha256(loader.string.encode()).digest()).decode() + "'"
+    script_src = next(d for d in r.headers["content-security-policy"].split("; ") if d.startswith("script-src"))
+    assert script_src.split()[1:] == ["'self'", source]
+    meta = page.find("meta", attrs={"name": "mpp-app"})
+    assert client.get(meta["content"]).status_code == 200 and client.get(meta["data-htmx"]).status_code == 200
 
 
 def test_a_cold_visit_with_javascript_fits_one_window_where_no_htmx_is_needed(client):

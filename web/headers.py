@@ -1,7 +1,8 @@
 """Security headers on every response.
 
-The CSP allows scripts only from our own origin (no inline script, no
-``eval``): htmx is configured through a ``<meta name="htmx-config">`` tag with
+The CSP allows scripts only from our own origin, plus the exact text of
+``static/nanti.js`` inlined where htmx is loaded on first use (its SHA-256; no
+other inline script, no ``eval``): htmx is configured through a ``<meta name="htmx-config">`` tag with
 its inline-style and eval features off, so this policy does not break it.
 Styles come from our origin or are the stylesheet's exact text inlined in a
 ``<style>`` on a first visit (web/templating.py): its SHA-256, computed once at
@@ -16,10 +17,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(style_sources: tuple[str, ...] = ()) -> str:
+def content_security_policy(style_sources: tuple[str, ...] = (), script_sources: tuple[str, ...] = ()) -> str:
     return "; ".join([
         "default-src 'self'",
-        "script-src 'self'",
+        " ".join(["script-src 'self'", *script_sources]),
         " ".join(["style-src 'self'", *style_sources]),
         "img-src 'self' data: blob:",
         "media-src 'self' blob:",
@@ -54,8 +55,8 @@ PERSONAL_PATHS = ("/daftar", "/bukan-saya/", "/pengaduan/", "/verifikasi/", "/ve
 
 
 @functools.lru_cache(maxsize=4)
-def _policy_with(style_sources: tuple[str, ...]) -> str:
-    return content_security_policy(style_sources)
+def _policy_with(style_sources: tuple[str, ...], script_sources: tuple[str, ...] = ()) -> str:
+    return content_security_policy(style_sources, script_sources)
 
 
 def cache_control(scope: Scope, declared: str | None) -> str:
@@ -77,7 +78,7 @@ def apply(headers: MutableHeaders, scope: Scope, https: bool) -> None:
         headers.setdefault(name, value)
     assets = getattr(getattr(scope.get("app"), "state", None), "assets", None)
     if assets is not None and headers.get("content-security-policy") == CSP:
-        headers["Content-Security-Policy"] = _policy_with(tuple(assets.style_sources()))
+        headers["Content-Security-Policy"] = _policy_with(tuple(assets.style_sources()), tuple(assets.script_sources()))
     css = (scope.get("state") or {}).get(CSS_COOKIE_STATE)
     if css:
         headers.append("Set-Cookie", f"{CSS_COOKIE}={css}; Path=/; Max-Age=31536000; SameSite=Lax"

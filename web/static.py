@@ -42,6 +42,7 @@ class StaticAssets:
         self.by_name: dict[str, Asset] = {}
         self.by_url: dict[str, Asset] = {}
         self.inline_sources: list[str] = []
+        self.inline_scripts: list[str] = []
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 self._add(path)
@@ -72,15 +73,21 @@ class StaticAssets:
         return name in self.by_name
 
     def inline(self, name: str) -> str:
-        """The file's text, to put in a page's ``<style>`` exactly as it is: from now on the CSP allows it."""
+        """The file's text, to put in a page's ``<style>`` (``.css``) or ``<script>`` (``.js``) exactly as it
+        is: from now on the CSP allows it."""
         asset = self.by_name[name]
-        if asset.csp_source not in self.inline_sources:
-            self.inline_sources.append(asset.csp_source)
+        kept = self.inline_scripts if name.endswith(".js") else self.inline_sources
+        if asset.csp_source not in kept:
+            kept.append(asset.csp_source)
         return asset.bodies["identity"].decode()
 
     def style_sources(self) -> list[str]:
-        """The CSP sources that allow each inlined file's exact text (its SHA-256, computed at start-up)."""
+        """The CSP sources that allow each inlined stylesheet's exact text (its SHA-256, computed at start-up)."""
         return list(self.inline_sources)
+
+    def script_sources(self) -> list[str]:
+        """The same for each inlined script."""
+        return list(self.inline_scripts)
 
     async def endpoint(self, request: Request) -> Response:
         asset = self.by_url.get(request.url.path)

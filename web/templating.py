@@ -42,6 +42,9 @@ TITLES = {
 }
 
 
+INLINE_SCRIPTS = ("nanti.js",)  # static/nanti.js: loads htmx on first use where it only improves the page
+
+
 def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     def page_context(request: Request) -> dict:
         session = request.scope.get("session")
@@ -64,6 +67,9 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
         request.scope.setdefault("state", {})[CSS_COOKIE_STATE] = asset.digest
         return Markup(f"<style>{css_text}</style>")
 
+    scripts = {name: Markup(assets.inline(name)) for name in INLINE_SCRIPTS}  # their hashes go in the CSP
+    if any("</" in text for text in scripts.values()):
+        raise ValueError(f"{INLINE_SCRIPTS} cannot be inlined: a script contains '</'")
     css_text = assets.inline(STYLESHEET)
     if "</" in css_text:
         raise ValueError(f"static/{STYLESHEET} cannot be inlined: it contains '</'")
@@ -72,6 +78,7 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.globals["static"] = assets.url
     env.globals["has_static"] = assets.exists
     env.globals["stylesheet"] = stylesheet
+    env.globals["inline_script"] = scripts.__getitem__
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
     env.filters["waktu"] = format_local
     env.filters["hp"] = mask_phone
