@@ -38,7 +38,10 @@ APPLY_BUDGET_JS = 180 * 1024
 # so that nothing typed is lost with an upload: 43,861 bytes besides the scan (was 41,004 when the upload
 # posted the file alone and the typed answers were lost).
 APPLY_BUDGET_NOT_SCAN = {True: 64 * 1024, False: 48 * 1024}
-REGISTER_BUDGET = 150 * 1024  # journey 2 up + down, selfie included: 67,932 with JS (three frames), 42,954 without
+# journey 2 up + down, selfie included: 85,755 with JS (three frames; 154,031 with the line cut twice, the
+# frames sent three times), 52,494 without. Since the 150 KB budget: the SMS-code page, the stylesheet inline
+# on the first page and then fetched once, the selfie page's "Ajukan tanpa swafoto" way out.
+REGISTER_BUDGET = 160 * 1024
 STATUS_BUDGET = 12 * 1024  # journey 4 (same phone later: account, list, the application): 7,461
 ENV = {"MPP_SECRET_KEY": "weaknet-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
        "MPP_FACE_WARMUP": "0"}
