@@ -7,6 +7,7 @@ Playwright's own browser download cannot work here, so it launches the system
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -176,3 +177,22 @@ def fill_birth_application(page, base: str, javascript: bool) -> None:
     else:
         page.click("text=Simpan draf")
         page.wait_for_url("**/isi?tersimpan=1")
+
+
+@contextlib.contextmanager
+def server_for_budi(db_path: str):
+    """A real server on demo data where Budi (the demo citizen) passed a face check a moment ago, so an
+    application journey needs no step-up selfie (that is tested elsewhere). Yields its base URL."""
+    from bench.server import running_server
+    from db.connection import connect
+    from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
+
+    db = connect(db_path)
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?",
+               ["2171031508900001"])
+    db.conn.commit()
+    db.conn.close()
+    env = {"MPP_SECRET_KEY": "browser-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
+           "MPP_FACE_WARMUP": "0"}
+    with running_server(db_path=db_path, env=env) as srv:
+        yield srv.url

@@ -7,10 +7,7 @@ import re
 
 import pytest
 
-from bench.server import running_server
 from browser_support import fill_birth_application, launch, log_in, needs_chromium
-from db.connection import connect
-from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -19,14 +16,10 @@ BUDI = "2171031508900001"
 
 @pytest.fixture
 def server(db_path):
-    db = connect(db_path)  # Budi passed a face check a moment ago (step-up is tested elsewhere)
-    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
-    db.conn.commit()
-    db.conn.close()
-    env = {"MPP_SECRET_KEY": "browser-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
-           "MPP_FACE_WARMUP": "0"}
-    with running_server(db_path=db_path, env=env) as srv:
-        yield srv.url
+    from browser_support import server_for_budi
+
+    with server_for_budi(db_path) as url:
+        yield url
 
 
 def apply(page, base, scan, javascript: bool) -> str:

@@ -221,18 +221,10 @@ def test_a_registry_mismatch_links_each_field_to_check_without_saying_which_diff
 
 @pytest.fixture
 def server(db_path):
-    from bench.server import running_server
-    from db.connection import connect
-    from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
+    from browser_support import server_for_budi
 
-    db = connect(db_path)  # Budi passed a face check a moment ago (step-up is tested elsewhere)
-    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
-    db.conn.commit()
-    db.conn.close()
-    env = {"MPP_SECRET_KEY": "browser-test-key", "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
-           "MPP_FACE_WARMUP": "0"}
-    with running_server(db_path=db_path, env=env) as srv:
-        yield srv.url
+    with server_for_budi(db_path) as url:
+        yield url
 
 
 @pytest.mark.browser

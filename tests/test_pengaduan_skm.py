@@ -89,13 +89,7 @@ def test_ikm_matches_the_regulation_formula_by_hand():
 
 
 def test_one_survey_per_transaction_and_published_on_the_mpp_page(client, db):
-    login(client, "2171031508900001")
-    akun_id = db.execute("SELECT id FROM akun WHERE nik = '2171031508900001'").fetchone()[0]
-    gerai = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone()[0]
-    tid = db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
-                     "VALUES ('2171', ?, '2026-11-30', '09:00', 'daring', 1, '01-001', ?, 'dilayani')",
-                     [gerai, akun_id]).lastrowid
-    db.conn.commit()
+    tid = _served_ticket(client, db)
     answers = {f"u{i}": "4" for i in range(1, 10)}
     fields = form_fields(client, f"/antrean/{tid}", "/skm")
     first = client.post("/skm", data={**fields, **answers, "transaksi": f"tiket:{tid}"})
