@@ -155,7 +155,7 @@ def registration_status(request: Request):
     return render(request, "daftar_status.html", {"pesan": request.session.get("pesan_status", "")})
 
 
-_APPLICATION = re.compile(r"^/permohonan/(\d+)/periksa\Z", re.ASCII)
+_APPLICATION = re.compile(r"^/permohonan/([0-9]{1,12})/periksa\Z")  # the id parser's own bound (services/angka)
 
 
 def _application(request: Request, akun: dict, lanjut: str) -> dict | None:

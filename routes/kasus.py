@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from db import audit
 from db import permohonan as q
+from integrations.http import ServiceUnavailable
 from routes.permohonan import _file_response
 from services import angka, dokumen, identitas, jaminan, kalender, permohonan as svc
 from web import auth
@@ -75,6 +76,10 @@ async def act(request: Request):
                                 str(form.get("alasan", "")), [str(v) for v in form.getlist("kolom")])
     except svc.ActionRefused as e:
         return case_page(request, e.message, status_code=400)
+    except ServiceUnavailable:  # SISDMK (the STR check) did not answer: nothing changed
+        return case_page(request, "SISDMK (data STR tenaga kesehatan) sedang tidak dapat dihubungi, sehingga "
+                                  "tindakan ini belum dijalankan; status permohonan tidak berubah. Coba lagi "
+                                  "beberapa menit lagi.", status_code=503)
     request.session["pesan"] = f"Permohonan {p['nomor']}: {svc.STATUS[q.get(db_of(request), p['id'])['status']].lower()}."
     return auth.redirect("/petugas")
 

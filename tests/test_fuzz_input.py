@@ -320,3 +320,19 @@ def test_a_500_page_carries_the_security_headers_and_speaks_indonesian(app, monk
         assert normal.headers.get(name) and r.headers.get(name) == normal.headers.get(name), name
     assert r.headers["cache-control"] == "no-store"
     assert "gangguan uji" not in r.text and "RuntimeError" not in r.text
+
+
+def test_an_application_named_in_the_step_up_return_address_refuses_hostile_ids(shared):
+    """"Ajukan" sends the citizen to /verifikasi-wajah?lanjut=/permohonan/<id>/periksa: the id in that return
+    address is read by the same rules as every other id (an id past SQLite's integers was a 500)."""
+    c = shared[1]("warga_a")
+    token = csrf_fields(c)
+    wrong = []
+    for value in HOSTILE + [str(10**30)]:
+        lanjut = f"/permohonan/{value}/periksa"
+        for r in (c.get("/verifikasi-wajah", params={"lanjut": lanjut}, follow_redirects=False),
+                  c.post("/verifikasi-wajah", data={**token, "lanjut": lanjut}, follow_redirects=False)):
+            problem = judge(r, {200, 303, 400, 404})
+            if problem:
+                wrong.append(f"{r.request.method} lanjut={lanjut[:40]!r} → {problem}")
+    assert wrong == [], "\n".join(wrong)

@@ -107,7 +107,7 @@ class Settings:
             db_path=db_path,
             secret_key=env.get("MPP_SECRET_KEY") or _local_secret(Path(db_path).parent, "secret.key"),
             template_key=env.get("MPP_TEMPLATE_KEY") or _local_secret(Path(db_path).parent, "template.key", 32),
-            stepup_minutes=int(env.get("MPP_STEPUP_MINUTES", "30")),
+            stepup_minutes=_number(env, "MPP_STEPUP_MINUTES", int, "30"),
             dukcapil_url=env.get("MPP_DUKCAPIL_URL", ""),
             dukcapil_token=env.get("MPP_DUKCAPIL_TOKEN", ""),
             face_warmup=env.get("MPP_FACE_WARMUP", "1") == "1",
@@ -121,10 +121,10 @@ class Settings:
             tte_token=env.get("MPP_TTE_TOKEN", ""),
             https=env.get("MPP_HTTPS", "0") == "1",
             demo=demo_wanted(env),
-            form_max_bytes=int(env.get("MPP_FORM_MAX_BYTES", "65536")),
-            body_idle_seconds=float(env.get("MPP_BODY_IDLE_SECONDS", "30")),
-            body_seconds=float(env.get("MPP_BODY_SECONDS", "600")),
-            idem_hours=int(env.get("MPP_IDEM_HOURS", "24")),
+            form_max_bytes=_number(env, "MPP_FORM_MAX_BYTES", int, "65536"),
+            body_idle_seconds=_number(env, "MPP_BODY_IDLE_SECONDS", float, "30"),
+            body_seconds=_number(env, "MPP_BODY_SECONDS", float, "600"),
+            idem_hours=_number(env, "MPP_IDEM_HOURS", int, "24"),
             log_level=log_level_from(env),
             base_url=base_url_from(env),
             extra_hosts=tuple(h.strip().lower() for h in env.get("MPP_ALLOWED_HOSTS", "").split(",") if h.strip()),
@@ -172,6 +172,18 @@ def demo_wanted(env: dict[str, str]) -> bool:
                       "di README dan menampilkan kode SMS di halaman. Untuk produksi, hapus MPP_DEMO (atau "
                       "setel MPP_DEMO=0); untuk situs demo publik yang memang disengaja, setel juga "
                       "MPP_DEMO_PRODUCTION=1.")
+
+
+def _number(env: dict[str, str], name: str, kind: type, default: str) -> int | float:
+    """A positive number from the environment; anything else stops the start with what to write."""
+    raw = env.get(name, default).strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ConfigError(f"{name} “{raw}” bukan angka positif yang sah; tulis misalnya {name}={default}.")
+    return value
 
 
 def log_level_from(env: dict[str, str]) -> str:

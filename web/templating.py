@@ -19,6 +19,7 @@ from services.akun import HOME_BY_ROLE
 from services.kalender import format_date, format_local
 from services.samaran import mask_phone
 from web import csrf
+from web.auth import same_site
 from web.headers import CSS_COOKIE, CSS_COOKIE_STATE
 from web.static import StaticAssets
 
@@ -97,7 +98,7 @@ def error_page(templates: Jinja2Templates, request: Request, status: int):
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f}".replace(".", ",")
+    return f"{n / 1024 / 1024:.0f}"  # whole megabytes: the limits are 2, 5, 8 and 12 MB
 
 
 def _too_large(request: Request) -> str:
@@ -117,7 +118,5 @@ def _came_from(request: Request) -> str:
     """The page the refused form was on, when it is one of ours (the Referer's path); else the account page."""
     referer = urlsplit(request.headers.get("referer", ""))
     ours = referer.netloc in ("", request.url.netloc) and referer.scheme in ("", request.url.scheme)
-    path = referer.path
-    if not ours or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/akun"
-    return path + (f"?{referer.query}" if referer.query else "")
+    path = same_site(referer.path) if ours else ""
+    return (path + (f"?{referer.query}" if referer.query else "")) if path else "/akun"
