@@ -11,7 +11,7 @@ from services import antrean, identitas, jaminan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
-from web.render import db_of, render
+from web.render import db_of, limited, render
 
 ROLE_NAMES = {"warga": "Warga", "petugas": "Petugas", "admin_wilayah": "Pengelola MPP daerah",
               "kementerian": "Kementerian (pemantauan nasional)"}
@@ -32,15 +32,10 @@ async def login(request: Request):
         request.session["pesan_kode"] = result.error
         return auth.redirect("/daftar/kode")
     if result.error:
-        page = render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
-                                              "lanjut": auth.same_site(str(form.get("lanjut", "")))},
-                      status_code=429 if result.wait_s else 400)
-        if result.wait_s:
-            page.headers["Retry-After"] = str(int(result.wait_s) + 1)
-        return page
-    sesi_id = await run_in_threadpool(akun_service.open_session, db_of(request), result.akun["id"], ip,
-                                      request.app.state.settings.session_max_age)
-    auth.log_in(request, result.akun, sesi_id)
+        return limited(render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
+                                                      "lanjut": auth.same_site(str(form.get("lanjut", "")))},
+                              status_code=400), result.wait_s)
+    await auth.start_session(request, result.akun, ip)
     return auth.redirect(auth.same_site(str(form.get("lanjut", ""))) or akun_service.HOME_BY_ROLE[result.akun["peran"]])
 
 

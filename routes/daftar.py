@@ -10,13 +10,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
-from services import akun as akun_service
 from services import identitas, notifikasi, permohonan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
 from web.pelayanan import pelayanan_of
-from web.render import db_of, render
+from web.render import db_of, limited, render
 
 MAX_FRAMES = 4
 
@@ -36,11 +35,8 @@ async def register(request: Request):
     pendaftaran_id = await run_in_threadpool(identitas.start_registration, idn, data, client_ip(request))
     if pendaftaran_id is None:
         data.kata_sandi = ""
-        page = render(request, "daftar.html", {"f": data, "errors": data.errors},
-                      status_code=429 if data.wait_s else 400)
-        if data.wait_s:
-            page.headers["Retry-After"] = str(int(data.wait_s) + 1)
-        return page
+        return limited(render(request, "daftar.html", {"f": data, "errors": data.errors}, status_code=400),
+                       data.wait_s)
     request.session["pendaftaran"] = pendaftaran_id
     jobs.wake_outbox(request)
     return auth.redirect("/daftar/kode")
@@ -88,9 +84,7 @@ async def code_submit(request: Request):
     request.session.pop("pendaftaran", None)
     jobs.wake_outbox(request)
     found = await run_in_threadpool(auth.account_by_id, idn.db, outcome.akun_id)
-    sesi_id = await run_in_threadpool(akun_service.open_session, idn.db, found["id"], client_ip(request),
-                                      request.app.state.settings.session_max_age)
-    auth.log_in(request, found, sesi_id)
+    await auth.start_session(request, found, client_ip(request))
     request.session["pesan_wajah_info"] = outcome.message
     return auth.redirect("/daftar/wajah")
 
