@@ -6,7 +6,7 @@ PY := .venv/bin/python
 export MPP_DB ?= data/mpp.db
 PORT ?= 8000
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint bench clean
 setup: .venv/.synced static/vendor/htmx.min.js
 
 .uv/bin/uv:
@@ -25,7 +25,10 @@ run: setup
 	@echo "MPP Digital: http://127.0.0.1:$(PORT)"
 	PORT=$(PORT) $(PY) app.py
 
-test: setup
+lint: setup
+	.venv/bin/ruff check .
+
+test: setup lint
 	scripts/ensure-chromium
 	scripts/ensure-netns
 	scripts/ensure-pdfsig

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,20 +20,34 @@ from starlette.routing import Route
 
 from db import seed
 from db.connection import Store
-from routes import akun, antrean, daftar, demo, kasus, operasi, pengaduan, permohonan, petugas, public, verifikasi
-from routes import admin, pemantauan
 from integrations.sms import sender_for
 from integrations.tte import tte_for
+from routes import (
+    admin,
+    akun,
+    antrean,
+    daftar,
+    demo,
+    kasus,
+    operasi,
+    pemantauan,
+    pengaduan,
+    permohonan,
+    petugas,
+    public,
+    verifikasi,
+)
 from services import kalender
 from services.ttd import load_signing_key
 from web import jobs
 from web.auth import AuthMiddleware
 from web.compression import CompressionMiddleware
 from web.formguard import FormGuardMiddleware
-from web.headers import SecurityHeadersMiddleware, apply as security_headers
+from web.headers import SecurityHeadersMiddleware
+from web.headers import apply as security_headers
 from web.hosts import TrustedHosts
-from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.identity import FaceServices
+from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
 from web.templating import error_page, make_templates

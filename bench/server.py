@@ -67,9 +67,9 @@ def running_server(app: str = "app:create_app", env: dict | None = None, db_path
                         break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}")
+                    raise RuntimeError(f"server exited with {proc.returncode}") from None
                 if time.monotonic() > deadline:
-                    raise TimeoutError("server did not start")
+                    raise TimeoutError("server did not start") from None
                 time.sleep(0.1)
         yield Server(base, proc.pid)
     finally:

@@ -51,7 +51,7 @@ def _form(base: str, path: str = "/pengaduan") -> tuple[str, str, str]:
 def _stall(port: int, session: tuple[str, str, str] | None) -> socket.socket:
     """Head and ~11 MB of a 12 MB upload, then nothing: the connection is left open."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    head = (f"POST /pengaduan HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head = ("POST /pengaduan HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + (f"Cookie: {session[0]}\r\n" if session else "")
             + f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {DECLARED}\r\n\r\n")
     first = b""

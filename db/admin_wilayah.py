@@ -12,7 +12,6 @@ from sqlite_utils import Database
 from db.connection import write
 from db.permohonan import OPEN
 
-
 # ------------------------------------------------------------------ MPP profile
 
 def save_profile(db: Database, kode: str, nama: str, alamat: str, jam_layanan: str, peta_url: str) -> None:

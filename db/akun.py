@@ -59,7 +59,7 @@ def create_session(db: Database, sesi_id: str, akun_id: int, klien: str, now: fl
 def account_of_session(db: Database, sesi_id: str, now: float) -> dict | None:
     """The account of a live session, with the session's expiry as ``sesi_kedaluwarsa`` (one indexed read)."""
     row = db.execute(
-        f"""SELECT a.*, k.nama AS wilayah_nama, i.nama AS instansi_nama, i.jenis_kode AS instansi_jenis,
+        """SELECT a.*, k.nama AS wilayah_nama, i.nama AS instansi_nama, i.jenis_kode AS instansi_jenis,
                    s.kedaluwarsa AS sesi_kedaluwarsa
             FROM sesi s JOIN akun a ON a.id = s.akun_id LEFT JOIN kabkota k ON k.kode = a.wilayah_kode
             LEFT JOIN instansi i ON i.id = a.instansi_id

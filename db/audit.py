@@ -28,7 +28,7 @@ def append(db: Database, akun_id: int | None, aksi: str, objek: str, detail: dic
     with write(db):
         last = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else GENESIS
-        waktu = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        waktu = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
         digest = _digest(prev, waktu, akun_id, aksi, objek, body)
         cur = db.execute(

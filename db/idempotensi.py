@@ -17,7 +17,7 @@ from db.connection import write
 
 
 def _stamp(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def save(db: Database, key: bytes, status: int, headers: list, body: bytes, session: dict | None,

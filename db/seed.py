@@ -151,7 +151,7 @@ def warn_demo_accounts_left(db: Database, out=sys.stderr) -> None:
 def print_accounts(accounts: list[dict], out=sys.stdout) -> None:
     if not accounts:
         return
-    print("Akun demo (kata sandi sama untuk semua: %s):" % DEMO_PASSWORD, file=out)
+    print(f"Akun demo (kata sandi sama untuk semua: {DEMO_PASSWORD}):", file=out)
     for a in accounts:
         print(f"  {a['peran']:<14} {a['login']:<20} {a['nama']}", file=out)
 

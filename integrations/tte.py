@@ -45,17 +45,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from asn1crypto import keys as asn1_keys, x509 as asn1_x509
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -109,7 +110,7 @@ class EmbeddedTte:
 
     def __init__(self, folder: Path, now: dt.datetime | None = None):
         self.folder = Path(folder)
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         ca_key, ca_cert = self._ca(now)
         seal_key, seal_cert = self._seal(ca_key, ca_cert, now)
         self._ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM).decode("ascii")

@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from db import antrean as q
 from db import wilayah as wilayah_q
-from services import antrean as svc
 from services import angka, kalender, skm
+from services import antrean as svc
 from services.dokumen_pdf import qr_svg
 from web import auth
 from web.params import path_id

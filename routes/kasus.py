@@ -13,7 +13,8 @@ from db import audit
 from db import permohonan as q
 from integrations.http import ServiceUnavailable
 from routes.permohonan import _file_response
-from services import angka, dokumen, identitas, jaminan, kalender, permohonan as svc
+from services import angka, dokumen, identitas, jaminan, kalender
+from services import permohonan as svc
 from web import auth
 from web.params import path_id
 from web.pelayanan import pelayanan_of

@@ -14,7 +14,8 @@ from db import antrean as antrean_q
 from db import katalog as katalog_q
 from db import pengaduan as q
 from db import permohonan as permohonan_q
-from services import angka, kalender, pengaduan as svc, skm
+from services import angka, kalender, skm
+from services import pengaduan as svc
 from web import auth
 from web.identity import client_ip
 from web.params import path_id

@@ -12,7 +12,8 @@ from starlette.routing import Route
 from db import audit
 from db import permohonan as q
 from integrations.http import ServiceUnavailable
-from services import angka, dokumen, identitas, permohonan as svc, skm
+from services import angka, dokumen, identitas, skm
+from services import permohonan as svc
 from services.dokumen_pdf import qr_svg
 from web import auth
 from web.params import path_id

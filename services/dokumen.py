@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from db import audit, permohonan as q
+from db import audit
+from db import permohonan as q
 from db.connection import write
 from integrations.tte import SealRequest, Tte
 from services import kalender, notifikasi, ttd

@@ -39,13 +39,13 @@ from biometrics.errors import BiometricRejected
 from biometrics.liveness import POSE_INSTRUCTIONS, Challenge, check_liveness, issue_challenge
 from biometrics.matching import Thresholds, decide, face_distance, search
 from biometrics.templates import SealError, open_sealed, seal
-from db import audit, identitas as q
+from db import audit
+from db import identitas as q
 from db import notifikasi as outbox
 from db.connection import write
 from integrations.dukcapil import Dukcapil, Resident
-from services import angka, jaminan, otp
+from services import angka, jaminan, otp, ratelimit
 from services import nik as nik_rules
-from services import ratelimit
 from services.passwords import hash_password
 from services.samaran import mask_nik, mask_phone
 
@@ -194,7 +194,7 @@ def start_registration(idn: Identity, form: RegistrationInput, ip: str = "?") ->
     resident = check_registration(idn, form, ip)
     if resident is None:
         return None
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     pendaftaran_id = q.create_registration(idn.db, form.nik, resident.nama, form.telepon,
                                            hash_password(form.kata_sandi), now)
     otp.send_code(idn.db, idn.subkey("otp"), f"daftar:{pendaftaran_id}", form.telepon, ip)
@@ -428,8 +428,8 @@ def needs_step_up(akun: dict, minutes: int, now: dt.datetime | None = None) -> b
         return False
     if not akun.get("wajah_terakhir"):
         return True
-    last = dt.datetime.strptime(akun["wajah_terakhir"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    last = dt.datetime.strptime(akun["wajah_terakhir"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     return now - last > dt.timedelta(minutes=minutes)
 
 
@@ -646,7 +646,7 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
             q.release_frozen_account(idn.db, old["id"])
         reg = {"nik": view.nik, "nama": view.resident.nama, "telepon": phone,
                "kata_sandi": hash_password(form.kata_sandi), "persetujuan_biometrik":
-               dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+               dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", officer["wilayah_kode"])
         q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
         q.record_assurance(idn.db, akun_id, "terdaftar", "sms", petugas_id=officer["id"],

@@ -21,7 +21,7 @@ ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
 def utc_now() -> dt.datetime:
     """The current time; ``MPP_NOW`` (ISO, with zone) pins it for browser tests and demos of a working day."""
     pinned = os.environ.get("MPP_NOW")
-    return dt.datetime.fromisoformat(pinned) if pinned else dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.fromisoformat(pinned) if pinned else dt.datetime.now(dt.UTC)
 
 
 def local_now(zona: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -105,6 +105,6 @@ def format_local(stamp: str | None, where: str | None = "WIB") -> str:
     except ValueError:
         return ""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     local = local_now(zona, when)
     return f"{format_date(local)}, {local:%H.%M} {local.tzname()}"

@@ -29,7 +29,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     key = _scrypt(password, salt, N, R, P)
-    return "scrypt${}${}${}${}${}".format(N, R, P, _b64(salt), _b64(key))
+    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(key)}"
 
 
 def verify_password(password: str, stored: str) -> bool:

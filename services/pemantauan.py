@@ -347,7 +347,8 @@ def parse_rollout_csv(db: Database, data: bytes, today: dt.date | None = None) -
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        get = lambda name: cells[col[name]].strip() if name in col and col[name] < len(cells) else ""  # noqa: E731
+        def get(name: str, cells: list[str] = cells) -> str:
+            return cells[col[name]].strip() if name in col and col[name] < len(cells) else ""
         errs: list[str] = []
         kode = get("kode").replace(".", "")
         if not KODE.match(kode) or kode not in known:

@@ -15,11 +15,12 @@ import secrets
 
 from sqlite_utils import Database
 
-from db import audit, pengaduan as q
-from db.connection import write
+from db import audit
 from db import katalog as katalog_q
+from db import pengaduan as q
 from db import permohonan as permohonan_q
 from db import wilayah as wilayah_q
+from db.connection import write
 from services import angka, kalender, ratelimit
 from services.passwords import same_secret
 

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from db import audit, permohonan as q
+from db import audit
+from db import permohonan as q
 from db import wilayah as wilayah_q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
-from services import angka, berkas, dokumen, jaminan, kalender, nik as nik_rules, notifikasi, ratelimit, ttd
+from services import angka, berkas, dokumen, jaminan, kalender, notifikasi, ratelimit, ttd
+from services import nik as nik_rules
 
 STATUS = {
     "draf": "Draf", "diajukan": "Diajukan", "diverifikasi": "Berkas diverifikasi",
@@ -273,7 +275,7 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None,
         return errors
     today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
-    stamp = (now or kalender.utc_now()).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (now or kalender.utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with write(pel.db):
         if q.current_status(pel.db, p["id"]) != p["status"]:
             return {}  # submitted a moment ago from another tab: once is enough

@@ -64,7 +64,7 @@ def warp(rgb: np.ndarray, nose_x: float, amount: float) -> np.ndarray:
     return np.asarray(out.resize((w, h), Image.Resampling.BICUBIC)) if out.width != w else np.asarray(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def warp_amount(rel: str, pose: str, variant: int = 0) -> float:
     """The stretch whose result the engine reads as ``pose`` (``variant`` n: the n-th closest)."""
     h = head(rel)
@@ -162,7 +162,7 @@ def bow(h, bulge_cm: float) -> np.ndarray:
     return (-bulge_cm * ((y - h.points[30, 1]) / half) ** 2).clip(-8.0, 0.0) - 2.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bent_turn(rel: str, pose: str, variant: int = 0) -> tuple[float, float]:
     """(bulge cm, turn degrees) of the bent print that the engine reads as ``pose``."""
     if pose == "depan":

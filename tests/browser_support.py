@@ -73,8 +73,9 @@ def write_y4m(frames: list[bytes], path: Path, width: int = 640, height: int = 4
             y[0:32, 0:32] = MARK[i]
             cb = np.asarray(Image.fromarray(ycbcr[:, :, 1]).resize((width // 2, height // 2), Image.BILINEAR))
             cr = np.asarray(Image.fromarray(ycbcr[:, :, 2]).resize((width // 2, height // 2), Image.BILINEAR))
-            cb = cb.copy(); cr = cr.copy()
-            cb[0:16, 0:16] = 128; cr[0:16, 0:16] = 128
+            cb, cr = cb.copy(), cr.copy()
+            cb[0:16, 0:16] = 128
+            cr[0:16, 0:16] = 128
             out.write((b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes()) * hold)
     return path
 
@@ -133,7 +134,7 @@ def capture_poses(page, count: int, colours: list[str] | None = None) -> None:
         page.click("#ambil")
         if colours:
             want = _css_rgb(colours[i])
-            wait_until(page, lambda: page.evaluate(COLOUR_ON_SCREEN_JS) == want, timeout=5)
+            wait_until(page, lambda want=want: page.evaluate(COLOUR_ON_SCREEN_JS) == want, timeout=5)
 
 
 AHMAD = "2171100402850002"  # demo resident with no account yet, who registers with a selfie (photos: obama)

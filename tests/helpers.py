@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import contextlib
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -90,7 +90,7 @@ def _landmarks(rgb: np.ndarray):
     return points, estimate_yaw(found.landmarks)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def head(rel: str, size: int = 480) -> Head:
     """The photo ``rel`` as a selfie: face ~45% of the frame width, portrait 3:4, longest side ``size``."""
     im = ImageOps.exif_transpose(Image.open(FACES_DIR / rel)).convert("RGB")
@@ -286,7 +286,7 @@ def _yaw_of(data: bytes) -> float | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def turn_for(rel: str, pose: str, depth_scale: float = 1.0) -> float:
     """The turn (degrees) whose rendering the engine reads as ``pose``, nearest to its target yaw.
 
@@ -324,7 +324,7 @@ def turn_for(rel: str, pose: str, depth_scale: float = 1.0) -> float:
     return min(fitting)[1]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rendered(rel: str, pose: str, variant: int = 0, depth_scale: float = 1.0, nudge: int = 0) -> np.ndarray:
     """The head in ``pose``; a repeated pose (``variant`` 1) is turned 3 degrees further and moved;
     ``nudge`` n turns 2n degrees further towards the pose (a frame that read as the dead zone)."""

@@ -128,6 +128,7 @@ def build_world(app, db) -> dict:
     bid = db.execute("INSERT INTO berkas (permohonan_id, kolom, nama_file, jenis, ukuran, sha256, isi) VALUES "
                      "(?, 'berkas_kk_lama', 'kk.jpg', 'image/jpeg', 3, 'x', x'ffd8ff')", [pid]).lastrowid
     import json
+
     from services import ttd
     lines = [["Nomor dokumen", "474/KK/2171/2026/000001"], ["Jenis dokumen", "Kartu Keluarga"], ["Nama pemohon", "Budi"]]
     token = ttd.sign_content(app.state.signing_key, "474/KK/2171/2026/000001", lines)

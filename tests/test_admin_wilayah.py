@@ -403,7 +403,7 @@ def test_what_a_region_adds_is_what_its_citizens_read(client, app, db):
 
     budi = dict(db.execute("SELECT * FROM akun WHERE nik = '2171031508900001'").fetchone())
     gerai = db.execute("SELECT id FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone()[0]
-    now = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
     t = queue.book(db, budi, gerai, "2026-11-30", "11:00", layanan_id=kk, now=now)
     bring = queue.ticket_view(queue_db.get(db, t["id"]))["persyaratan"]
     assert "Surat pengantar RT/RW" in bring and len(bring) > 1  # the national list, then the region's own

@@ -9,10 +9,9 @@ import pytest
 
 from db.connection import connect
 from services import antrean as svc
-from services.passwords import hash_password
 from tests.helpers import form_fields, login, text_of
 
-MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 WIB in Batam
+MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 WIB in Batam
 
 
 def counter(db, kuota_daring=4, kuota_langsung=4) -> dict:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import zlib
 import struct
+import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tests.helpers import form_fields, jpeg, login, soup, text_of
@@ -198,8 +199,8 @@ def test_a_phone_photo_of_a_document_is_still_accepted_and_stored_small(client, 
 @pytest.mark.faces  # the frames are decoded only when the registry holds a photo to compare with
 @needs_faces
 def test_image_bombs_as_selfie_frames_or_photo_get_a_message_not_a_500(client, db):
-    from tests.test_identitas import AHMAD, face_page
     from tests.helpers import register
+    from tests.test_identitas import AHMAD, face_page
     assert register(client, AHMAD).status_code == 303
     hidden, poses, _ = face_page(client)
     frames = [bombs.png(kind="palette")] + [jpeg(320, 240)] * (len(poses) - 1)

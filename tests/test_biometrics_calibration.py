@@ -164,10 +164,10 @@ HAVE_ASIAN = all(_asian_photo(n) for n in ASIAN_FILES)
 def _encode(path: Path):
     """PNG of the photo (takeo is PPM); a tight crop whose face box touches the
     edge (45-m7) is padded by edge replication rather than refused as cut off."""
+    from faces_support import engine
     from PIL import Image
 
     from biometrics.errors import QualityRejected
-    from faces_support import engine
 
     im = Image.open(path).convert("RGB")
     for pad in (0, int(max(im.size) * 0.3)):

@@ -221,6 +221,7 @@ import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import bombs  # noqa: E402
+
 from biometrics import images  # noqa: E402
 
 

@@ -22,6 +22,7 @@ from faces_support import (
 from biometrics.calibration import check_goals, choose_bands
 from biometrics.matching import Thresholds, decide, face_distance, search
 
+
 def _vec(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=128).astype(np.float32)
 

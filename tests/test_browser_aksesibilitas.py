@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_support import launch, log_in, needs_chromium
 
 from bench.server import running_server
-from browser_support import launch, log_in, needs_chromium
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 
 AXE = Path(__file__).resolve().parent.parent / ".cache/npm/axe.min.js"

@@ -5,9 +5,9 @@ updates the results in place. No script error and no CSP violation on the way.""
 from __future__ import annotations
 
 import pytest
+from browser_support import launch, needs_chromium, wait_until
 
 from bench.server import running_server
-from browser_support import launch, needs_chromium, wait_until
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 
 pytestmark = [pytest.mark.browser, needs_chromium]

@@ -11,11 +11,19 @@ Runs against a real server process on 127.0.0.1.
 from __future__ import annotations
 
 import pytest
-
-from bench.server import running_server
-from browser_support import camera_flags, capture_poses, fill_registration, launch, needs_chromium, start_camera, write_y4m
+from browser_support import (
+    camera_flags,
+    capture_poses,
+    fill_registration,
+    launch,
+    needs_chromium,
+    start_camera,
+    write_y4m,
+)
 from faces_support import needs_faces
 from posed import frames_for
+
+from bench.server import running_server
 from tests.conftest import TEMPLATE_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.faces, needs_chromium, needs_faces]

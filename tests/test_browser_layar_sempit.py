@@ -8,11 +8,11 @@ import datetime as dt
 import shutil
 
 import pytest
+from browser_support import launch, log_in, needs_chromium
 from starlette.testclient import TestClient
 
 from app import create_app
 from bench.server import running_server
-from browser_support import launch, log_in, needs_chromium
 from db.connection import connect
 from services import antrean as antrean_svc
 from services import pengaduan as pengaduan_svc
@@ -24,7 +24,7 @@ from web.settings import Settings
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 WIDTH = 360
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 WIB in Batam
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 WIB in Batam
 # long unbroken words, as people type them, in what officers and the citizen read back
 LONG = "Antrean-loket-Disdukcapil-tidak-bergerak-sejak-pagi-hingga-siang-hari-padahal-sudah-daftar-daring"
 # a refused import of the national list: its page lists each error

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser_support import fill_birth_application, launch, log_in, needs_chromium
+
 from tests.helpers import jpeg
 
 pytestmark = [pytest.mark.browser, needs_chromium]

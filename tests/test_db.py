@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
-import sqlite3
 
 from db.connection import connect, write
 
@@ -18,9 +18,8 @@ def test_pragmas(db):
 
 
 def test_foreign_keys_are_enforced(db):
-    with pytest.raises(sqlite3.IntegrityError):
-        with write(db):
-            db.execute("INSERT INTO kabkota (kode, provinsi_kode, nama, jenis) VALUES ('9999', '00', 'X', 'kota')")
+    with pytest.raises(sqlite3.IntegrityError), write(db):
+        db.execute("INSERT INTO kabkota (kode, provinsi_kode, nama, jenis) VALUES ('9999', '00', 'X', 'kota')")
 
 
 def test_read_then_write_under_concurrency_loses_nothing(db_path):
@@ -54,8 +53,7 @@ def test_read_then_write_under_concurrency_loses_nothing(db_path):
 
 def test_a_failed_write_leaves_nothing_behind(db):
     before = db.execute("SELECT count(*) FROM akun").fetchone()[0]
-    with pytest.raises(sqlite3.IntegrityError):
-        with write(db):
-            db.execute("INSERT INTO akun (peran, username, nama, kata_sandi) VALUES ('petugas', 'x1', 'X', 'h')")
-            db.execute("INSERT INTO akun (peran, username, nama, kata_sandi) VALUES ('petugas', 'x1', 'X', 'h')")
+    with pytest.raises(sqlite3.IntegrityError), write(db):
+        db.execute("INSERT INTO akun (peran, username, nama, kata_sandi) VALUES ('petugas', 'x1', 'X', 'h')")
+        db.execute("INSERT INTO akun (peran, username, nama, kata_sandi) VALUES ('petugas', 'x1', 'X', 'h')")
     assert db.execute("SELECT count(*) FROM akun").fetchone()[0] == before

@@ -92,8 +92,8 @@ def judge(r, allowed: set[int]) -> str | None:
     guesses from one address, which a limit (complaint tracking codes) may stop before it ends."""
     if r.status_code >= 500 or r.status_code not in allowed | {429}:
         return f"{r.status_code}: {text_of(r)[:160] if 'html' in r.headers.get('content-type', '') else r.text[:160]}"
-    if r.status_code >= 400 and "text/html" in r.headers.get("content-type", ""):
-        if 'lang="id"' not in r.text or any(e in r.text for e in ENGLISH):
+    if r.status_code >= 400 and "text/html" in r.headers.get("content-type", "") and (
+            'lang="id"' not in r.text or any(e in r.text for e in ENGLISH)):
             return f"{r.status_code}: not a Bahasa Indonesia page: {r.text[:160]!r}"
     return None
 
@@ -275,7 +275,7 @@ def test_a_non_ascii_csrf_token_is_refused_not_a_500(client):
     fields = form_fields(client, "/masuk", "/masuk")
     r = client.post("/masuk", data={**fields, "csrf_token": "tokén²", "login": "x", "kata_sandi": "y"})
     assert r.status_code == 403 and "Formulir kedaluwarsa" in text_of(r)
-    r = client.post("/masuk", data={"login": "x"}, headers={"X-CSRF-Token": "tokén".encode("utf-8")})
+    r = client.post("/masuk", data={"login": "x"}, headers={"X-CSRF-Token": "tokén".encode()})
     assert r.status_code == 403 and "Formulir kedaluwarsa" in text_of(r)
 
 
@@ -292,7 +292,7 @@ def test_a_non_ascii_complaint_code_is_not_found_not_a_500(client, world):
 def test_a_non_ascii_metrics_bearer_is_not_found_not_a_500(client, monkeypatch):
     monkeypatch.setenv("MPP_METRICS_TOKEN", "token-metrik-rahasia")
     for sent in ("tokén", "токен", "²"):
-        r = client.get("/metrics", headers={"Authorization": f"Bearer {sent}".encode("utf-8")})
+        r = client.get("/metrics", headers={"Authorization": f"Bearer {sent}".encode()})
         assert r.status_code == 404
     r = client.get("/metrics", headers={"Authorization": "Bearer token-metrik-rahasia"})
     assert r.status_code == 200 and "route count" in r.text

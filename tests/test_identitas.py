@@ -14,6 +14,7 @@ import re
 import pytest
 from faces_support import needs_faces, read
 from posed import frames_for
+
 from biometrics.liveness import issue_challenge
 from services import identitas
 from tests.helpers import form_fields, login, register, soup, text_of
@@ -252,7 +253,7 @@ def test_step_up_asks_for_a_fresh_selfie(client, db):
 
 
 def test_step_up_is_due_after_the_configured_time_for_accounts_with_face_data():
-    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     face = {"templat_wajah": b"sealed"}
     assert identitas.needs_step_up({**face, "wajah_terakhir": None}, 30, now)
     assert not identitas.needs_step_up({**face, "wajah_terakhir": "2026-11-28T11:45:00Z"}, 30, now)

@@ -11,7 +11,7 @@ from services import pengaduan as svc
 from services import skm
 from tests.helpers import form_fields, login, soup, text_of
 
-WED_23_DEC = dt.datetime(2026, 12, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09:00 WIB
+WED_23_DEC = dt.datetime(2026, 12, 23, 2, 0, tzinfo=dt.UTC)  # 09:00 WIB
 
 
 def admin(db) -> dict:
@@ -27,16 +27,16 @@ def test_deadlines_count_working_days_across_a_weekend_and_holidays(db):
                    "127.0.0.9", now=WED_23_DEC)
     # 24 Dec cuti bersama, 25 Dec Natal, 26-27 weekend: 28, 29, 30 -> forwarded by 30 Dec
     assert row["batas_teruskan"] == "2026-12-30" and row["nomor"].startswith("ADU-2171-")
-    svc.forward(db, admin(db), row["id"], officer(db)["instansi_id"], now=dt.datetime(2026, 12, 30, 2, tzinfo=dt.timezone.utc))
+    svc.forward(db, admin(db), row["id"], officer(db)["instansi_id"], now=dt.datetime(2026, 12, 30, 2, tzinfo=dt.UTC))
     # 31 Dec; 1 Jan Tahun Baru; 2-3 weekend; 4 Jan; 5 Jan Isra Mikraj; 6, 7, 8 Jan -> followed up by 8 Jan 2027
     assert q.get(db, row["id"])["batas_tindak"] == "2027-01-08"
     svc.answer(db, officer(db), row["id"], "Petugas tambahan ditempatkan mulai besok.",
-               now=dt.datetime(2027, 1, 4, 2, tzinfo=dt.timezone.utc))
+               now=dt.datetime(2027, 1, 4, 2, tzinfo=dt.UTC))
     answered = q.get(db, row["id"])
     # answered Mon 4 Jan: 5 Jan holiday; 6, 7, 8, 11, 12, 13, 14, 15, 18, 19 Jan -> closes after 19 Jan
     assert answered["status"] == "ditindaklanjuti" and answered["batas_tutup"] == "2027-01-19"
-    assert svc.close_unanswered(db, now=dt.datetime(2027, 1, 19, 3, tzinfo=dt.timezone.utc)) == []
-    assert svc.close_unanswered(db, now=dt.datetime(2027, 1, 20, 3, tzinfo=dt.timezone.utc)) == [row["id"]]
+    assert svc.close_unanswered(db, now=dt.datetime(2027, 1, 19, 3, tzinfo=dt.UTC)) == []
+    assert svc.close_unanswered(db, now=dt.datetime(2027, 1, 20, 3, tzinfo=dt.UTC)) == [row["id"]]
     assert q.get(db, row["id"])["status"] == "ditutup_otomatis"
 
 
@@ -69,7 +69,7 @@ def test_anonymous_complaints_are_rate_limited_and_size_capped(client, db):
 
 def test_overdue_complaints_are_flagged_to_the_region_admin(client, db):
     row = svc.file(db, {"isi": "Pengaduan lama tidak diteruskan.", "wilayah": "2171"}, None, "127.0.0.8",
-                   now=dt.datetime(2026, 11, 2, 2, tzinfo=dt.timezone.utc))
+                   now=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC))
     login(client, "admin.batam")
     page = client.get("/petugas/pengaduan")
     assert row["nomor"] in page.text and "Terlambat" in text_of(page)
@@ -163,7 +163,7 @@ def test_an_incomplete_survey_keeps_the_answers_and_names_every_missing_item(cli
 
 def test_the_same_complaint_is_recognised_only_for_an_hour():
     row, form = {"nomor": "ADU-2171-000001", "kode_lacak": "ab12cd34"}, {"wilayah": "2171", "isi": "Loket tutup."}
-    at = dt.datetime(2026, 12, 2, 6, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 12, 2, 6, tzinfo=dt.UTC)
     note = svc.filed_note(row, form, at)
     assert svc.already_filed(note, {**form, "isi": " Loket  tutup. "}, at + dt.timedelta(minutes=59)) == note
     assert svc.already_filed(note, form, at + dt.timedelta(minutes=61)) is None

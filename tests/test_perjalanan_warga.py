@@ -11,7 +11,7 @@ from services import pengaduan as pengaduan_svc
 from tests.helpers import form_fields, login, soup, text_of
 from tests.test_permohonan import BUDI, citizen, fill, start, submit  # noqa: F401
 
-MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 WIB in Batam
+MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 WIB in Batam
 ISO_OR_UTC = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?|\bUTC\b")
 
 

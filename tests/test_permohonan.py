@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 
 import pytest
 from starlette.testclient import TestClient
@@ -324,7 +325,7 @@ def test_audit_chain_detects_an_edited_row(app, citizen, db):
     submit(citizen, pid)
     decide_and_issue(app, pid, "dukcapil.batam")
     assert audit.verify_chain(db) is None
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.Error):
         db.execute("UPDATE audit SET aksi = 'lain' WHERE id = 2")  # the log refuses edits
     db.execute("DROP TRIGGER audit_tanpa_ubah")
     db.execute("UPDATE audit SET detail = '{}' WHERE id = 2")
@@ -352,17 +353,17 @@ def test_sip_is_issued_automatically_after_5_working_days_with_a_holiday_between
     login(client, BUDI)
     pid = start(client, "sip-perawat")
     fill(client, db, pid, "sip-perawat", {"nomor_str": "3100000123456789"})
-    from integrations.sisdmk import EmbeddedSisdmk
     from integrations.dukcapil import EmbeddedDukcapil
+    from integrations.sisdmk import EmbeddedSisdmk
     pel = svc.Pelayanan(db, EmbeddedDukcapil(db, app.state.faces.key), EmbeddedSisdmk(db), app.state.signing_key)
     akun = dict(db.execute("SELECT * FROM akun WHERE nik = ?", [BUDI]).fetchone())
     from db import permohonan as q
-    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.timezone.utc)  # 09:00 WIB
+    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.UTC)  # 09:00 WIB
     assert svc.submit(pel, akun, q.get(db, pid), now=monday) == {}
     # 22, 23 Dec; 24 Dec cuti bersama, 25 Dec Natal, weekend; 28, 29, 30 Dec -> due 30 Dec
     assert q.get(db, pid)["tenggat"] == "2026-12-30"
-    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 30, 9, 0, tzinfo=dt.timezone.utc)) == []
-    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.timezone.utc)) == [pid]
+    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 30, 9, 0, tzinfo=dt.UTC)) == []
+    assert svc.deem_overdue_permits(pel, now=dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.UTC)) == [pid]
     p = q.get(db, pid)
     assert p["status"] == "selesai" and p["fiktif_positif"] == 1
     assert "fiktif positif" in q.timeline(db, pid)[-1]["catatan"]
@@ -389,8 +390,9 @@ def test_bad_uploads_get_a_clear_message_and_store_nothing(citizen, db, name, da
 def test_stored_scans_are_shrunk_and_stripped(citizen, db):
     pid = start(citizen, "akta-kelahiran")
     assert upload(citizen, pid, "berkas_surat_lahir", jpeg(3000, 4000)).status_code == 303
-    from PIL import Image
     import io
+
+    from PIL import Image
     blob = db.execute("SELECT isi FROM berkas").fetchone()[0]
     im = Image.open(io.BytesIO(blob))
     assert max(im.size) == 1600 and not im.getexif()
@@ -504,7 +506,7 @@ def test_fiktif_positif_never_issues_a_fourth_place_and_leaves_one_note_for_an_o
     login(client, BUDI)
     pel = svc.Pelayanan(db, EmbeddedDukcapil(db, app.state.faces.key), EmbeddedSisdmk(db), app.state.signing_key)
     akun = dict(db.execute("SELECT * FROM akun WHERE nik = ?", [BUDI]).fetchone())
-    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.timezone.utc)
+    monday = dt.datetime(2026, 12, 21, 2, 0, tzinfo=dt.UTC)
     pids = []
     for name in ("Klinik Sehat Batam", "Klinik Harapan Batam"):
         pid = start(client, "sip-perawat")
@@ -512,7 +514,7 @@ def test_fiktif_positif_never_issues_a_fourth_place_and_leaves_one_note_for_an_o
         assert svc.submit(pel, akun, q.get(db, pid), now=monday) == {}
         pids.append(pid)
     place_issued_elsewhere(db)
-    late = dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2026, 12, 31, 1, 0, tzinfo=dt.UTC)
     issued = svc.deem_overdue_permits(pel, now=late)
     assert len(issued) == 1 and places(db) == 3
     (waiting,) = set(pids) - set(issued)

@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-from starlette.testclient import TestClient
 
 from biometrics.matching import Thresholds
 from biometrics.templates import parse_key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import form_fields, login, soup, text_of
+from tests.helpers import form_fields, login, text_of
 
 
 def test_security_headers_on_pages_errors_and_assets(client):

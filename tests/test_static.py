@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import brotli
 import gzip
 import hashlib
 import re
@@ -11,10 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import brotli
 import pytest
 
 from tests.helpers import soup
-from tests.test_public_pages import BUDGET, public_urls, _wire as wire_bytes
+from tests.test_public_pages import BUDGET, public_urls
+from tests.test_public_pages import _wire as wire_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def linked_assets(client) -> list[str]:
     client.get("/layanan")  # a first visit inlines the stylesheet; later ones link the cached file
     page = soup(client.get("/layanan"))
-    urls = [l["href"] for l in page.select('link[rel="stylesheet"]')]
+    urls = [link["href"] for link in page.select('link[rel="stylesheet"]')]
     for script in page.find_all("script", src=True):
         urls.append(script["src"])
         if script.get("data-htmx"):

@@ -53,7 +53,7 @@ def test_a_seal_certificate_near_its_end_is_renewed_from_the_same_ca(tmp_path):
     folder = tmp_path / "tte"
     tte.EmbeddedTte(folder)
     old = (folder / "segel.crt").read_bytes()
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=tte.SEAL_DAYS - 10)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=tte.SEAL_DAYS - 10)
     renewed = tte.EmbeddedTte(folder, now=later)
     new = x509.load_pem_x509_certificate((folder / "segel.crt").read_bytes())
     assert new.not_valid_after_utc > x509.load_pem_x509_certificate(old).not_valid_after_utc
@@ -140,9 +140,10 @@ class Bsre(BaseHTTPRequestHandler):
 
 def _with_extra_text(pdf: bytes) -> bytes:
     """An incremental update that paints more text on the page, before the signature."""
+    import io
+
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    import io
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page = writer.root["/Pages"]["/Kids"][0]
@@ -156,11 +157,12 @@ def _with_extra_text(pdf: bytes) -> bytes:
 
 def _signed_with_overlay(sealer: tte.EmbeddedTte, pdf: bytes) -> bytes:
     """The sneakier way: new page content inside the signature's own update, which no reader diffs."""
+    import io
+
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
-    import io
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page = writer.root["/Pages"]["/Kids"][0]
@@ -215,9 +217,9 @@ def test_the_app_uses_the_service_when_configured_and_says_so_when_it_is_down(bs
     from starlette.testclient import TestClient
 
     from app import create_app
+    from tests.helpers import login
     from tests.test_dokumen import issue
     from tests.test_permohonan import BUDI
-    from tests.helpers import login
 
     env = {"MPP_DB": db_path, "MPP_SECRET_KEY": "k", "MPP_TEMPLATE_KEY": TEMPLATE_KEY,
            "MPP_SIGNING_KEY": SIGNING_KEY, "MPP_TTE_URL": bsre, "MPP_TTE_TOKEN": "rahasia", "MPP_FACE_WARMUP": "0"}

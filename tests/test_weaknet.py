@@ -15,8 +15,8 @@ three profiles.
 from __future__ import annotations
 
 import pytest
-
 from browser_support import AHMAD, CHROMIUM, needs_chromium
+
 from db.connection import connect
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg

@@ -122,7 +122,7 @@ class FormGuardMiddleware:
         finally:
             body.close()
 
-    async def _read(self, receive: Receive, body: "_Body", limit: int) -> None:
+    async def _read(self, receive: Receive, body: _Body, limit: int) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.total_seconds
         while True:

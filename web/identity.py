@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-
 import ipaddress
 import threading
 
+from starlette.requests import Request
+
 from biometrics.engine import FaceEngine
-from biometrics.models import get_landmarks_68, get_models
 from biometrics.matching import Thresholds
+from biometrics.models import get_landmarks_68, get_models
 from biometrics.templates import parse_key
 from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
 from services.identitas import Identity

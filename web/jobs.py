@@ -13,9 +13,9 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
-from integrations.sisdmk import EmbeddedSisdmk
-from integrations.dukcapil import EmbeddedDukcapil
 from db import idempotensi
+from integrations.dukcapil import EmbeddedDukcapil
+from integrations.sisdmk import EmbeddedSisdmk
 from services import kalender, notifikasi, pengaduan, permohonan
 
 log = logging.getLogger("mpp.jobs")

@@ -100,7 +100,7 @@ class Settings:
         return Path(self.tte_dir) if self.tte_dir else Path(self.db_path).parent / "tte"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         db_path = env.get("MPP_DB", str(ROOT / "data" / "mpp.db"))
         return cls(
@@ -144,7 +144,7 @@ def base_url_from(env: dict[str, str]) -> str:
         return f"http://127.0.0.1:{env.get('PORT') or '8000'}"
     parts = urlsplit(raw)
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:

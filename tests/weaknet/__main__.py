@@ -47,9 +47,10 @@ def report(prefix: str, m: J.Measured) -> None:
 
 def template(tmp: Path) -> tuple[Path, bool]:
     """A seeded database, with the demo residents' reference faces when the photos are here."""
+    from faces_support import FACES_DIR, HAVE_FACES
+
     from db import seed
     from db.connection import connect
-    from faces_support import FACES_DIR, HAVE_FACES
     from tests.conftest import TEMPLATE_KEY
 
     path = tmp / "template.db"
@@ -65,6 +66,7 @@ def template(tmp: Path) -> tuple[Path, bool]:
 
 def run_profile(p, name: str, tmp: Path, db_template: Path, faces: bool, variants: list[bool]) -> None:
     from browser_support import CHROMIUM
+
     from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 
     profile = PROFILES[name]
