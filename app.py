@@ -12,6 +12,7 @@ import contextlib
 import sys
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -57,19 +58,19 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     settings = settings or Settings.from_env()
     assets = StaticAssets(ROOT / "static")
     templates = make_templates(ROOT / "templates", assets)
-    store = Store(settings.db_path)
+    store = Store(settings.db_path, loop_guard=settings.loop_guard)
     metrics = new_stats()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        created = seed.seed(store.db, demo=settings.demo)
-        kalender.load_zones(store.db)
+        created = await run_in_threadpool(seed.seed, store.db, demo=settings.demo)
+        await run_in_threadpool(kalender.load_zones, store.db)
         if settings.face_warmup:
             app.state.faces.warm_up()
         if not quiet:
             seed.print_accounts(created, out=sys.stderr)
             if settings.https and not settings.demo:
-                seed.warn_demo_accounts_left(store.db, out=sys.stderr)
+                await run_in_threadpool(seed.warn_demo_accounts_left, store.db, out=sys.stderr)
         task = asyncio.create_task(jobs.run_forever(app)) if settings.background_jobs else None
         yield
         if task:
@@ -126,17 +127,16 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 
 
 def main() -> None:
-    import os
-
     import uvicorn
 
     from web.settings import SERVER_LIMITS, ConfigError
 
     try:
-        app = create_app()
+        settings = Settings.from_env()
+        app = create_app(settings)
     except ConfigError as exc:  # the message says what to set; a traceback would hide it
         sys.exit(f"MPP Digital tidak dijalankan: {exc}")
-    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")),
+    uvicorn.run(app, host=settings.host, port=settings.port,
                 proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
 
 

@@ -12,7 +12,9 @@ Why these settings:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -21,6 +23,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("mpp.db")
+
+
+class EventLoopBlocked(RuntimeError):
+    """Database work attempted on the thread that runs the event loop."""
 
 
 def connect(path: str | Path) -> Database:
@@ -72,14 +79,17 @@ class Store:
     waiting on each other's half-open transactions under load).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, loop_guard: str = "log"):
         self.path = str(path)
+        self.loop_guard = loop_guard  # "raise" (tests), "log" (production) or "off"
         self._local = threading.local()
         self._all: list[Database] = []
         self._lock = threading.Lock()
         self.db = ThreadBoundDatabase(self)
 
     def for_this_thread(self) -> Database:
+        if self.loop_guard != "off":
+            self._check_not_on_event_loop()
         db = getattr(self._local, "db", None)
         if db is None:
             db = connect(self.path)
@@ -87,6 +97,18 @@ class Store:
             with self._lock:
                 self._all.append(db)
         return db
+
+    def _check_not_on_event_loop(self) -> None:
+        """SQLite waits up to ``busy_timeout`` for the write lock: on the event loop that wait would stop
+        every request of the process. Database work belongs in the thread pool; a call from a thread that
+        runs an event loop is a bug, raised in tests and logged with its stack in production."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self.loop_guard == "raise":
+            raise EventLoopBlocked("SQLite dipanggil di event loop; jalankan di thread pool")
+        log.warning("SQLite called on the event loop", stack_info=True)
 
     def close(self) -> None:
         with self._lock:

@@ -3,8 +3,6 @@ or a bearer token (MPP_METRICS_TOKEN), as plain text an operator or a scraper re
 
 from __future__ import annotations
 
-import os
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -14,7 +12,7 @@ from services.passwords import same_secret
 
 
 def metrics(request: Request):
-    token = os.environ.get("MPP_METRICS_TOKEN", "")
+    token = request.app.state.settings.metrics_token
     sent = request.headers.get("authorization", "").removeprefix("Bearer ")
     akun = request.scope.get("akun")
     if not ((token and same_secret(sent, token)) or (akun and akun["peran"] == "kementerian")):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 
 from sqlite_utils import Database
 
@@ -19,9 +20,29 @@ ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
 
 
 def utc_now() -> dt.datetime:
-    """The current time; ``MPP_NOW`` (ISO, with zone) pins it for browser tests and demos of a working day."""
+    """The one clock of the calendar: every "now" and "today" of a rule comes from here.
+
+    ``MPP_NOW`` (ISO, with zone) pins it for browser tests and demos of a working day. It is the one
+    setting read outside ``Settings``, and read at each call, so a test can move the day forward.
+    Durations (code expiry, rate limits, the outbox's schedule) use ``seconds()``, never pinned: a
+    pinned calendar must not freeze a code's expiry or a lock-out."""
     pinned = os.environ.get("MPP_NOW")
     return dt.datetime.fromisoformat(pinned) if pinned else dt.datetime.now(dt.UTC)
+
+
+def stamp(now: dt.datetime | None = None) -> str:
+    """``utc_now()`` as the database stores instants: ``2026-12-02T05:30:00Z``."""
+    return (now or utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def today() -> dt.date:
+    """Today's date in UTC by the one clock (a region's own day: ``region_today``)."""
+    return utc_now().date()
+
+
+def seconds() -> float:
+    """Seconds since the epoch for durations: the real clock, even when the calendar is pinned."""
+    return time.time()
 
 
 def local_now(zona: str, now: dt.datetime | None = None) -> dt.datetime:

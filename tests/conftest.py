@@ -61,7 +61,7 @@ def db_path(request, template_db, tmp_path) -> str:
 @pytest.fixture
 def settings(db_path) -> Settings:
     return Settings(db_path=db_path, secret_key="test-secret-key-not-for-production", demo=True,
-                    template_key=TEMPLATE_KEY, signing_key=SIGNING_KEY)
+                    template_key=TEMPLATE_KEY, signing_key=SIGNING_KEY, loop_guard="raise")
 
 
 @pytest.fixture

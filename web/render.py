@@ -1,8 +1,14 @@
-"""Small helpers every route uses: the thread's database and rendering a template."""
+"""Small helpers every route uses: the thread's database, rendering a template, and the one shape
+of a POST endpoint (the body read on the event loop, everything else in the thread pool)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from sqlite_utils import Database
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,9 +21,29 @@ def render(request: Request, name: str, context: dict | None = None, status_code
     return request.app.state.templates.TemplateResponse(request, name, context or {}, status_code=status_code)
 
 
+def path_to(request: Request, name: str, **params) -> str:
+    """The path of a named route ("/antrean/5"): links and redirects follow the route table, never a copy of it."""
+    return str(request.app.url_path_for(name, **params))
+
+
 def limited(page: Response, wait_s: float) -> Response:
     """A form page refused by a rate limit: 429 and when to come back (``Retry-After``); else as it is."""
     if wait_s:
         page.status_code = 429
         page.headers["Retry-After"] = str(int(wait_s) + 1)
     return page
+
+
+def with_form(handler: Callable[[Request, FormData], Response]):
+    """Turns ``def handler(request, form)`` into a POST endpoint.
+
+    Reading the body is the only thing a POST does on the event loop (it may trickle in over 2G);
+    the handler, which checks, writes and renders, runs in the thread pool. Every route is then a
+    plain ``def`` and no handler can wait for SQLite's write lock on the loop (db.connection's guard
+    raises in the tests if one does). Uploads arrive as spooled files: read them with ``.file.read()``.
+    """
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(handler, request, form)
+    return endpoint

@@ -25,7 +25,10 @@
 | MPP_BODY_IDLE_SECONDS / MPP_BODY_SECONDS | 30 / 600 | a POST body silent this long / taking longer than this in all is cut off (408) |
 | MPP_IDEM_HOURS | 24 | how long the first answer of a submit is kept for a retried submit |
 | MPP_LOG_LEVEL | info | level of the request log (one JSON line per request on stderr) |
-| PORT | 8000 | port of `make run` |
+| MPP_SISDMK_URL / MPP_SISDMK_TOKEN | (embedded registry) | the health workers' registry (SISDMK/STR) over HTTP instead of the embedded one |
+| MPP_METRICS_TOKEN | (none) | bearer token that opens /metrics to a scraper (else ministry accounts only) |
+| MPP_LOOP_GUARD | log | database work on the event loop: `log` it with its stack, `raise` (the tests), `off` |
+| HOST / PORT | 127.0.0.1 / 8000 | address `python app.py` listens on (PORT also for `make run`) |
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from biometrics.matching import Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +85,13 @@ class Settings:
     log_level: str = "info"
     base_url: str = "http://127.0.0.1"  # canonical address: every absolute link (QR, SMS) starts with it
     extra_hosts: tuple[str, ...] = ()   # more Host names served (MPP_ALLOWED_HOSTS)
+    sisdmk_url: str = ""
+    sisdmk_token: str = ""
+    metrics_token: str = ""
+    loop_guard: str = "log"             # SQLite on the event loop: "raise" (tests), "log", "off"
+    face_thresholds: Thresholds = field(default_factory=Thresholds)
+    host: str = "127.0.0.1"
+    port: int = 8000
 
     def url(self, path: str) -> str:
         """The absolute address of ``path`` ("/verifikasi/…") at the canonical base URL, never at the Host asked."""
@@ -128,7 +140,21 @@ class Settings:
             log_level=log_level_from(env),
             base_url=base_url_from(env),
             extra_hosts=tuple(h.strip().lower() for h in env.get("MPP_ALLOWED_HOSTS", "").split(",") if h.strip()),
+            sisdmk_url=env.get("MPP_SISDMK_URL", ""),
+            sisdmk_token=env.get("MPP_SISDMK_TOKEN", ""),
+            metrics_token=env.get("MPP_METRICS_TOKEN", ""),
+            loop_guard=_choice(env, "MPP_LOOP_GUARD", ("log", "raise", "off")),
+            face_thresholds=Thresholds.from_env(env),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_number(env, "PORT", int, "8000"),
         )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or allowed[0]
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r} tidak dikenal; pilih salah satu: {', '.join(allowed)}.")
+    return raw
 
 
 def base_url_from(env: dict[str, str]) -> str:
