@@ -21,7 +21,7 @@ static/vendor/htmx.min.js: scripts/fetch-vendor
 	scripts/fetch-vendor
 
 run: setup
-	PORT=$(PORT) $(PY) -m db.seed
+	PORT=$(PORT) $(PY) -m ops.seed
 	@echo "MPP Digital: http://127.0.0.1:$(PORT)"
 	PORT=$(PORT) $(PY) app.py
 

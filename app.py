@@ -19,10 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
-from db import seed
-from db.connection import Store
-from integrations.sms import sender_for
-from integrations.tte import tte_for
+from ops import seed
 from routes import (
     admin,
     akun,
@@ -39,15 +36,13 @@ from routes import (
     verifikasi,
 )
 from services import kalender
-from services.ttd import load_signing_key
-from web import jobs
+from web import jobs, wiring
 from web.auth import AuthMiddleware
 from web.compression import CompressionMiddleware
 from web.formguard import FormGuardMiddleware
 from web.headers import SecurityHeadersMiddleware
 from web.headers import apply as security_headers
 from web.hosts import TrustedHosts
-from web.identity import FaceServices
 from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
@@ -58,7 +53,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     settings = settings or Settings.from_env()
     assets = StaticAssets(ROOT / "static")
     templates = make_templates(ROOT / "templates", assets)
-    store = Store(settings.db_path, loop_guard=settings.loop_guard)
+    deps = wiring.build(settings)
+    store = deps.store
     metrics = new_stats()
 
     @contextlib.asynccontextmanager
@@ -113,14 +109,14 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, 500: server_error})
+    app.state.deps = deps
     app.state.settings = settings
     app.state.store = store
     app.state.templates = templates
     app.state.assets = assets
-    app.state.faces = FaceServices(settings)
-    app.state.signing_key = load_signing_key(settings.signing_key)
-    app.state.tte = tte_for(settings.tte_url, settings.tte_token, settings.tte_folder)
-    app.state.sender = sender_for(settings.sms_url, settings.sms_token)
+    app.state.faces = deps.faces
+    app.state.signing_key = deps.signing_key
+    app.state.tte = deps.tte
     app.state.metrics = metrics
     app.state.outbox_wake = asyncio.Event()
     return app

@@ -129,3 +129,20 @@ class ThreadBoundDatabase:
 
     def __getitem__(self, name: str):
         return self._store.for_this_thread()[name]
+
+
+def ping(db: Database) -> None:
+    """One trivial query: raises if the database does not answer."""
+    db.execute("SELECT 1").fetchone()
+
+
+def integrity_and_counts(path: str | Path, tables: tuple[str, ...] | list[str]) -> tuple[str, dict[str, int]]:
+    """``PRAGMA integrity_check`` of a database file opened read-only, and the row counts of ``tables``."""
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
+        present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables if t in present}
+    finally:
+        conn.close()
+    return integrity, counts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from sqlite_utils import Database
 
@@ -32,17 +31,16 @@ def set_registration_status(db: Database, pendaftaran_id: int, status: str, akun
 
 
 
-def create_citizen(db: Database, reg: dict, tingkat: str, wilayah_kode: str | None,
+def create_citizen(db: Database, reg: dict, tingkat: str, wilayah_kode: str | None, waktu: str,
                    face_checked: bool = True) -> int:
     """A citizen account from a registration (nik, nama, telepon, kata_sandi, persetujuan_biometrik)."""
     with write(db):
         return db.execute(
             """INSERT INTO akun (peran, nik, telepon, nama, kata_sandi, wilayah_kode, tingkat,
                                  persetujuan_biometrik, wajah_terakhir)
-               VALUES ('warga', ?, ?, ?, ?, ?, ?, ?,
-                       CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)""",
+               VALUES ('warga', ?, ?, ?, ?, ?, ?, ?, ?)""",
             [reg["nik"], reg["telepon"], reg["nama"], reg["kata_sandi"], wilayah_kode, tingkat,
-             reg.get("persetujuan_biometrik"), face_checked],
+             reg.get("persetujuan_biometrik"), waktu if face_checked else None],
         ).lastrowid
 
 
@@ -51,14 +49,20 @@ def set_account_template(db: Database, akun_id: int, sealed: bytes) -> None:
         db.execute("UPDATE akun SET templat_wajah = ? WHERE id = ?", [sealed, akun_id])
 
 
-def mark_face_checked(db: Database, akun_id: int) -> None:
+def mark_face_checked(db: Database, akun_id: int, waktu: str) -> None:
     with write(db):
-        db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", [akun_id])
+        db.execute("UPDATE akun SET wajah_terakhir = ? WHERE id = ?", [waktu, akun_id])
 
 
 def enrolled_templates(db: Database):
     """(akun id, nik, sealed template) of every enrolled citizen, streamed."""
     yield from db.execute("SELECT id, nik, templat_wajah FROM akun WHERE templat_wajah IS NOT NULL")
+
+
+def resident_row(db: Database, nik: str) -> dict | None:
+    """The embedded population registry's row of ``nik`` (integrations/dukcapil.py turns it into a Resident)."""
+    row = db.execute("SELECT * FROM penduduk WHERE nik = ?", [nik]).fetchone()
+    return dict(row) if row else None
 
 
 def registry_lacks_photo(db: Database, nik: str) -> bool:
@@ -75,7 +79,7 @@ def set_registry_template(db: Database, nik: str, sealed: bytes) -> None:
 def store_challenge(db: Database, nonce: str, subjek: str, poses: list[str], issued_at: float,
                     colours: list[str] | None = None) -> None:
     with write(db):
-        db.execute("DELETE FROM tantangan WHERE dibuat < ?", [time.time() - 3600])
+        db.execute("DELETE FROM tantangan WHERE dibuat < ?", [issued_at - 3600])
         db.execute("INSERT INTO tantangan (nonce, subjek, pose, dibuat, warna) VALUES (?, ?, ?, ?, ?)",
                    [nonce, subjek, json.dumps(poses), issued_at, json.dumps(colours or [])])
 
@@ -142,12 +146,11 @@ def get_review(db: Database, tinjauan_id: int, wilayah_kode: str) -> dict | None
     return dict(row) if row else None
 
 
-def close_review(db: Database, tinjauan_id: int, status: str, petugas_id: int) -> None:
+def close_review(db: Database, tinjauan_id: int, status: str, petugas_id: int, waktu: str) -> None:
     with write(db):
         db.execute(
-            """UPDATE tinjauan SET status = ?, petugas_id = ?, diputuskan = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-               WHERE id = ?""",
-            [status, petugas_id, tinjauan_id],
+            "UPDATE tinjauan SET status = ?, petugas_id = ?, diputuskan = ? WHERE id = ?",
+            [status, petugas_id, waktu, tinjauan_id],
         )
 
 
@@ -170,19 +173,17 @@ def open_review_of_account(db: Database, akun_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def close_reviews_of_account(db: Database, akun_id: int, status: str, petugas_id: int) -> None:
+def close_reviews_of_account(db: Database, akun_id: int, status: str, petugas_id: int, waktu: str) -> None:
     with write(db):
         db.execute(
-            """UPDATE tinjauan SET status = ?, petugas_id = ?, diputuskan = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-               WHERE akun_id = ? AND status = 'menunggu'""",
-            [status, petugas_id, akun_id],
+            "UPDATE tinjauan SET status = ?, petugas_id = ?, diputuskan = ? WHERE akun_id = ? AND status = 'menunggu'",
+            [status, petugas_id, waktu, akun_id],
         )
 
 
-def mark_phone_proven(db: Database, pendaftaran_id: int) -> None:
+def mark_phone_proven(db: Database, pendaftaran_id: int, waktu: str) -> None:
     with write(db):
-        db.execute("UPDATE pendaftaran SET telepon_terbukti = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                   [pendaftaran_id])
+        db.execute("UPDATE pendaftaran SET telepon_terbukti = ? WHERE id = ?", [waktu, pendaftaran_id])
 
 
 def account_with_phone(db: Database, telepon: str) -> dict | None:

@@ -88,10 +88,13 @@ def targets_by_year(db: Database) -> list[dict]:
         "GROUP BY target_tahun ORDER BY target_tahun")]
 
 
-def count_by_group(db: Database, where: str) -> dict[str, int]:
-    """kab/kota matching ``where`` (over n = mpp_nasional, m = mpp) per island group."""
+_COUNTED = {"belum": "n.status = 'belum'", "digital": "m.digital_aktif = 1"}  # the only conditions asked for
+
+
+def count_by_group(db: Database, which: str) -> dict[str, int]:
+    """Per island group, the kab/kota without a plan (``which='belum'``) or with MPP Digital live ('digital')."""
     return {r[0]: r[1] for r in db.execute(
-        f"SELECT p.kelompok_pulau, count(*) FROM {_REGION} WHERE {where} GROUP BY p.kelompok_pulau")}
+        f"SELECT p.kelompok_pulau, count(*) FROM {_REGION} WHERE {_COUNTED[which]} GROUP BY p.kelompok_pulau")}
 
 
 def breakdown(db: Database, by: str, tahun_utama: int | None) -> list[dict]:
@@ -196,14 +199,14 @@ def attestations(db: Database, kode: str | None = None) -> list[dict]:
     return [dict(r) for r in db.execute(sql, params)]
 
 
-def set_attestation(db: Database, kode: str, kriteria: str, terpenuhi: bool, akun_id: int) -> None:
+def set_attestation(db: Database, kode: str, kriteria: str, terpenuhi: bool, akun_id: int, waktu: str) -> None:
     with write(db):
         db.execute(
             """INSERT INTO kriteria_atestasi (wilayah_kode, kriteria, terpenuhi, akun_id, waktu)
-               VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+               VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (wilayah_kode, kriteria) DO UPDATE SET terpenuhi = excluded.terpenuhi,
                    akun_id = excluded.akun_id, waktu = excluded.waktu""",
-            [kode, kriteria, int(terpenuhi), akun_id])
+            [kode, kriteria, int(terpenuhi), akun_id, waktu])
 
 
 # ------------------------------------------------------------------ service performance

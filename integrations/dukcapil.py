@@ -25,6 +25,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from biometrics.templates import open_sealed
+from db.identitas import resident_row
 from integrations.http import ServiceUnavailable, get_json
 
 
@@ -54,10 +55,9 @@ class EmbeddedDukcapil:
         self.key = template_key
 
     def lookup(self, nik: str) -> Resident | None:
-        row = self.db.execute("SELECT * FROM penduduk WHERE nik = ?", [nik]).fetchone()
-        if row is None:
+        data = resident_row(self.db, nik)
+        if data is None:
             return None
-        data = dict(row)
         sealed = data.pop("templat_wajah")
         template = open_sealed(sealed, self.key, f"penduduk:{nik}") if sealed else None
         contacts = json.loads(data.pop("kontak", "[]") or "[]")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
+
+from db.connection import integrity_and_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 S3_CONFIG = ROOT / "litestream.yml"
@@ -84,11 +85,4 @@ def restore(out: str | Path, env: dict[str, str], config: Path = FILE_CONFIG,
 
 def check(path: str | Path) -> tuple[str, dict[str, int]]:
     """``PRAGMA integrity_check`` and the row counts of the main tables of a database file."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-    try:
-        integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in MAIN_TABLES if t in tables}
-    finally:
-        conn.close()
-    return integrity, counts
+    return integrity_and_counts(path, MAIN_TABLES)

@@ -6,7 +6,6 @@ another region sent in a form, is a 404 — never a 403 that would say it exists
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
@@ -15,7 +14,7 @@ from services import admin_wilayah as svc
 from services import angka, pemantauan
 from web import auth
 from web.params import query_id
-from web.render import db_of, render
+from web.render import db_of, render, with_form
 
 
 def home(request: Request):
@@ -40,13 +39,12 @@ def _page(request: Request, template: str, bagian: str, context: dict, status_co
                                       "errors": {}, **context}, status_code=status_code)
 
 
-async def _post(request: Request, action, done_message: str, page, *args):
+def _post(request: Request, form, action, done_message: str, page):
     """Run one admin change; 404 for another region's object, the page again with errors on a refusal."""
     region = _own(request, request.path_params["kode"])
     admin = request.scope["akun"]
-    form = await request.form()
     try:
-        await run_in_threadpool(action, db_of(request), admin, region["kode"], *args, form)
+        action(db_of(request), admin, region["kode"], form)
     except svc.NotFound:
         raise HTTPException(404) from None
     except svc.Refused as e:
@@ -64,8 +62,9 @@ def profile(request: Request, errors: dict | None = None, values: dict | None = 
     return _page(request, "admin_profil.html", "profil", {"w": region, "v": v, "errors": errors or {}}, status_code)
 
 
-async def profile_save(request: Request):
-    return await _post(request, svc.save_profile, "Profil MPP disimpan.", profile)
+@with_form
+def profile_save(request: Request, form):
+    return _post(request, form, svc.save_profile, "Profil MPP disimpan.", profile)
 
 
 # ------------------------------------------------------------------ agencies
@@ -84,8 +83,9 @@ def _agency_action(db, admin, kode, form):
     return svc.rename_agency(db, admin, kode, form)
 
 
-async def agencies_save(request: Request):
-    return await _post(request, _agency_action, "Instansi disimpan.", agencies)
+@with_form
+def agencies_save(request: Request, form):
+    return _post(request, form, _agency_action, "Instansi disimpan.", agencies)
 
 
 # ------------------------------------------------------------------ counters
@@ -100,8 +100,9 @@ def counters(request: Request, errors: dict | None = None, values: dict | None =
     return _page(request, "admin_gerai.html", "gerai", {"w": region, **page, "errors": errors or {}}, status_code)
 
 
-async def counters_save(request: Request):
-    return await _post(request, svc.save_counter, "Gerai disimpan.", counters)
+@with_form
+def counters_save(request: Request, form):
+    return _post(request, form, svc.save_counter, "Gerai disimpan.", counters)
 
 
 # ------------------------------------------------------------------ services
@@ -124,8 +125,9 @@ def services(request: Request, errors: dict | None = None, values: dict | None =
         "errors": errors or {}}, status_code)
 
 
-async def services_save(request: Request):
-    return await _post(request, svc.save_service, "Pengaturan layanan disimpan.", services)
+@with_form
+def services_save(request: Request, form):
+    return _post(request, form, svc.save_service, "Pengaturan layanan disimpan.", services)
 
 
 # ------------------------------------------------------------------ officers
@@ -148,8 +150,9 @@ def _officer_action(db, admin, kode, form):
     return svc.create_officer(db, admin, kode, form)
 
 
-async def officers_save(request: Request):
-    return await _post(request, _officer_action, "Data petugas disimpan.", officers)
+@with_form
+def officers_save(request: Request, form):
+    return _post(request, form, _officer_action, "Data petugas disimpan.", officers)
 
 
 # ------------------------------------------------------------------ holidays
@@ -167,8 +170,9 @@ def _holiday_action(db, admin, kode, form):
     return svc.add_holiday(db, admin, kode, form)
 
 
-async def holidays_save(request: Request):
-    return await _post(request, _holiday_action, "Kalender libur daerah disimpan.", holidays)
+@with_form
+def holidays_save(request: Request, form):
+    return _post(request, form, _holiday_action, "Kalender libur daerah disimpan.", holidays)
 
 
 # ------------------------------------------------------------------ criteria
@@ -180,8 +184,9 @@ def criteria(request: Request, errors: dict | None = None, values: dict | None =
         "errors": errors or {}}, status_code)
 
 
-async def criteria_save(request: Request):
-    return await _post(request, svc.attest, "Atestasi kriteria disimpan.", criteria)
+@with_form
+def criteria_save(request: Request, form):
+    return _post(request, form, svc.attest, "Atestasi kriteria disimpan.", criteria)
 
 
 routes = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -11,7 +10,7 @@ from services import antrean, identitas, jaminan
 from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
-from web.render import db_of, limited, render
+from web.render import db_of, limited, path_to, render, with_form
 
 ROLE_NAMES = {"warga": "Warga", "petugas": "Petugas", "admin_wilayah": "Pengelola MPP daerah",
               "kementerian": "Kementerian (pemantauan nasional)"}
@@ -22,35 +21,37 @@ def login_form(request: Request):
                                           "lanjut": auth.same_site(request.query_params.get("lanjut", ""))})
 
 
-async def login(request: Request):
-    form = await request.form()
+@with_form
+def login(request: Request, form):
     login_id, password = str(form.get("login", ""))[:64], str(form.get("kata_sandi", ""))[:128]
     ip = client_ip(request)
-    result = await run_in_threadpool(akun_service.login, db_of(request), login_id, password, ip)
+    result = akun_service.login(db_of(request), login_id, password, ip)
     if result.pendaftaran_id is not None:  # the SMS code was never entered: continue the registration there
         request.session["pendaftaran"] = result.pendaftaran_id
         request.session["pesan_kode"] = result.error
-        return auth.redirect("/daftar/kode")
+        return auth.redirect(path_to(request, "daftar_kode"))
     if result.error:
         return limited(render(request, "masuk.html", {"errors": {"login": result.error}, "login": login_id,
                                                       "lanjut": auth.same_site(str(form.get("lanjut", "")))},
                               status_code=400), result.wait_s)
-    await auth.start_session(request, result.akun, ip)
+    auth.start_session(request, result.akun, ip)
     return auth.redirect(auth.same_site(str(form.get("lanjut", ""))) or akun_service.HOME_BY_ROLE[result.akun["peran"]])
 
 
-async def logout(request: Request):
+@with_form
+def logout(request: Request, form):
     """Ends this session on the server, not only in this browser: a copied cookie stops working too."""
-    await run_in_threadpool(akun_service.end_session, db_of(request), request.session.get("sid"))
+    akun_service.end_session(db_of(request), request.session.get("sid"))
     auth.log_out(request)
-    return auth.redirect("/")
+    return auth.redirect(path_to(request, "home"))
 
 
-async def logout_everywhere(request: Request):
+@with_form
+def logout_everywhere(request: Request, form):
     found = auth.require(request)
-    await run_in_threadpool(akun_service.logout_everywhere, db_of(request), found["id"])
+    akun_service.logout_everywhere(db_of(request), found["id"])
     auth.log_out(request)
-    return auth.redirect("/")
+    return auth.redirect(path_to(request, "home"))
 
 
 def _account_page(request: Request, found: dict, errors: dict | None = None, status_code: int = 200):
@@ -70,31 +71,30 @@ def account(request: Request):
     return _account_page(request, auth.require(request))
 
 
-async def phone_start(request: Request):
+@with_form
+def phone_start(request: Request, form):
     """A new number gets a code first; the account keeps the old one until the code comes back."""
     found = auth.require(request, "warga")
-    form = await request.form()
-    phone, result = await run_in_threadpool(identitas.start_phone_change, identity_of(request), found,
-                                            str(form.get("telepon", ""))[:40], client_ip(request))
+    phone, result = identitas.start_phone_change(identity_of(request), found, str(form.get("telepon", ""))[:40],
+                                                 client_ip(request))
     if not result.ok:
-        return await run_in_threadpool(_account_page, request, found, {"telepon": result.message}, 400)
+        return _account_page(request, found, {"telepon": result.message}, 400)
     request.session["telepon_baru"] = phone
     request.session["pesan"] = result.message
     jobs.wake_outbox(request)
-    return auth.redirect("/akun#ganti-telepon")
+    return auth.redirect(path_to(request, "akun") + "#ganti-telepon")
 
 
-async def phone_confirm(request: Request):
+@with_form
+def phone_confirm(request: Request, form):
     found = auth.require(request, "warga")
-    form = await request.form()
     phone = request.session.get("telepon_baru") or ""
-    outcome = await run_in_threadpool(identitas.confirm_phone_change, identity_of(request), found, phone,
-                                      str(form.get("kode", ""))[:20])
+    outcome = identitas.confirm_phone_change(identity_of(request), found, phone, str(form.get("kode", ""))[:20])
     if outcome.status != "aktif":
-        return await run_in_threadpool(_account_page, request, found, {"kode": outcome.message}, 400)
+        return _account_page(request, found, {"kode": outcome.message}, 400)
     request.session.pop("telepon_baru", None)
     request.session["pesan"] = outcome.message
-    return auth.redirect("/akun")
+    return auth.redirect(path_to(request, "akun"))
 
 
 routes = [

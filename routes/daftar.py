@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
@@ -15,7 +14,7 @@ from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
 from web.pelayanan import pelayanan_of
-from web.render import db_of, limited, render
+from web.render import db_of, limited, path_to, render, with_form
 
 MAX_FRAMES = 4
 
@@ -24,33 +23,32 @@ def register_form(request: Request):
     return render(request, "daftar.html", {"f": identitas.RegistrationInput(), "errors": {}})
 
 
-async def register(request: Request):
-    form = await request.form()
+@with_form
+def register(request: Request, form):
     data = identitas.RegistrationInput(
         **{k: str(form.get(k, ""))[:100] for k in ("nik", "nama", "hari", "bulan", "tahun", "jenis_kelamin",
                                                    "telepon", "kata_sandi")},
         setuju=form.get("setuju") == "ya",
     )
     idn = identity_of(request)
-    pendaftaran_id = await run_in_threadpool(identitas.start_registration, idn, data, client_ip(request))
+    pendaftaran_id = identitas.start_registration(idn, data, client_ip(request))
     if pendaftaran_id is None:
         data.kata_sandi = ""
         return limited(render(request, "daftar.html", {"f": data, "errors": data.errors}, status_code=400),
                        data.wait_s)
     request.session["pendaftaran"] = pendaftaran_id
     jobs.wake_outbox(request)
-    return auth.redirect("/daftar/kode")
+    return auth.redirect(path_to(request, "daftar_kode"))
 
 
-async def check_nik(request: Request):
+@with_form
+def check_nik(request: Request, form):
     """htmx: the NIK message while the citizen types (the same rules run again on submit)."""
-    form = await request.form()
     data = identitas.RegistrationInput(nik=str(form.get("nik", ""))[:40], hari=str(form.get("hari", "")),
                                        bulan=str(form.get("bulan", "")), tahun=str(form.get("tahun", "")),
                                        jenis_kelamin=str(form.get("jenis_kelamin", "")))
     idn = identity_of(request)
-    result = await run_in_threadpool(
-        identitas.nik_rules.check, idn.db, data.nik, data.birth_date(), data.jenis_kelamin or None)
+    result = identitas.check_nik(idn, data.nik, data.birth_date(), data.jenis_kelamin or None)
     return render(request, "_nik_pesan.html", {"errors": result.errors, "nik": result.nik})
 
 
@@ -64,42 +62,46 @@ def _code_page(request: Request, reg: dict, error: str = "", status_code: int = 
     }, status_code=status_code)
 
 
+def _no_registration(request: Request):
+    """No registration waiting for a code: the selfie step if the account exists already, else the start."""
+    return auth.redirect(path_to(request, "daftar_wajah" if request.scope.get("akun") else "daftar"))
+
+
 def code_form(request: Request):
     reg = identitas.pending_registration(identity_of(request), request.session.get("pendaftaran"))
     if reg is None:
-        return auth.redirect("/daftar/wajah" if request.scope.get("akun") else "/daftar")
+        return _no_registration(request)
     return _code_page(request, reg)
 
 
-async def code_submit(request: Request):
+@with_form
+def code_submit(request: Request, form):
     idn = identity_of(request)
-    reg = await run_in_threadpool(identitas.pending_registration, idn, request.session.get("pendaftaran"))
+    reg = identitas.pending_registration(idn, request.session.get("pendaftaran"))
     if reg is None:
-        return auth.redirect("/daftar/wajah" if request.scope.get("akun") else "/daftar")
-    form = await request.form()
-    outcome = await run_in_threadpool(identitas.confirm_phone, idn, reg, str(form.get("kode", ""))[:20],
-                                      request.app.state.settings.base_url)
+        return _no_registration(request)
+    outcome = identitas.confirm_phone(idn, reg, str(form.get("kode", ""))[:20], request.app.state.settings.base_url)
     if outcome.status != "aktif":
-        return await run_in_threadpool(_code_page, request, reg, outcome.message, 400)
+        return _code_page(request, reg, outcome.message, 400)
     request.session.pop("pendaftaran", None)
     jobs.wake_outbox(request)
-    found = await run_in_threadpool(auth.account_by_id, idn.db, outcome.akun_id)
-    await auth.start_session(request, found, client_ip(request))
+    auth.start_session(request, auth.account_by_id(idn.db, outcome.akun_id), client_ip(request))
     request.session["pesan_wajah_info"] = outcome.message
-    return auth.redirect("/daftar/wajah")
+    return auth.redirect(path_to(request, "daftar_wajah"))
 
 
-async def code_resend(request: Request):
+@with_form
+def code_resend(request: Request, form):
     idn = identity_of(request)
-    reg = await run_in_threadpool(identitas.pending_registration, idn, request.session.get("pendaftaran"))
+    reg = identitas.pending_registration(idn, request.session.get("pendaftaran"))
     if reg is None:
-        return auth.redirect("/daftar")
-    result = await run_in_threadpool(identitas.resend_registration_code, idn, reg, client_ip(request))
+        return auth.redirect(path_to(request, "daftar"))
+    result = identitas.resend_registration_code(idn, reg, client_ip(request))
     if not result.ok:
-        return await run_in_threadpool(_code_page, request, reg, result.message, 429)
+        return _code_page(request, reg, result.message, 429)
     request.session["pesan_kode"] = result.message
     jobs.wake_outbox(request)
-    return auth.redirect("/daftar/kode")
+    return auth.redirect(path_to(request, "daftar_kode"))
 
 
 def _face_context(request: Request, judul: str, aksi: str, ch, **extra) -> dict:
@@ -111,38 +113,43 @@ def _face_context(request: Request, judul: str, aksi: str, ch, **extra) -> dict:
 def face_form(request: Request):
     found = request.scope.get("akun")
     if found is None:
-        return auth.redirect("/daftar/kode" if request.session.get("pendaftaran") else "/daftar")
+        return auth.redirect(path_to(request, "daftar_kode" if request.session.get("pendaftaran") else "daftar"))
     if found["peran"] != "warga" or found["templat_wajah"]:
-        return auth.redirect("/akun")
+        return auth.redirect(path_to(request, "akun"))
     ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
     return render(request, "wajah.html", _face_context(
         request, "Verifikasi wajah", "/daftar/wajah", ch, daftar=True,
         info=request.session.pop("pesan_wajah_info", None)))
 
 
-async def _frames(form) -> tuple[list[bytes], bytes | None]:
-    frames = [await f.read() for f in form.getlist("frame")[:MAX_FRAMES] if isinstance(f, UploadFile)]
+def _frames(form) -> tuple[list[bytes], bytes | None]:
+    """The selfie frames and the no-script photo, read and their spooled files closed before the face work."""
+    uploads = [f for f in form.getlist("frame")[:MAX_FRAMES] if isinstance(f, UploadFile)]
     photo = form.get("foto")
-    photo_bytes = await photo.read() if isinstance(photo, UploadFile) else None
-    return frames, photo_bytes or None
+    if isinstance(photo, UploadFile):
+        uploads.append(photo)
+    data = []
+    for upload in uploads:
+        data.append(upload.file.read())
+        upload.file.close()
+    photo_bytes = data.pop() if isinstance(photo, UploadFile) else None
+    return data, photo_bytes or None
 
 
-async def face_submit(request: Request):
+@with_form
+def face_submit(request: Request, form):
     found = auth.require(request, "warga")
-    form = await request.form()
-    frames, photo = await _frames(form)
-    await form.close()
-    idn = identity_of(request)
-    outcome = await run_in_threadpool(identitas.verify_face, idn, found, str(form.get("nonce", "")), frames, photo,
-                                      client_ip(request))
+    frames, photo = _frames(form)
+    outcome = identitas.verify_face(identity_of(request), found, str(form.get("nonce", "")), frames, photo,
+                                    client_ip(request))
     if outcome.status == "aktif":
         request.session["pesan"] = outcome.message
-        return auth.go_to(request, "/akun")
+        return auth.go_to(request, path_to(request, "akun"))
     if outcome.status in ("ditinjau", "terkunci"):
         request.session["pesan_status"] = outcome.message
-        return auth.go_to(request, "/daftar/status")
+        return auth.go_to(request, path_to(request, "daftar_status"))
     request.session["pesan_wajah"] = outcome.message
-    return auth.go_to(request, "/daftar/wajah")
+    return auth.go_to(request, path_to(request, "daftar_wajah"))
 
 
 def registration_status(request: Request):
@@ -184,25 +191,24 @@ def _submit_after_face(request: Request, akun: dict, p: dict, outcome: identitas
     return auth.go_to(request, f"/permohonan/{p['id']}")
 
 
-async def step_up(request: Request):
+@with_form
+def step_up(request: Request, form):
     found = auth.require(request, "warga")
-    form = await request.form()
-    frames, photo = await _frames(form)
-    await form.close()
-    idn = identity_of(request)
-    outcome = await run_in_threadpool(identitas.step_up, idn, found, str(form.get("nonce", "")), frames, photo,
-                                      client_ip(request))
+    frames, photo = _frames(form)
+    outcome = identitas.step_up(identity_of(request), found, str(form.get("nonce", "")), frames, photo,
+                                client_ip(request))
     safe = auth.same_site(str(form.get("lanjut", "")))
-    p = await run_in_threadpool(_application, request, found, safe)
+    p = _application(request, found, safe)
     if p is not None and outcome.status != "ulang":
-        return await run_in_threadpool(_submit_after_face, request, found, p, outcome)
+        return _submit_after_face(request, found, p, outcome)
     if outcome.status == "aktif":
-        return auth.go_to(request, safe or "/akun")
+        return auth.go_to(request, safe or path_to(request, "akun"))
     if outcome.status != "ulang":
         request.session["pesan_status"] = f"{outcome.message} {identitas.COUNTER}"
-        return auth.go_to(request, "/daftar/status")
+        return auth.go_to(request, path_to(request, "daftar_status"))
     request.session["pesan_wajah"] = outcome.message
-    return auth.go_to(request, "/verifikasi-wajah" + (f"?lanjut={quote(safe, safe='/')}" if safe else ""))
+    again = path_to(request, "verifikasi_wajah")
+    return auth.go_to(request, again + (f"?lanjut={quote(safe, safe='/')}" if safe else ""))
 
 
 def not_me_form(request: Request):
@@ -215,8 +221,9 @@ def not_me_form(request: Request):
                                                "token": request.path_params["token"]})
 
 
-async def not_me(request: Request):
-    outcome = await run_in_threadpool(identitas.suspend_not_me, identity_of(request), request.path_params["token"])
+@with_form
+def not_me(request: Request, form):
+    outcome = identitas.suspend_not_me(identity_of(request), request.path_params["token"])
     status = 404 if outcome.akun_id is None else 200
     return render(request, "bukan_saya.html", {"selesai": outcome.message if outcome.akun_id else "",
                                                "galat": "" if outcome.akun_id else outcome.message},

@@ -3,7 +3,6 @@ each table; criteria, performance and the import of the real list for the minist
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,7 +12,7 @@ from starlette.routing import Route
 from services import pemantauan as svc
 from services import pengaduan
 from web import auth
-from web.render import db_of, render
+from web.render import db_of, path_to, render, with_form
 
 
 def _csv(text: str, name: str) -> Response:
@@ -95,18 +94,17 @@ def import_form(request: Request, result: svc.ImportResult | None = None, status
                   status_code=status_code)
 
 
-async def import_upload(request: Request):
+@with_form
+def import_upload(request: Request, form):
     akun = _ministry(request)
-    form = await request.form()
     upload = form.get("berkas")
-    data, name = (await upload.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
-    await form.close()
-    result = await run_in_threadpool(svc.import_rollout, db_of(request), akun, data, name)
+    data, name = (upload.file.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
+    result = svc.import_rollout(db_of(request), akun, data, name)
     if not result.ok:
         return import_form(request, result, status_code=400)
     note = f" {result.missing} kab/kota tidak ada di berkas (tercatat tanpa data)." if result.missing else ""
     request.session["pesan"] = f"{result.rows} baris diimpor dan menggantikan data sebelumnya.{note}"
-    return auth.redirect("/pemantauan/impor")
+    return auth.redirect(path_to(request, "pemantauan_impor"))
 
 
 routes = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
 from web.params import path_id
-from web.render import db_of, render
+from web.render import db_of, path_to, render, with_form
 
 REVIEW_REASONS = {
     "tanpa_foto": "Data kependudukan belum memiliki foto rujukan",
@@ -58,31 +57,37 @@ def review_page(request: Request, pesan: str | None = None, status_code: int = 2
                   status_code=status_code)
 
 
-async def activate(request: Request):
+def _photo(form, name: str = "foto") -> bytes:
+    """The counter's photo, read and its spooled file closed before the face work (b"" when none was sent)."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile):
+        return b""
+    with upload.file as f:
+        return f.read()
+
+
+@with_form
+def activate(request: Request, form):
     officer = _identity_officer(request)
     review = _review(request, officer)
-    form = await request.form()
-    photo = form.get("foto")
-    data = await photo.read() if isinstance(photo, UploadFile) else b""
-    await form.close()
-    outcome = await run_in_threadpool(identitas.activate_at_counter, identity_of(request), officer, review["id"],
-                                      data, form.get("ktp_diperiksa") == "ya")
+    outcome = identitas.activate_at_counter(identity_of(request), officer, review["id"], _photo(form),
+                                            form.get("ktp_diperiksa") == "ya")
     if outcome.status != "aktif":
         return review_page(request, outcome.message, status_code=400)
     request.session["pesan"] = outcome.message
-    return auth.redirect("/petugas")
+    return auth.redirect(path_to(request, "petugas"))
 
 
-async def reject(request: Request):
+@with_form
+def reject(request: Request, form):
     officer = _identity_officer(request)
     review = _review(request, officer)
-    form = await request.form()
-    outcome = await run_in_threadpool(identitas.reject_at_counter, identity_of(request), officer, review["id"],
-                                      str(form.get("alasan", ""))[:500])
+    outcome = identitas.reject_at_counter(identity_of(request), officer, review["id"],
+                                          str(form.get("alasan", ""))[:500])
     if outcome.status != "ditolak":
         return review_page(request, outcome.message, status_code=400)
     request.session["pesan"] = outcome.message
-    return auth.redirect("/petugas")
+    return auth.redirect(path_to(request, "petugas"))
 
 
 def _desk_page(request: Request, view=None, pesan: str | None = None, status_code: int = 200):
@@ -97,34 +102,30 @@ def desk(request: Request):
     return _desk_page(request)
 
 
-async def desk_lookup(request: Request):
+@with_form
+def desk_lookup(request: Request, form):
     """Looking a NIK up is itself recorded: who looked at whose identity, when."""
     officer = _identity_officer(request)
-    form = await request.form()
-    idn = identity_of(request)
-    view = await run_in_threadpool(identitas.desk_lookup_audited, idn, officer, str(form.get("nik", ""))[:40])
+    view = identitas.desk_lookup_audited(identity_of(request), officer, str(form.get("nik", ""))[:40])
     if view.resident is None:
-        return await run_in_threadpool(_desk_page, request, None, "NIK tidak ditemukan di data kependudukan. "
-                                                                  "Periksa 16 angka pada KTP-el.", 400)
-    return await run_in_threadpool(_desk_page, request, view)
+        return _desk_page(request, None, "NIK tidak ditemukan di data kependudukan. Periksa 16 angka pada KTP-el.",
+                          400)
+    return _desk_page(request, view)
 
 
-async def _desk_action(request: Request, action, photo: bool = False):
+def _desk_action(request: Request, form, action, photo: bool = False):
     """Run one identity-desk action (a service call giving ``(ok, message)``) and show the NIK again."""
     officer = _identity_officer(request)
-    form = await request.form()
-    upload = form.get("foto") if photo else None
-    data = await upload.read() if isinstance(upload, UploadFile) else b""
-    await form.close()
+    data = _photo(form) if photo else b""
     fields = {k: str(v)[:128] for k, v in form.items() if isinstance(v, str)}
     idn = identity_of(request)
-    ok, message = await run_in_threadpool(action, idn, officer, fields, data, client_ip(request))
-    view = await run_in_threadpool(identitas.desk_lookup, idn, fields.get("nik", ""))
+    ok, message = action(idn, officer, fields, data, client_ip(request))
+    view = identitas.desk_lookup(idn, fields.get("nik", ""))
     if not ok:
-        return await run_in_threadpool(_desk_page, request, view if view.resident else None, message, 400)
+        return _desk_page(request, view if view.resident else None, message, 400)
     request.session["pesan"] = message
     jobs.wake_outbox(request)
-    return await run_in_threadpool(_desk_page, request, view)
+    return _desk_page(request, view)
 
 
 def _in_person(idn, officer, f: dict, photo: bytes, ip: str) -> tuple[bool, str]:
@@ -144,16 +145,19 @@ def _reclaim(idn, officer, f: dict, photo: bytes, ip: str) -> tuple[bool, str]:
     return out.status == "aktif", out.message
 
 
-async def desk_in_person(request: Request):
-    return await _desk_action(request, _in_person, photo=True)
+@with_form
+def desk_in_person(request: Request, form):
+    return _desk_action(request, form, _in_person, photo=True)
 
 
-async def desk_code(request: Request):
-    return await _desk_action(request, _send_code)
+@with_form
+def desk_code(request: Request, form):
+    return _desk_action(request, form, _send_code)
 
 
-async def desk_reclaim(request: Request):
-    return await _desk_action(request, _reclaim, photo=True)
+@with_form
+def desk_reclaim(request: Request, form):
+    return _desk_action(request, form, _reclaim, photo=True)
 
 
 routes = [

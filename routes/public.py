@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services import katalog, wilayah
+from services import katalog, operasi, wilayah
 from web.render import db_of, render
 
 
@@ -50,13 +49,11 @@ def mpp(request: Request):
     return render(request, "mpp.html", page)
 
 
-async def healthz(request: Request):
+def healthz(request: Request):
     """200 when the database answers; ``?siap=wajah`` also waits (up to 60 s) for the face models."""
-    await run_in_threadpool(lambda: db_of(request).execute("SELECT 1").fetchone())
-    if request.query_params.get("siap") == "wajah":
-        faces = request.app.state.faces
-        if not await run_in_threadpool(faces.ready.wait, 60):
-            return PlainTextResponse("model wajah belum siap", status_code=503)
+    operasi.database_answers(db_of(request))
+    if request.query_params.get("siap") == "wajah" and not request.app.state.faces.ready.wait(60):
+        return PlainTextResponse("model wajah belum siap", status_code=503)
     return PlainTextResponse("ok")
 
 

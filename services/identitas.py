@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import re
-import time
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -44,7 +43,7 @@ from db import identitas as q
 from db import notifikasi as outbox
 from db.connection import write
 from integrations.dukcapil import Dukcapil, Resident
-from services import angka, jaminan, otp, ratelimit
+from services import angka, jaminan, kalender, otp, ratelimit
 from services import nik as nik_rules
 from services.passwords import hash_password
 from services.samaran import mask_nik, mask_phone
@@ -148,7 +147,7 @@ def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") ->
     """
     errors = form.errors
     born = form.birth_date()
-    if born is None or born > dt.date.today() or born.year < 1900:
+    if born is None or born > kalender.today() or born.year < 1900:
         errors["hari"] = "Isi tanggal lahir yang benar, misalnya 15 8 1990."
     if form.jenis_kelamin not in ("L", "P"):
         errors["jenis_kelamin"] = "Pilih jenis kelamin."
@@ -189,12 +188,17 @@ def check_registration(idn: Identity, form: RegistrationInput, ip: str = "?") ->
     return resident
 
 
+def check_nik(idn: Identity, nik: str, born: dt.date | None, sex: str | None) -> nik_rules.NikCheck:
+    """The NIK's own rules while the citizen types (the same run again on submit); no registry look-up."""
+    return nik_rules.check(idn.db, nik, born, sex)
+
+
 def start_registration(idn: Identity, form: RegistrationInput, ip: str = "?") -> int | None:
     """Check the form against the registry; keep a pending registration and send the SMS code."""
     resident = check_registration(idn, form, ip)
     if resident is None:
         return None
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = kalender.stamp()
     pendaftaran_id = q.create_registration(idn.db, form.nik, resident.nama, form.telepon,
                                            hash_password(form.kata_sandi), now)
     otp.send_code(idn.db, idn.subkey("otp"), f"daftar:{pendaftaran_id}", form.telepon, ip)
@@ -225,8 +229,8 @@ def confirm_phone(idn: Identity, reg: dict, code: str, base_url: str, now: float
             return Outcome("ulang", NIK_TAKEN)
         if _phone_held_by_other(idn, reg["telepon"], None):  # said only now that the code proved the number
             return Outcome("ulang", PHONE_TAKEN)
-        q.mark_phone_proven(idn.db, reg["id"])
-        akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, face_checked=False)
+        q.mark_phone_proven(idn.db, reg["id"], kalender.stamp())
+        akun_id = q.create_citizen(idn.db, reg, "terdaftar", region, kalender.stamp(), face_checked=False)
         q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
         q.record_assurance(idn.db, akun_id, "terdaftar", "sms", keterangan=f"nomor {mask_phone(reg['telepon'])}")
         announce_new_account(idn, akun_id, reg, resident, base_url)
@@ -241,7 +245,7 @@ def announce_new_account(idn: Identity, akun_id: int, reg: dict, resident: Resid
         if phone and phone != reg["telepon"]:
             outbox.enqueue(idn.db, None, "sms", phone,
                            f"MPP Digital: akun baru dibuat untuk NIK {mask_nik(reg['nik'])} dengan nomor "
-                           f"{mask_phone(reg['telepon'])}. Bukan Anda? Buka {link}", time.time())
+                           f"{mask_phone(reg['telepon'])}. Bukan Anda? Buka {link}", kalender.seconds())
 
 
 def not_me_token(idn: Identity, akun_id: int) -> str:
@@ -274,7 +278,7 @@ def suspend_not_me(idn: Identity, token: str) -> Outcome:
         if found["telepon"]:
             outbox.enqueue(idn.db, found["id"], "sms", found["telepon"],
                            "MPP Digital: akun Anda ditangguhkan karena pemilik NIK melaporkan bukan dia yang "
-                           "membuatnya. Datang ke MPP dengan KTP-el untuk pemeriksaan.", time.time())
+                           "membuatnya. Datang ke MPP dengan KTP-el untuk pemeriksaan.", kalender.seconds())
     return Outcome("ditinjau", "Akun itu sudah ditangguhkan: tidak bisa dipakai masuk, dan permohonannya "
                                "ditahan. " + COUNTER + " Petugas akan membuatkan akun untuk Anda.", found["id"])
 
@@ -282,9 +286,9 @@ def suspend_not_me(idn: Identity, token: str) -> Outcome:
 def challenge_for(idn: Identity, subjek: str) -> Challenge:
     """The current unexpired challenge of ``subjek``, or a new one (a reload keeps the same poses)."""
     row = q.latest_challenge(idn.db, subjek)
-    if row and time.time() - row["dibuat"] < CHALLENGE_TTL_S - 60:
+    if row and kalender.seconds() - row["dibuat"] < CHALLENGE_TTL_S - 60:
         return _challenge_of(row)
-    ch = issue_challenge()
+    ch = issue_challenge(now=kalender.seconds())
     q.store_challenge(idn.db, ch.nonce, subjek, list(ch.poses), ch.issued_at, list(colours_of(ch)))
     return ch
 
@@ -317,7 +321,7 @@ def _selfie(idn: Identity, subjek: str, nonce: str, frames: list[bytes], photo: 
     """Frames need the challenge; one photo proves no liveness."""
     if frames:
         row = q.use_challenge(idn.db, nonce, subjek)
-        if row is None or time.time() - row["dibuat"] > CHALLENGE_TTL_S:
+        if row is None or kalender.seconds() - row["dibuat"] > CHALLENGE_TTL_S:
             return Selfie(error="Waktu pemeriksaan habis atau sudah dipakai. Silakan ulangi dengan arahan baru.")
         result = check_liveness(frames, _challenge_of(row), engine=idn.engine)
         pad = dict(result.pad)
@@ -393,7 +397,7 @@ def verify_face(idn: Identity, akun: dict, nonce: str, frames: list[bytes], phot
     with write(idn.db):
         q.set_account_template(idn.db, akun["id"], seal(selfie.template, idn.key, f"akun:{akun['id']}"))
         q.set_level(idn.db, akun["id"], level)
-        q.mark_face_checked(idn.db, akun["id"])
+        q.mark_face_checked(idn.db, akun["id"], kalender.stamp())
         q.release_counter_checks(idn.db, akun["id"])
         q.record_assurance(idn.db, akun["id"], "terverifikasi_wajah", "selfie", jarak=distance,
                            liveness=json.dumps({"lolos": True, **selfie.pad}))
@@ -429,7 +433,7 @@ def needs_step_up(akun: dict, minutes: int, now: dt.datetime | None = None) -> b
     if not akun.get("wajah_terakhir"):
         return True
     last = dt.datetime.strptime(akun["wajah_terakhir"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or kalender.utc_now()
     return now - last > dt.timedelta(minutes=minutes)
 
 
@@ -482,7 +486,7 @@ def step_up(idn: Identity, akun: dict, nonce: str, frames: list[bytes], photo: b
         return Outcome("ulang", "Wajah tidak cocok dengan data akun. Coba lagi di tempat yang terang, dengan wajah "
                                 "langsung di depan kamera.", distance=distance)
     with write(idn.db):
-        q.mark_face_checked(idn.db, akun["id"])
+        q.mark_face_checked(idn.db, akun["id"], kalender.stamp())
         q.release_counter_checks(idn.db, akun["id"])
     return Outcome("aktif", "Wajah terverifikasi.", akun["id"], distance)
 
@@ -570,14 +574,14 @@ def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_c
             return Outcome("ulang", "Akun NIK ini baru saja diubah di meja lain. Cari NIK ini lagi lalu ulangi.")
         q.set_account_template(idn.db, akun["id"], seal(template, idn.key, f"akun:{akun['id']}"))
         q.set_level(idn.db, akun["id"], "terverifikasi_petugas")
-        q.mark_face_checked(idn.db, akun["id"])
+        q.mark_face_checked(idn.db, akun["id"], kalender.stamp())
         q.release_counter_checks(idn.db, akun["id"])
         if akun["status"] == "ditangguhkan":
             q.set_account_status(idn.db, akun["id"], "aktif")
             q.release_applications(idn.db, akun["id"])
         if q.registry_lacks_photo(idn.db, akun["nik"]):
             q.set_registry_template(idn.db, akun["nik"], seal(template, idn.key, f"penduduk:{akun['nik']}"))
-        q.close_reviews_of_account(idn.db, akun["id"], "diaktifkan", officer["id"])
+        q.close_reviews_of_account(idn.db, akun["id"], "diaktifkan", officer["id"], kalender.stamp())
         q.record_face_check(idn.db, f"akun:{akun['id']}", "aktivasi", "match", distance, "petugas")
         q.record_assurance(idn.db, akun["id"], "terverifikasi_petugas", "gerai", jarak=distance,
                            petugas_id=officer["id"], keterangan="KTP-el diperiksa langsung")
@@ -642,12 +646,12 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
         if old is not None:
             held = q.hold_applications(idn.db, old["id"], "klaim_gerai")
             revoked = q.revoke_documents_of(idn.db, old["id"], "identitas_diambil_alih", officer["id"])
-            q.close_reviews_of_account(idn.db, old["id"], "ditolak", officer["id"])
+            q.close_reviews_of_account(idn.db, old["id"], "ditolak", officer["id"], kalender.stamp())
             q.release_frozen_account(idn.db, old["id"])
         reg = {"nik": view.nik, "nama": view.resident.nama, "telepon": phone,
                "kata_sandi": hash_password(form.kata_sandi), "persetujuan_biometrik":
-               dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", officer["wilayah_kode"])
+               kalender.stamp()}
+        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", officer["wilayah_kode"], kalender.stamp())
         q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
         q.record_assurance(idn.db, akun_id, "terdaftar", "sms", petugas_id=officer["id"],
                            keterangan=f"nomor {mask_phone(phone)}, kode dibacakan di gerai")
@@ -657,7 +661,7 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
             "nik": view.nik, "akun_dibekukan": old["id"] if old else None,
             "nomor_lama": mask_phone(old["telepon"]) if old else None, "permohonan_ditahan": held,
             "dokumen_dicabut": revoked, "ktp_diperiksa": True, "jarak": distance})
-        now = time.time()
+        now = kalender.seconds()
         if old is not None and old["telepon"]:
             outbox.enqueue(idn.db, old["id"], "sms", old["telepon"],
                            f"MPP Digital: akun untuk NIK {mask_nik(view.nik)} dibekukan karena pemilik sah NIK "
@@ -693,12 +697,12 @@ def _activate_waiting_registration(idn: Identity, officer: dict, review: dict, p
     with write(idn.db):
         if q.account_by_nik(idn.db, reg["nik"]) or _phone_held_by_other(idn, reg["telepon"], None):
             return Outcome("ulang", "NIK atau nomor HP ini sudah memiliki akun. Cari NIK ini di meja identitas.")
-        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", review["wilayah_kode"])
+        akun_id = q.create_citizen(idn.db, reg, "terverifikasi_petugas", review["wilayah_kode"], kalender.stamp())
         q.set_account_template(idn.db, akun_id, seal(template, idn.key, f"akun:{akun_id}"))
         q.set_registration_status(idn.db, reg["id"], "selesai", akun_id)
         if q.registry_lacks_photo(idn.db, reg["nik"]):
             q.set_registry_template(idn.db, reg["nik"], seal(template, idn.key, f"penduduk:{reg['nik']}"))
-        q.close_review(idn.db, review["id"], "diaktifkan", officer["id"])
+        q.close_review(idn.db, review["id"], "diaktifkan", officer["id"], kalender.stamp())
         q.record_face_check(idn.db, f"akun:{akun_id}", "aktivasi", "match", None, "petugas")
         q.record_assurance(idn.db, akun_id, "terverifikasi_petugas", "gerai", petugas_id=officer["id"],
                            keterangan="KTP-el diperiksa langsung")
@@ -714,7 +718,7 @@ def reject_at_counter(idn: Identity, officer: dict, tinjauan_id: int, reason: st
     if not reason.strip():
         return Outcome("ulang", "Tuliskan alasan penolakan.")
     with write(idn.db):
-        q.close_review(idn.db, tinjauan_id, "ditolak", officer["id"])
+        q.close_review(idn.db, tinjauan_id, "ditolak", officer["id"], kalender.stamp())
         if not review["akun_id"]:
             q.set_registration_status(idn.db, review["pendaftaran_id"], "ditolak")
         audit.append(idn.db, officer["id"], "tolak_aktivasi", f"tinjauan:{tinjauan_id}",
@@ -752,7 +756,7 @@ def confirm_phone_change(idn: Identity, akun: dict, telepon: str, code: str) -> 
         if old:
             outbox.enqueue(idn.db, akun["id"], "sms", old,
                            f"MPP Digital: nomor HP akun Anda diganti ke {mask_phone(phone)}. Bukan Anda? Datang ke "
-                           "MPP dengan KTP-el.", time.time())
+                           "MPP dengan KTP-el.", kalender.seconds())
     return Outcome("aktif", f"Nomor HP akun Anda sekarang {mask_phone(phone)}.", akun["id"])
 
 

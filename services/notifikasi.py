@@ -8,12 +8,12 @@ after 8 attempts). Senders live in ``integrations/sms.py`` (the default logs; de
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 from sqlite_utils import Database
 
 from db import notifikasi as q
+from services import kalender
 
 MAX_ATTEMPTS = 8
 
@@ -25,7 +25,7 @@ class Sender(Protocol):
 def enqueue_for(db: Database, akun: dict, isi: str) -> None:
     """Queue a message to the account's phone, if it has one."""
     if akun.get("telepon"):
-        q.enqueue(db, akun["id"], "sms", akun["telepon"], isi, time.time())
+        q.enqueue(db, akun["id"], "sms", akun["telepon"], isi, kalender.seconds())
 
 
 def backoff(attempts: int) -> float:
@@ -33,7 +33,7 @@ def backoff(attempts: int) -> float:
 
 
 def deliver_due(db: Database, sender: Sender, now: float | None = None, limit: int = 50) -> int:
-    now = time.time() if now is None else now
+    now = kalender.seconds() if now is None else now
     sent = 0
     for msg in q.due(db, now, limit):
         try:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from db import identitas as q
 from db import notifikasi as outbox
-from services import ratelimit
+from services import kalender, ratelimit
 from services.samaran import mask_phone
 
 CODE_TTL_S = 600
@@ -51,7 +50,7 @@ def _digest(key: bytes, tujuan: str, telepon: str, code: str) -> str:
 def send_code(db: Database, key: bytes, tujuan: str, telepon: str, ip: str, *, akun_id: int | None = None,
               now: float | None = None) -> CodeResult:
     """Queue a new code to ``telepon`` unless a send limit is reached."""
-    now = time.time() if now is None else now
+    now = kalender.seconds() if now is None else now
     if ratelimit.blocked(db, SEND_PER_PURPOSE, tujuan) or \
             ratelimit.blocked(db, SEND_PER_PHONE_AND_IP, f"{telepon}|{ip}") or ratelimit.blocked(db, SEND_PER_IP, ip):
         return CodeResult(False, "Kode sudah dikirim beberapa kali. Tunggu 30 menit sebelum meminta kode baru; "
@@ -69,7 +68,7 @@ def send_code(db: Database, key: bytes, tujuan: str, telepon: str, ip: str, *, a
 def check_code(db: Database, key: bytes, tujuan: str, telepon: str, code: str,
                now: float | None = None) -> CodeResult:
     """Use a code once. Wrong, expired and reused codes get a message that says which."""
-    now = time.time() if now is None else now
+    now = kalender.seconds() if now is None else now
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     if ratelimit.blocked(db, WRONG_PER_PURPOSE, tujuan):
         return CodeResult(False, "Kode salah terlalu sering. Minta kode baru setelah 30 menit.")

@@ -71,7 +71,7 @@ def _headline_year(db: Database) -> int | None:
 def national_figures(db: Database) -> dict:
     """The national picture, as the ministry publishes it."""
     n = q.national(db)
-    belum = q.count_by_group(db, "n.status = 'belum'")
+    belum = q.count_by_group(db, "belum")
     split, counted = [], 0
     for label, groups in SEBARAN_BELUM:
         k = sum(belum.get(g, 0) for g in groups)
@@ -79,7 +79,7 @@ def national_figures(db: Database) -> dict:
         split.append({"nama": label, "jumlah": k, "persen": percent(k, n["belum"])})
     rest = n["belum"] - counted
     split.append({"nama": "Lainnya", "jumlah": rest, "persen": percent(rest, n["belum"])})
-    digital = q.count_by_group(db, "m.digital_aktif = 1")
+    digital = q.count_by_group(db, "digital")
     groups = q.island_groups(db)
     years = q.targets_by_year(db)
     return {**n, "target_tahun": years, "belum_sebaran": split,
@@ -444,7 +444,7 @@ def attest(db: Database, admin: dict, kode: str, kriteria: str, terpenuhi: bool)
     if kriteria not in ATTESTED:
         raise ValueError(kriteria)
     with write(db):
-        q.set_attestation(db, kode, kriteria, terpenuhi, admin["id"])
+        q.set_attestation(db, kode, kriteria, terpenuhi, admin["id"], kalender.stamp())
         audit.append(db, admin["id"], "atestasi_kriteria", f"wilayah:{kode}",
                      {"kriteria": kriteria, "terpenuhi": terpenuhi})
 

@@ -11,7 +11,7 @@ across worker processes. Two kinds:
   further one waits a delay that doubles up to ``cap_s`` after the previous one.
   Nobody is ever refused for longer than ``cap_s``.
 
-Limits measure elapsed real time (``time.time``): the pinned calendar clock of
+Limits measure elapsed real time (``kalender.seconds``): the pinned calendar clock of
 demos (``MPP_NOW``) would freeze every window.
 """
 
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from db import akun
 from db.connection import write
+from services import kalender
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ OTHER_NIK_LIMITED = ("pemeriksaan NIK orang lain ke data kependudukan dibatasi 1
 
 
 def now_s() -> float:
-    return time.time()
+    return kalender.seconds()
 
 
 def digest(value: str) -> str:

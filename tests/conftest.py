@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
-from db import seed
 from db.connection import connect
+from ops import seed
 from web.settings import Settings
 
 TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests only

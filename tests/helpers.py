@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bs4 import BeautifulSoup
 
-from db import seed
+from ops import seed
 
 
 def soup(response) -> BeautifulSoup:

@@ -13,8 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
-from db import seed
 from db.connection import connect
+from ops import seed
 from services import notifikasi
 from services import pemantauan as svc
 from services.passwords import hash_password

@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from biometrics.templates import parse_key, seal
-from db import seed
+from ops import seed
 from services import identitas
 from services.akun import WRONG
 from tests.conftest import TEMPLATE_KEY

@@ -18,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
-from db import seed
+from ops import seed
 from services import ratelimit
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import answers_for, form_fields, login, register, sms_code, text_of

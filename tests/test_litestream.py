@@ -39,8 +39,7 @@ import httpx2 as httpx
 import pytest
 
 from bench.server import free_port
-from db import seed
-from ops import replica
+from ops import replica, seed
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 
 pytestmark = pytest.mark.litestream

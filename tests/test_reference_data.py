@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from db import seed
 from db.connection import connect
 from db.migrations import migrate, migrations
+from ops import seed
 
 
 def test_regions_are_complete(db):

@@ -53,10 +53,11 @@ def log_in(request: Request, found: dict, sesi_id: str) -> None:
     csrf.rotate(request.session)
 
 
-async def start_session(request: Request, found: dict, ip: str) -> None:
-    """Open a server-side session for ``found`` (from address ``ip``) and put it into the cookie."""
-    sesi_id = await run_in_threadpool(akun_service.open_session, request.app.state.store.db, found["id"], ip,
-                                      request.app.state.settings.session_max_age)
+def start_session(request: Request, found: dict, ip: str) -> None:
+    """Open a server-side session for ``found`` (from address ``ip``) and put it into the cookie
+    (in the thread pool, like every route's work)."""
+    sesi_id = akun_service.open_session(request.app.state.store.db, found["id"], ip,
+                                        request.app.state.settings.session_max_age)
     log_in(request, found, sesi_id)
 
 

@@ -42,8 +42,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db import idempotensi
-from services import kalender
+from services import idempotensi
 from web import csrf
 
 IDEM_FIELD = "_idem"
@@ -152,7 +151,7 @@ class FormGuardMiddleware:
                 return
         done = self._running[key] = asyncio.Event()
         try:
-            stored = await run_in_threadpool(idempotensi.get, store.db, key)
+            stored = await run_in_threadpool(idempotensi.recall, store.db, key)
             if stored is not None:
                 if stored["sesi"] is not None:
                     session = scope.setdefault("session", {})
@@ -188,8 +187,8 @@ class FormGuardMiddleware:
             return
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", [])]
         after = dict(scope.get("session", {}))
-        await run_in_threadpool(idempotensi.save, store.db, key, status, headers, b"".join(chunks),
-                                None if after == before else after, kalender.utc_now())
+        await run_in_threadpool(idempotensi.keep, store.db, key, status, headers, b"".join(chunks),
+                                None if after == before else after)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
         response = self.error_page(Request(scope, receive), status)

@@ -1,47 +1,16 @@
-"""Builds the identity service for a request: this thread's database, the process's face engine."""
+"""The services of a request, as wired once by ``web.wiring``, and the client's address."""
 
 from __future__ import annotations
 
 import ipaddress
-import threading
 
 from starlette.requests import Request
 
-from biometrics.engine import FaceEngine
-from biometrics.matching import Thresholds
-from biometrics.models import get_landmarks_68, get_models
-from biometrics.templates import parse_key
-from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
 from services.identitas import Identity
-from web.render import db_of
-
-
-class FaceServices:
-    """Created once per process: the engine shares the models loaded once."""
-
-    def __init__(self, settings):
-        self.settings = settings
-        self.engine = FaceEngine()
-        self.key = parse_key(settings.template_key)
-        self.thresholds = Thresholds.from_env()
-        self.ready = threading.Event()
-
-    def warm_up(self) -> None:
-        """Load the models once, off the event loop, so the first selfie is not slowed."""
-        def load():
-            get_models()
-            get_landmarks_68()  # liveness only, but the first selfie should not wait for it
-            self.ready.set()
-        threading.Thread(target=load, name="face-models", daemon=True).start()
 
 
 def identity_of(request: Request) -> Identity:
-    faces: FaceServices = request.app.state.faces
-    db = db_of(request)
-    s = faces.settings
-    registry = HttpDukcapil(s.dukcapil_url, s.dukcapil_token) if s.dukcapil_url else EmbeddedDukcapil(db, faces.key)
-    return Identity(db=db, registry=registry, engine=faces.engine, key=faces.key,
-                    thresholds=faces.thresholds, stepup_minutes=s.stepup_minutes)
+    return request.app.state.deps.identity
 
 
 def client_ip(request: Request) -> str:

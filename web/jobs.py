@@ -8,42 +8,42 @@ is logged and the loop goes on.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 
 from starlette.concurrency import run_in_threadpool
 
-from db import idempotensi
-from integrations.dukcapil import EmbeddedDukcapil
-from integrations.sisdmk import EmbeddedSisdmk
-from services import kalender, notifikasi, pengaduan, permohonan
+from services import idempotensi, notifikasi, pengaduan, permohonan
 
 log = logging.getLogger("mpp.jobs")
 
 
 def one_round(app) -> None:
-    db = app.state.store.db
+    """The wired services (``web.wiring``): the same registries and keys the routes use."""
+    deps = app.state.deps
     deliver_now(app)
-    pel = permohonan.Pelayanan(db=db, registry=EmbeddedDukcapil(db, app.state.faces.key),
-                               sisdmk=EmbeddedSisdmk(db), signing_key=app.state.signing_key)
-    permohonan.deem_overdue_permits(pel)
-    pengaduan.close_unanswered(db)
+    permohonan.deem_overdue_permits(deps.pelayanan)
+    pengaduan.close_unanswered(deps.store.db)
     # stored first answers of submits: kept MPP_IDEM_HOURS (retries come within minutes)
-    idempotensi.purge_before(db, kalender.utc_now() - dt.timedelta(hours=app.state.settings.idem_hours))
+    idempotensi.forget_older_than(deps.store.db, deps.settings.idem_hours)
 
 
 def deliver_now(app) -> None:
-    notifikasi.deliver_due(app.state.store.db, app.state.sender)
+    notifikasi.deliver_due(app.state.deps.store.db, app.state.deps.sender)
 
 
 def wake_outbox(request) -> None:
-    """Send queued SMS now rather than at the next round: a person is waiting for a code."""
-    request.app.state.outbox_wake.set()
+    """Send queued SMS now rather than at the next round: a person is waiting for a code.
+
+    Routes run in the thread pool; an asyncio.Event may only be set from its loop's own thread."""
+    loop = getattr(request.app.state, "jobs_loop", None)
+    if loop is not None:
+        loop.call_soon_threadsafe(request.app.state.outbox_wake.set)
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:
     """A full round every ``every_s``; in between, deliveries only, as soon as a route wakes the loop."""
     loop = asyncio.get_running_loop()
+    app.state.jobs_loop = loop
     wake: asyncio.Event = app.state.outbox_wake
     next_full = 0.0
     while True:

@@ -44,6 +44,6 @@ def with_form(handler: Callable[[Request, FormData], Response]):
     """
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(handler, request, form)
+        async with request.form() as form:  # uploads' temporary files are closed when the handler is done
+            return await run_in_threadpool(handler, request, form)
     return endpoint

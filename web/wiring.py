@@ -1,0 +1,83 @@
+"""The application's dependencies, built once from ``Settings`` and shared by routes and jobs alike.
+
+``build(settings)`` chooses every adapter by configuration: the population registry (Dukcapil over
+HTTP, or the embedded one), the health workers' registry (SISDMK), the e-signature service (TTE),
+the SMS gateway; it loads the keys and makes the face engine (its models load once per process).
+Routes reach these through ``request.app.state.deps`` (``identity_of``/``pelayanan_of`` below);
+the background job gets the very same objects, so it never talks to a registry the routes do not.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+from starlette.requests import Request
+
+from biometrics.engine import FaceEngine
+from biometrics.models import get_landmarks_68, get_models
+from biometrics.templates import parse_key
+from db.connection import Store
+from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
+from integrations.sisdmk import EmbeddedSisdmk, HttpSisdmk
+from integrations.sms import sender_for
+from integrations.tte import tte_for
+from services.identitas import Identity
+from services.permohonan import Pelayanan
+from services.ttd import load_signing_key
+from web.settings import Settings
+
+
+class FaceServices:
+    """The face engine and template key of the process; models load once (``warm_up`` in the background)."""
+
+    def __init__(self, settings: Settings):
+        self.engine = FaceEngine()
+        self.key = parse_key(settings.template_key)
+        self.thresholds = settings.face_thresholds
+        self.ready = threading.Event()
+
+    def warm_up(self) -> None:
+        """Load the models once, off the event loop, so the first selfie is not slowed."""
+        def load():
+            get_models()
+            get_landmarks_68()  # liveness only, but the first selfie should not wait for it
+            self.ready.set()
+        threading.Thread(target=load, name="face-models", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    store: Store
+    faces: FaceServices
+    identity: Identity       # the identity service (registry, face engine, keys), stateless: one for all
+    pelayanan: Pelayanan     # the application service, without a client address (jobs)
+    signing_key: object      # Ed25519PrivateKey of the documents' QR signature
+    tte: object              # the PDF seal (integrations.tte)
+    sender: object           # the SMS gateway (integrations.sms)
+
+    def pelayanan_for(self, klien: str) -> Pelayanan:
+        """The application service for one client address (look-ups of other NIKs are limited per client)."""
+        return replace(self.pelayanan, klien=klien)
+
+
+def build(settings: Settings) -> Deps:
+    store = Store(settings.db_path, loop_guard=settings.loop_guard)
+    faces = FaceServices(settings)
+    db = store.db  # a proxy: every use finds the calling thread's own connection
+    registry = (HttpDukcapil(settings.dukcapil_url, settings.dukcapil_token) if settings.dukcapil_url
+                else EmbeddedDukcapil(db, faces.key))
+    sisdmk = (HttpSisdmk(settings.sisdmk_url, settings.sisdmk_token) if settings.sisdmk_url
+              else EmbeddedSisdmk(db))
+    signing_key = load_signing_key(settings.signing_key)
+    identity = Identity(db=db, registry=registry, engine=faces.engine, key=faces.key,
+                        thresholds=faces.thresholds, stepup_minutes=settings.stepup_minutes)
+    pelayanan = Pelayanan(db=db, registry=registry, sisdmk=sisdmk, signing_key=signing_key)
+    return Deps(settings=settings, store=store, faces=faces, identity=identity, pelayanan=pelayanan,
+                signing_key=signing_key, tte=tte_for(settings.tte_url, settings.tte_token, settings.tte_folder),
+                sender=sender_for(settings.sms_url, settings.sms_token))
+
+
+def deps_of(request: Request) -> Deps:
+    return request.app.state.deps
