@@ -442,7 +442,8 @@ def m008_pemantauan(db: Database) -> None:
         ) STRICT;
         -- Local additions to a catalogue service: extra requirements, and a fee where the law allows.
         ALTER TABLE layanan_wilayah ADD COLUMN persyaratan_tambahan TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE layanan_wilayah ADD COLUMN biaya INTEGER CHECK (biaya IS NULL OR biaya >= 0);  -- NULL: catalogue fee
+        -- biaya NULL: catalogue fee
+        ALTER TABLE layanan_wilayah ADD COLUMN biaya INTEGER CHECK (biaya IS NULL OR biaya >= 0);
         ALTER TABLE layanan_wilayah ADD COLUMN biaya_keterangan TEXT NOT NULL DEFAULT '';
         """
     )

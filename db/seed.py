@@ -102,7 +102,8 @@ def seed_health_workers(db: Database) -> None:
                    [s["nomor_str"], s["nik"], s["nama"], s["profesi"]])
         for t in s["tempat"]:
             db.execute("INSERT INTO tempat_praktik (nomor_str, nama_fasyankes, nomor_sip, berlaku_sampai) "
-                       "VALUES (?, ?, ?, ?)", [s["nomor_str"], t["nama_fasyankes"], t["nomor_sip"], t["berlaku_sampai"]])
+                       "VALUES (?, ?, ?, ?)",
+                       [s["nomor_str"], t["nama_fasyankes"], t["nomor_sip"], t["berlaku_sampai"]])
 
 
 def seed_demo_accounts(db: Database) -> list[dict]:

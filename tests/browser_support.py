@@ -173,7 +173,8 @@ def fill_birth_application(page, base: str, javascript: bool) -> None:
     page.fill("#anak_ke", "1")
     page.fill("#nik_ibu", "2171064712880001")
     if javascript:  # wait for the autosave that carries the last answer
-        with page.expect_response(lambda r: r.url.endswith("/simpan") and "2171064712880001" in (r.request.post_data or "")):
+        with page.expect_response(
+                lambda r: r.url.endswith("/simpan") and "2171064712880001" in (r.request.post_data or "")):
             page.press("#nik_ibu", "Tab")
     else:
         page.click("text=Simpan draf")

@@ -48,9 +48,9 @@ REGION_ADMIN = rule("login", "404", "404", "404", "404", "404", "ok", "404")  # 
 RULES = {
     "GET /": PUBLIC, "GET /layanan": PUBLIC, "GET /fragmen/layanan": PUBLIC, "GET /layanan/{slug}": PUBLIC,
     "GET /mpp/{kode}": PUBLIC, "GET /mpp/{kode}/layar": PUBLIC, "GET /fragmen/layar/{kode}": PUBLIC,
-    "GET /healthz": PUBLIC, "GET /favicon.ico": PUBLIC, "GET /masuk": PUBLIC, "GET /daftar": PUBLIC, "GET /daftar/status": PUBLIC,
-    "GET /daftar/wajah": PUBLIC, "GET /pengaduan": PUBLIC, "GET /verifikasi/kunci-publik.pem": PUBLIC,
-    "GET /verifikasi/sertifikat-ca.pem": PUBLIC,
+    "GET /healthz": PUBLIC, "GET /favicon.ico": PUBLIC, "GET /masuk": PUBLIC, "GET /daftar": PUBLIC,
+    "GET /daftar/status": PUBLIC, "GET /daftar/wajah": PUBLIC, "GET /pengaduan": PUBLIC,
+    "GET /verifikasi/kunci-publik.pem": PUBLIC, "GET /verifikasi/sertifikat-ca.pem": PUBLIC,
     "GET /verifikasi/{token}": PUBLIC, "GET /static/{path:path}": PUBLIC,
     "GET /pengaduan/{nomor}": NOBODY,  # without its secret code a complaint is not found
     "GET /pengaduan/lacak": PUBLIC,  # the form that opens one by number and code
@@ -113,14 +113,16 @@ def world(app, client, db):
 def build_world(app, db) -> dict:
     """Objects owned by citizen A in Kota Batam: an application with a file and a signed document,
     a served queue ticket, a complaint forwarded to Disdukcapil, a registration under review."""
-    aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' AND jenis_kode = 'disdukcapil'").fetchone()[0]
+    aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' "
+                      "AND jenis_kode = 'disdukcapil'").fetchone()[0]
     db.execute("INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan) VALUES "
                "('petugas', 'dukcapil.aceh', 'Petugas Banda Aceh', ?, '1171', ?, 'verifikator')",
                [hash_password("mpp-demo-2026"), aceh])
     budi = db.execute("SELECT id FROM akun WHERE nik = '2171031508900001'").fetchone()[0]
     db.execute("INSERT INTO akun (peran, nik, nama, kata_sandi, wilayah_kode) VALUES ('warga', '2171100402850002', "
                "'Ahmad Fauzi', ?, '2171')", [hash_password("mpp-demo-2026")])
-    disduk = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'disdukcapil'").fetchone()[0]
+    disduk = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' "
+                        "AND jenis_kode = 'disdukcapil'").fetchone()[0]
     layanan = db.execute("SELECT id FROM layanan WHERE slug = 'kartu-keluarga'").fetchone()[0]
     pid = db.execute("INSERT INTO permohonan (nomor, akun_id, layanan_id, wilayah_kode, instansi_id, status, tenggat, "
                      "diajukan) VALUES ('2171-261130-000001', ?, ?, '2171', ?, 'selesai', '2026-12-01', "
@@ -130,7 +132,8 @@ def build_world(app, db) -> dict:
     import json
 
     from services import ttd
-    lines = [["Nomor dokumen", "474/KK/2171/2026/000001"], ["Jenis dokumen", "Kartu Keluarga"], ["Nama pemohon", "Budi"]]
+    lines = [["Nomor dokumen", "474/KK/2171/2026/000001"], ["Jenis dokumen", "Kartu Keluarga"],
+             ["Nama pemohon", "Budi"]]
     token = ttd.sign_content(app.state.signing_key, "474/KK/2171/2026/000001", lines)
     isi = {"format": 2, "judul": "Kartu Keluarga", "instansi": "Disdukcapil", "wilayah": "Kota Batam",
            "tanggal": "2026-11-30", "penandatangan": "Rina", "baris": lines}
@@ -140,7 +143,8 @@ def build_world(app, db) -> dict:
     tid = db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
                      "VALUES ('2171', ?, '2026-11-30', '09:00', 'daring', 1, '01-001', ?, 'dilayani')",
                      [gerai, budi]).lastrowid
-    cid = db.execute("INSERT INTO pengaduan (nomor, kode_lacak, wilayah_kode, instansi_id, isi, status, batas_teruskan) "
+    cid = db.execute("INSERT INTO pengaduan (nomor, kode_lacak, wilayah_kode, instansi_id, isi, status, "
+                     "batas_teruskan) "
                      "VALUES ('ADU-2171-000001', 'rahasia1', '2171', ?, 'Isi pengaduan contoh.', 'diteruskan', "
                      "'2026-12-03')", [disduk]).lastrowid
     reg = db.execute("INSERT INTO pendaftaran (nik, nama, telepon, kata_sandi, persetujuan_biometrik, status) VALUES "

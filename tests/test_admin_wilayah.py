@@ -381,7 +381,8 @@ def test_what_a_region_adds_is_what_its_citizens_read(client, app, db):
                                              "persyaratan_tambahan": "Surat keterangan domisili praktik"},
              form_url=f"/admin/2171/layanan?id={sip}")
     assert r.status_code == 303
-    r = post(client, "/admin/2171/layanan", {"id": str(kk), "aktif": "1", "persyaratan_tambahan": "Surat pengantar RT/RW"},
+    r = post(client, "/admin/2171/layanan",
+             {"id": str(kk), "aktif": "1", "persyaratan_tambahan": "Surat pengantar RT/RW"},
              form_url=f"/admin/2171/layanan?id={kk}")
     assert r.status_code == 303
     client.cookies.clear()

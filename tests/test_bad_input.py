@@ -146,7 +146,8 @@ def test_application_answers_never_fail(client, db, answers):
     assert client.get(f"/permohonan/{pid}/periksa").status_code == 200
 
 
-@pytest.mark.parametrize("query", ["?status=%00", "?layanan=abc", "?hal=-5", "?hal=99999999999999999999", "?terlambat=ya"])
+@pytest.mark.parametrize("query", ["?status=%00", "?layanan=abc", "?hal=-5", "?hal=99999999999999999999",
+                                   "?terlambat=ya"])
 def test_officer_inbox_filters_never_fail(client, query):
     login(client, "dukcapil.batam")
     assert client.get("/petugas" + query).status_code == 200

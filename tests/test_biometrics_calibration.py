@@ -115,7 +115,8 @@ def test_bands_in_force_flags_over_env_over_defaults():
     assert _thresholds_in_force(_args(), {}) == (Thresholds(), "defaults")
     env = {"MPP_FACE_MATCH_MAX": "0.3", "MPP_FACE_REVIEW_MAX": "0.55"}
     assert _thresholds_in_force(_args(), env) == (Thresholds(0.3, 0.55), "MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX")
-    assert _thresholds_in_force(_args(match_max=0.2), env) == (Thresholds(0.2, 0.55), "--match-max / MPP_FACE_REVIEW_MAX")
+    in_force = _thresholds_in_force(_args(match_max=0.2), env)
+    assert in_force == (Thresholds(0.2, 0.55), "--match-max / MPP_FACE_REVIEW_MAX")
     assert _thresholds_in_force(_args(0.2, 0.5), env) == (Thresholds(0.2, 0.5), "--match-max / --review-max")
     assert _thresholds_in_force(_args(review_max=0.5), {}) == (Thresholds(0.35, 0.5), "default / --review-max")
     with pytest.raises(ValueError):

@@ -93,8 +93,8 @@ PAGES = {
         "/petugas/pengaduan/{c[id]}",
     ]),
     "kementerian": ("kemenpanrb", [
-        "/admin", "/pemantauan", "/pemantauan/kriteria", "/pemantauan/kinerja", "/pemantauan/impor", "/pemantauan/pengaduan",
-        "/pemantauan/daftar?hal=2",
+        "/admin", "/pemantauan", "/pemantauan/kriteria", "/pemantauan/kinerja", "/pemantauan/impor",
+        "/pemantauan/pengaduan", "/pemantauan/daftar?hal=2",
     ]),
 }
 

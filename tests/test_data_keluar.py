@@ -209,7 +209,8 @@ def test_personal_pages_are_no_store_and_the_public_catalogue_keeps_its_caching(
 # ------------------------------------------------------------------ demo passwords on a production start
 
 PRODUCTION_ENV = {"MPP_HTTPS": "1", "MPP_BASE_URL": "https://mpp.contoh.go.id/",
-                  "MPP_CLIENT_IP_HEADER": "fly-client-ip", "MPP_SECRET_KEY": "x" * 32, "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
+                  "MPP_CLIENT_IP_HEADER": "fly-client-ip", "MPP_SECRET_KEY": "x" * 32,
+                  "MPP_TEMPLATE_KEY": TEMPLATE_KEY, "MPP_SIGNING_KEY": SIGNING_KEY,
                   "MPP_DB": ":memory:"}
 
 

@@ -116,8 +116,9 @@ def admin_layanan(client, db):
 def admin_kriteria(client, db):
     login(client, "admin.batam")
     page = soup(client.get("/admin/2171/kriteria"))
-    return client.post("/admin/2171/kriteria", data={**_hidden(page, "/admin/2171/kriteria"), "kriteria": "bukan-kriteria",
-                                                     "terpenuhi": "1"}, follow_redirects=False)
+    return client.post("/admin/2171/kriteria",
+                       data={**_hidden(page, "/admin/2171/kriteria"), "kriteria": "bukan-kriteria", "terpenuhi": "1"},
+                       follow_redirects=False)
 
 
 CASES = {  # template -> the cases that show it with errors

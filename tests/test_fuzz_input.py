@@ -115,7 +115,8 @@ def test_every_path_parameter_refuses_hostile_values(shared, key, param):
         if param == "{path:path}":
             url = "/static/" + in_path(value)
         else:
-            url = concrete(f"{method} {path.replace(param, 'FUZZVALUE')}", world, c).replace("FUZZVALUE", in_path(value))
+            url = concrete(f"{method} {path.replace(param, 'FUZZVALUE')}", world, c).replace("FUZZVALUE",
+                                                                                             in_path(value))
         r = c.get(url, follow_redirects=False) if method == "GET" else \
             c.post(url, data={**token, "aksi": "lanjut"}, follow_redirects=False)
         problem = judge(r, {303, 400, 404} | ({307} if value == "" else set()))  # '' ends in '/': redirected
@@ -169,7 +170,8 @@ def test_query_numbers_refuse_hostile_values(shared, role, path, name, extra):
 
 
 FORMS = [  # (role, path, fuzzed fields, other fields); {permohonan}, {tiket}, {pengaduan} are world's ids
-    ("warga_a", "/pengaduan", ["layanan", "permohonan"], {"isi": "Pelayanan di loket sangat lambat.", "wilayah": "2171"}),
+    ("warga_a", "/pengaduan", ["layanan", "permohonan"],
+     {"isi": "Pelayanan di loket sangat lambat.", "wilayah": "2171"}),
     ("anonim", "/daftar", ["hari", "bulan", "tahun", "nik"],
      {"nik": "2171115006790002", "nama": "Dewi Lestari Putri", "hari": "10", "bulan": "6", "tahun": "1979",
       "jenis_kelamin": "P", "telepon": "081377770000", "kata_sandi": "kata-sandi-panjang", "setuju": "ya"}),
@@ -199,7 +201,8 @@ FORMS = [  # (role, path, fuzzed fields, other fields); {permohonan}, {tiket}, {
 def test_form_numbers_refuse_hostile_values(app, world, db, role, path, names, base):
     c = as_role(app, role)
     ids = world["ids"]
-    fill = {"{tiket}": str(ids["antrean"]), "{permohonan}": str(ids["permohonan"]), "{pengaduan}": str(ids["pengaduan"])}
+    fill = {"{tiket}": str(ids["antrean"]), "{permohonan}": str(ids["permohonan"]),
+            "{pengaduan}": str(ids["pengaduan"])}
     for k, v in fill.items():
         path = path.replace(k, v)
     base = {k: fill.get(v, v).replace("{tiket}", fill["{tiket}"]) for k, v in base.items()}

@@ -45,8 +45,9 @@ def send_frames(client, photo: str, url="/daftar/wajah", poses_override=None):
 
 
 def test_registration_form_checks_each_field_in_bahasa_indonesia(client):
-    r = register(client, prove_phone=False, person={"nik": "123", "nama": "", "hari": "31", "bulan": "2", "tahun": "1990",
-                          "telepon": "12", "kata_sandi": "pendek"})
+    r = register(client, prove_phone=False,
+                 person={"nik": "123", "nama": "", "hari": "31", "bulan": "2", "tahun": "1990",
+                         "telepon": "12", "kata_sandi": "pendek"})
     assert r.status_code == 400
     text = text_of(r)
     for message in ("NIK harus 16 angka", "Isi nama lengkap", "tanggal lahir yang benar", "Pilih jenis kelamin",
@@ -79,7 +80,8 @@ def test_register_with_live_selfie_then_log_in_with_nik_or_phone(client, db):
     assert r.headers["location"] == "/akun", text_of(client.get(r.headers["location"]))
     page = client.get("/akun")
     assert "Terverifikasi wajah" in text_of(page) and "Ahmad Fauzi" in text_of(page)
-    row = db.execute("SELECT tingkat, persetujuan_biometrik, telepon FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone()
+    row = db.execute("SELECT tingkat, persetujuan_biometrik, telepon FROM akun WHERE nik = ?",
+                     [AHMAD["nik"]]).fetchone()
     assert row["tingkat"] == "terverifikasi_wajah" and row["persetujuan_biometrik"] and row["telepon"] == "081234567890"
     client.post("/keluar", data=form_fields(client, "/akun", "/keluar"))
     assert login(client, AHMAD["nik"], AHMAD["kata_sandi"]).headers["location"] == "/akun"
@@ -118,7 +120,8 @@ def test_templates_are_encrypted_and_no_photo_is_kept(client, db):
     for table, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '%fts%'"):
         for col in db.table(table).columns:
             hits = db.execute(f"SELECT count(*) FROM [{table}] WHERE typeof([{col.name}]) = 'blob' "
-                              f"AND (hex(substr([{col.name}], 1, 3)) = 'FFD8FF' OR hex(substr([{col.name}], 1, 4)) = '89504E47')"
+                              f"AND (hex(substr([{col.name}], 1, 3)) = 'FFD8FF' "
+                              f"OR hex(substr([{col.name}], 1, 4)) = '89504E47')"
                               ).fetchone()[0]
             assert hits == 0, f"an image is stored in {table}.{col.name}"
 
@@ -155,7 +158,8 @@ def test_a_photo_answering_the_wrong_order_is_refused(client):
 def test_a_used_challenge_cannot_be_replayed(client, db):
     register(client, AHMAD)
     hidden, poses, colours = face_page(client)
-    frames = [("frame", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for("alex_lacamoire/alex3.jpg", poses, colours))]
+    frames = [("frame", (f"f{i}.jpg", f, "image/jpeg"))
+              for i, f in enumerate(frames_for("alex_lacamoire/alex3.jpg", poses, colours))]
     client.post("/daftar/wajah", data=hidden, files=frames)
     replay = dict(hidden, _idem="baru")  # a new submit carrying the old nonce
     good = [("frame", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for(SELFIE, poses, colours))]
@@ -204,7 +208,8 @@ def test_registry_without_photo_then_officer_activates_in_person(app, client, db
         assert r.status_code == 303
     row = db.execute("SELECT id, tingkat, templat_wajah IS NOT NULL FROM akun WHERE nik = ?", [DEWI["nik"]]).fetchone()
     assert tuple(row)[1:] == ("terverifikasi_petugas", 1)
-    levels = [tuple(r) for r in db.execute("SELECT tingkat, kanal FROM jaminan WHERE akun_id = ? ORDER BY id", [row[0]])]
+    levels = [tuple(r) for r in db.execute("SELECT tingkat, kanal FROM jaminan WHERE akun_id = ? ORDER BY id",
+                                           [row[0]])]
     assert levels == [("terdaftar", "sms"), ("terverifikasi_petugas", "gerai")]
     audit_row = db.execute("SELECT aksi, akun_id FROM audit").fetchone()
     assert audit_row["aksi"] == "verifikasi_tatap_muka"
@@ -227,7 +232,8 @@ def test_one_face_one_nik_sends_a_lookalike_to_review(app, client, db):
     from tests.conftest import TEMPLATE_KEY
     key = parse_key(TEMPLATE_KEY)
     template = open_sealed(dewi_ref, key, f"penduduk:{AHMAD['nik']}")
-    db.execute("UPDATE penduduk SET templat_wajah = ? WHERE nik = ?", [seal(template, key, f"penduduk:{DEWI['nik']}"), DEWI["nik"]])
+    db.execute("UPDATE penduduk SET templat_wajah = ? WHERE nik = ?",
+               [seal(template, key, f"penduduk:{DEWI['nik']}"), DEWI["nik"]])
     db.conn.commit()
     with TestClient(app, base_url="http://127.0.0.1") as other:
         register(other, DEWI)

@@ -54,7 +54,8 @@ def filled_draft(client, db, slug: str = SLUG, overrides: dict | None = None) ->
     r = client.get(f"/permohonan/baru?layanan={slug}&wilayah=2171", follow_redirects=False)
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
-    r = client.post(f"/permohonan/{pid}/simpan", data={**fields, **answers_for(formulir(db, slug), overrides), "aksi": "lanjut"},
+    r = client.post(f"/permohonan/{pid}/simpan",
+                    data={**fields, **answers_for(formulir(db, slug), overrides), "aksi": "lanjut"},
                     follow_redirects=False)
     assert r.status_code == 303, text_of(r)[:400]
     for f in formulir(db, slug):

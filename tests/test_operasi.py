@@ -13,7 +13,8 @@ def test_request_log_names_the_route_template_never_the_concrete_path(client, ca
         client.get("/layanan/akta-kelahiran")
         client.get("/pengaduan/ADU-2171-000001?kode=rahasia")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mpp.request"]
-    assert {k: lines[0][k] for k in ("method", "path", "status")} == {"method": "GET", "path": "/layanan/{slug}", "status": 200}
+    first = {k: lines[0][k] for k in ("method", "path", "status")}
+    assert first == {"method": "GET", "path": "/layanan/{slug}", "status": 200}
     assert lines[0]["bytes"] > 0 and lines[0]["ms"] >= 0
     assert lines[1]["path"] == "/pengaduan/{nomor}" and "rahasia" not in json.dumps(lines)
 

@@ -147,8 +147,8 @@ def test_pages_a_person_reads_show_local_times_never_iso_or_utc(app, citizen, db
         assert not found, (url, found)
     receipt = text_of(citizen.get(f"/permohonan/{pid}"))
     assert re.search(r"Diajukan · \d{1,2} (November|Desember) 2026, \d{2}\.\d{2} WIB", receipt), receipt[-400:]
-    staff_pages = {"dukcapil.batam": ("/petugas", f"/petugas/permohonan/{pid}", "/petugas/antrean", "/petugas/pengaduan",
-                                      "/demo/pesan"),
+    staff_pages = {"dukcapil.batam": ("/petugas", f"/petugas/permohonan/{pid}", "/petugas/antrean",
+                                      "/petugas/pengaduan", "/demo/pesan"),
                    "admin.batam": ("/admin", "/admin/2171/libur", "/admin/2171/kriteria", "/petugas/pengaduan"),
                    "kemenpanrb": ("/pemantauan", "/pemantauan/wilayah/2171", "/pemantauan/daftar")}
     for username, urls in staff_pages.items():

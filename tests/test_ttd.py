@@ -112,7 +112,8 @@ def test_a_realistic_token_and_its_qr_code_stay_small_whatever_the_document_says
     """Only the content's hash is signed into the token: a long SIP with many lines gives a token of
     the same size as a short akta, so the QR code on A4 never grows with the content."""
     assert len(token) < 250
-    long_isi = [["Nomor dokumen", "503/SIP-PERAWAT/2171/2026/000123"]] + [[f"Baris {i}", "kata " * 80] for i in range(40)]
+    long_isi = ([["Nomor dokumen", "503/SIP-PERAWAT/2171/2026/000123"]]
+                + [[f"Baris {i}", "kata " * 80] for i in range(40)])
     long_token = ttd.sign_content(key, "503/SIP-PERAWAT/2171/2026/000123", long_isi)
     assert len(long_token) < 250
     assert segno.make(f"{HOST}/verifikasi/{long_token}", error="m").version <= 12

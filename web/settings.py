@@ -1,34 +1,43 @@
 """Configuration from the environment, read once at start-up.
 
-| variable | default | meaning |
-|---|---|---|
-| MPP_DB | data/mpp.db | SQLite database file |
-| MPP_SECRET_KEY | generated into data/secret.key | signs session cookies and tokens |
-| MPP_HTTPS | 0 | 1 behind TLS: Secure cookies and HSTS |
-| MPP_DEMO | 1 (0 with MPP_HTTPS=1) | seed demo regions and accounts (published password) into an empty database; demo pages |
-| MPP_DEMO_PRODUCTION | 0 | 1 = MPP_DEMO=1 is really wanted with MPP_HTTPS=1 (a public demo site); else that start is refused |
-| MPP_BASE_URL | http://127.0.0.1:$PORT (required with MPP_HTTPS=1) | canonical address: QR codes, SMS links, allowed Host |
-| MPP_ALLOWED_HOSTS | (none) | more Host names served, comma-separated (the base URL's host always; loopback names without MPP_HTTPS) |
-| MPP_TEMPLATE_KEY | generated into data/template.key | AES-256-GCM key of face templates (base64url, 32 bytes) |
-| MPP_STEPUP_MINUTES | 30 | a fresh selfie is asked before issuing a document if the last face check is older |
-| MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX | see biometrics.matching | face distance bands |
-| MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN | (embedded registry) | an HTTP population registry instead of the embedded one |
-| MPP_SIGNING_KEY | generated into data/signing.key | Ed25519 private key (base64url, 32 bytes) that signs issued documents |
-| MPP_TTE_DIR | data/tte (beside the database) | local CA and seal certificate that sign the PDFs (PAdES), made at first start |
-| MPP_TTE_URL / MPP_TTE_TOKEN | (local CA) | the national e-signature service's gateway (BSrE TTE) instead; contract in integrations/tte.py |
-| MPP_CLIENT_IP_HEADER | (socket peer; required with MPP_HTTPS=1) | header carrying the client address set by the proxy (Fly: fly-client-ip); the only source of the address for rate limits |
-| MPP_NOW | (real clock) | pins "now" (ISO with zone) for browser tests and demos on a working day |
-| MPP_SMS_URL / MPP_SMS_TOKEN | (log only) | an HTTP SMS gateway for the outbox (codes, status updates) |
-| MPP_FACE_WARMUP | 1 | load the face models in the background at start-up (first selfie not slowed) |
-| MPP_FACES_DIR | ../shared/faces | photos for face tests and enrolment |
-| MPP_FORM_MAX_BYTES | 65536 | largest body of a POST that is not a file upload (multipart: 12 MB) |
-| MPP_BODY_IDLE_SECONDS / MPP_BODY_SECONDS | 30 / 600 | a POST body silent this long / taking longer than this in all is cut off (408) |
-| MPP_IDEM_HOURS | 24 | how long the first answer of a submit is kept for a retried submit |
-| MPP_LOG_LEVEL | info | level of the request log (one JSON line per request on stderr) |
-| MPP_SISDMK_URL / MPP_SISDMK_TOKEN | (embedded registry) | the health workers' registry (SISDMK/STR) over HTTP instead of the embedded one |
-| MPP_METRICS_TOKEN | (none) | bearer token that opens /metrics to a scraper (else ministry accounts only) |
-| MPP_LOOP_GUARD | log | database work on the event loop: `log` it with its stack, `raise` (the tests), `off` |
-| HOST / PORT | 127.0.0.1 / 8000 | address `python app.py` listens on (PORT also for `make run`) |
+MPP_DB (default data/mpp.db): SQLite database file
+MPP_SECRET_KEY (default generated into data/secret.key): signs session cookies and tokens
+MPP_HTTPS (default 0): 1 behind TLS: Secure cookies and HSTS
+MPP_DEMO (default 1 (0 with MPP_HTTPS=1)): seed demo regions and accounts (published password) into an empty
+    database; demo pages
+MPP_DEMO_PRODUCTION (default 0): 1 = MPP_DEMO=1 is really wanted with MPP_HTTPS=1 (a public demo site); else that
+    start is refused
+MPP_BASE_URL (default http://127.0.0.1:$PORT (required with MPP_HTTPS=1)): canonical address: QR codes, SMS links,
+    allowed Host
+MPP_ALLOWED_HOSTS (default none): more Host names served, comma-separated (the base URL's host always; loopback
+    names without MPP_HTTPS)
+MPP_TEMPLATE_KEY (default generated into data/template.key): AES-256-GCM key of face templates (base64url, 32 bytes)
+MPP_STEPUP_MINUTES (default 30): a fresh selfie is asked before issuing a document if the last face check is older
+MPP_FACE_MATCH_MAX / MPP_FACE_REVIEW_MAX (default see biometrics.matching): face distance bands
+MPP_DUKCAPIL_URL / MPP_DUKCAPIL_TOKEN (default (embedded registry)): an HTTP population registry instead of the
+    embedded one
+MPP_SIGNING_KEY (default generated into data/signing.key): Ed25519 private key (base64url, 32 bytes) that signs
+    issued documents
+MPP_TTE_DIR (default data/tte (beside the database)): local CA and seal certificate that sign the PDFs (PAdES), made
+    at first start
+MPP_TTE_URL / MPP_TTE_TOKEN (default (local CA)): the national e-signature service's gateway (BSrE TTE) instead;
+    contract in integrations/tte.py
+MPP_CLIENT_IP_HEADER (default (socket peer; required with MPP_HTTPS=1)): header carrying the client address set by
+    the proxy (Fly: fly-client-ip); the only source of the address for rate limits
+MPP_NOW (default (real clock)): pins "now" (ISO with zone) for browser tests and demos on a working day
+MPP_SMS_URL / MPP_SMS_TOKEN (default (log only)): an HTTP SMS gateway for the outbox (codes, status updates)
+MPP_FACE_WARMUP (default 1): load the face models in the background at start-up (first selfie not slowed)
+MPP_FACES_DIR (default ../shared/faces): photos for face tests and enrolment
+MPP_FORM_MAX_BYTES (default 65536): largest body of a POST that is not a file upload (multipart: 12 MB)
+MPP_BODY_IDLE_SECONDS / MPP_BODY_SECONDS (default 30 / 600): a POST body silent this long / taking longer than this
+    in all is cut off (408)
+MPP_IDEM_HOURS (default 24): how long the first answer of a submit is kept for a retried submit
+MPP_LOG_LEVEL (default info): level of the request log (one JSON line per request on stderr)
+MPP_SISDMK_URL / MPP_SISDMK_TOKEN (default (embedded registry)): the health workers' registry (SISDMK/STR) over HTTP
+    instead of the embedded one
+MPP_METRICS_TOKEN (default none): bearer token that opens /metrics to a scraper (else ministry accounts only)
+MPP_LOOP_GUARD (default log): database work on the event loop: `log` it with its stack, `raise` (the tests), `off`
+HOST / PORT (default 127.0.0.1 / 8000): address `python app.py` listens on (PORT also for `make run`)
 """
 
 from __future__ import annotations

@@ -294,7 +294,8 @@ def upload_scan(page, scan: Path, javascript: bool) -> int:
     presses = 0
     if not javascript:
         page.click("#berkas-berkas_surat_lahir button")
-        presses = press_again_until(page, re.compile(r".*/isi\?tersimpan=1#berkas-"), "#berkas-berkas_surat_lahir button",
+        presses = press_again_until(page, re.compile(r".*/isi\?tersimpan=1#berkas-"),
+                                    "#berkas-berkas_surat_lahir button",
                                     lambda: page.set_input_files("#file-berkas_surat_lahir", str(scan)))
     # with JavaScript, unggah.js shrinks, sends, and on a dropped line sends again by itself
     page.wait_for_selector("#berkas-berkas_surat_lahir .ok-msg")

@@ -176,7 +176,8 @@ class Relay:
                     method, target = t.payload.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
                     self.current[k] = [f"{method} {target}", 0, 0]  # request line, bytes up, bytes down
                     self.stats["exchanges"].append(self.current[k])
-                    if self.arm and self.arm["cuts"] > 0 and method == self.arm["method"] and self.arm["path"] in target:
+                    if (self.arm and self.arm["cuts"] > 0 and method == self.arm["method"]
+                            and self.arm["path"] in target):
                         self.armed.add(k)
                 exchange = self.current.get(k)
                 if exchange is not None:
