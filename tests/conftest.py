@@ -8,6 +8,7 @@ state and never depend on order.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 
 import pytest
@@ -17,6 +18,10 @@ from app import create_app
 from db.connection import connect
 from ops import seed
 from web.settings import Settings
+
+# Servers the tests start in their own process (browser, weak network, Litestream) inherit this: SQLite
+# touched on the event loop is an error there too, not a log line.
+os.environ.setdefault("MPP_LOOP_GUARD", "raise")
 
 TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests only
 SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, tests only
