@@ -74,5 +74,12 @@ def regional_terms(db: Database, layanan_id: int, kode: str) -> dict | None:
     return dict(row) if row else None
 
 
+def regional_agency(db: Database, layanan_id: int, kode: str) -> int | None:
+    """The agency that gives a catalogue service in a region (enabled or not); None when the region has no row."""
+    row = db.execute("SELECT instansi_id FROM layanan_wilayah WHERE wilayah_kode = ? AND layanan_id = ?",
+                     [kode, layanan_id]).fetchone()
+    return row[0] if row else None
+
+
 def count_by_group(db: Database) -> dict[str, int]:
     return {r[0]: r[1] for r in db.execute("SELECT kelompok, count(*) FROM layanan GROUP BY kelompok")}

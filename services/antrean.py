@@ -17,9 +17,9 @@ import json
 from sqlite_utils import Database
 
 from db import antrean as q
-from db import audit
+from db import audit, wilayah
 from db.connection import write
-from services import kalender
+from services import angka, kalender, skm
 
 BOOK_DAYS_AHEAD = 14
 
@@ -36,10 +36,57 @@ class QueueRefused(ValueError):
         self.tiket_id = tiket_id  # the ticket the citizen already holds, when that is the reason
 
 
+class NotFound(LookupError):
+    """No such MPP, counter or ticket, or not this person's: the route answers 404."""
+
+
+def status_name(status: str) -> str:
+    """A ticket's status in words (the one mapping: :data:`STATUS`)."""
+    return STATUS.get(status, status)
+
+
 def tickets_of(db: Database, akun: dict) -> list[dict]:
     """The citizen's tickets for the account page: active ones first, each with its status in words."""
-    return [{**t, "status_nama": STATUS.get(t["status"], t["status"]), "aktif": t["status"] in ACTIVE}
+    return [{**t, "status_nama": status_name(t["status"]), "aktif": t["status"] in ACTIVE}
             for t in q.for_citizen(db, akun["id"])]
+
+
+def hall(db: Database, kode: str) -> dict:
+    """The MPP of a region code from a path (``NotFound`` when the code is not one, or the region has none)."""
+    mpp = wilayah.get_mpp(db, kode) if angka.is_digits(kode, 4) else None
+    if mpp is None:
+        raise NotFound(kode)
+    return mpp
+
+
+def booking_page(db: Database, kode: str, gerai: str | None, tanggal: str | None,
+                 chosen: dict | None = None) -> dict:
+    """The booking form: the region's counters, open days and the chosen counter's slots on the chosen day.
+
+    ``gerai`` and ``tanggal`` come from the query (first counter, first open day by default; a bad one is
+    ``NotFound``); ``chosen`` (a refused booking's counter and date) wins where it is still valid."""
+    mpp = hall(db, kode)
+    counters = q.counters(db, mpp["wilayah_kode"])
+    days = open_days(db, mpp["wilayah_kode"])
+    ids = {g["id"] for g in counters}
+    gerai_id, day = _chosen(chosen or {}, ids, days)
+    if gerai_id is None:
+        try:
+            gerai_id = angka.to_id(gerai or str(counters[0]["id"]))
+            day = dt.date.fromisoformat(tanggal or days[0].isoformat())
+        except (ValueError, IndexError):
+            raise NotFound(kode) from None
+        if gerai_id not in ids:
+            raise NotFound(kode)
+    return {"mpp": mpp, "gerai": counters, "hari": days, "pilih_gerai": gerai_id, "pilih_tanggal": day,
+            "slot": slots(db, gerai_id, day)}
+
+
+def _chosen(chosen: dict, ids: set[int], days: list[dt.date]) -> tuple[int | None, dt.date | None]:
+    """A refused POST's counter and date, when both are still offered; else (None, None)."""
+    gerai_id = angka.to_id(chosen.get("gerai"))
+    day = kalender.parse_date(chosen.get("tanggal") or "")
+    return (gerai_id, day) if gerai_id in ids and day in days else (None, None)
 
 
 def slot_times(g: dict) -> list[str]:
@@ -78,9 +125,14 @@ def slots(db: Database, gerai_id: int, tanggal: dt.date, now: dt.datetime | None
 
 
 def kalender_zone(db: Database, wilayah_kode: str) -> str:
-    from db import wilayah
     region = wilayah.get_kabkota(db, wilayah_kode)
     return region["zona_waktu"] if region else "WIB"
+
+
+def book_at(db: Database, kode: str, akun: dict, gerai_id: int, tanggal: str, jam: str) -> dict:
+    """The booking form's POST: ``NotFound`` when the path names no MPP, else :func:`book`."""
+    hall(db, kode)
+    return book(db, akun, gerai_id, tanggal, jam)
 
 
 def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layanan_id: int | None = None,
@@ -135,6 +187,30 @@ def _ended(jam: str, g: dict, db: Database, now) -> bool:
     return end <= local.strftime("%H:%M")
 
 
+def own_ticket(db: Database, akun: dict, tiket_id: int) -> dict:
+    """The citizen's own ticket; ``NotFound`` for anyone else's (or none)."""
+    t = q.get(db, tiket_id)
+    if t is None or t["akun_id"] != akun["id"]:
+        raise NotFound(tiket_id)
+    return t
+
+
+def ticket_page(db: Database, akun: dict, tiket_id: int) -> dict:
+    """The holder's ticket page: the ticket in words and whether its survey (SKM) was filled."""
+    t = ticket_view(own_ticket(db, akun, tiket_id), db)
+    return {"t": t, "skm_selesai": skm.done(db, f"tiket:{t['id']}")}
+
+
+def withdraw(db: Database, akun: dict, tiket_id: int) -> str | None:
+    """The citizen's "Batalkan": ``NotFound`` when not theirs; the reason it still stands, or None when cancelled."""
+    own_ticket(db, akun, tiket_id)
+    try:
+        cancel(db, akun, tiket_id)
+    except QueueRefused as e:  # e.g. called a moment ago
+        return e.message
+    return None
+
+
 def cancel(db: Database, akun: dict, tiket_id: int) -> None:
     with write(db):  # read under the lock: a ticket called a moment ago is no longer the citizen's to cancel
         t = q.get(db, tiket_id)
@@ -154,6 +230,38 @@ def _own_counter(db: Database, officer: dict, gerai_id: int) -> dict:
 
 def officer_counters(db: Database, officer: dict) -> list[dict]:
     return [g for g in q.counters(db, officer["wilayah_kode"]) if g["instansi_id"] == officer["instansi_id"]]
+
+
+def officer_page(db: Database, officer: dict) -> dict:
+    """The officer's queue screen: today's waiting and called tickets of their counters, every counter of the
+    region (to transfer a ticket to)."""
+    today = kalender.region_today(db, officer["wilayah_kode"]).isoformat()
+    return {"gerai": [{**g, "antre": q.waiting(db, g["id"], today)} for g in officer_counters(db, officer)],
+            "semua_gerai": q.counters(db, officer["wilayah_kode"])}
+
+
+def desk(db: Database, officer: dict, action: str, gerai_id: int, tiket_id: int, to_gerai: int | None) -> str | None:
+    """One press at the officer's desk: call the next, issue a walk-in ticket, or act on a ticket.
+    Returns the note to show (the walk-in ticket's code), if any; raises QueueRefused with the reason."""
+    if action == "panggil":
+        call_next(db, officer, gerai_id)
+    elif action == "langsung":
+        t = walk_in(db, officer, gerai_id)
+        return f"Tiket langsung {t['kode']} ({t['jam']})."
+    else:
+        act(db, officer, tiket_id, action, to_gerai)
+    return None
+
+
+def display(db: Database, kode: str, now: dt.datetime | None = None) -> dict:
+    """The hall screen of a region's MPP: today's called tickets, the clock, and a version that changes when
+    the screen would (a call, a ticket served, or the minute moving on)."""
+    mpp = hall(db, kode)
+    local = kalender.local_now(kalender_zone(db, mpp["wilayah_kode"]), now)
+    today = local.date().isoformat()
+    return {"mpp": mpp, "dipanggil": q.called(db, mpp["wilayah_kode"], today),
+            "versi": f"{q.display_version(db, mpp['wilayah_kode'], today)}.{local:%H%M}",
+            "jam": f"{local:%H.%M} {local.tzname()}"}
 
 
 def call_next(db: Database, officer: dict, gerai_id: int, now: dt.datetime | None = None) -> dict | None:
@@ -179,9 +287,9 @@ def act(db: Database, officer: dict, tiket_id: int, action: str, to_gerai: int |
             q.set_status(db, tiket_id, "dipanggil", dipanggil=_stamp(now))
         elif action == "dilayani" and t["status"] == "dipanggil":
             q.set_status(db, tiket_id, "dilayani", selesai=_stamp(now))
-        elif action == "tidak_hadir" and t["status"] in ("dipanggil", "menunggu"):
+        elif action == "tidak_hadir" and t["status"] in ACTIVE:
             q.set_status(db, tiket_id, "tidak_hadir", selesai=_stamp(now))
-        elif action == "alihkan" and to_gerai and t["status"] in ("dipanggil", "menunggu"):
+        elif action == "alihkan" and to_gerai and t["status"] in ACTIVE:
             target = q.counter(db, to_gerai)
             if target is None or target["wilayah_kode"] != t["wilayah_kode"]:
                 raise QueueRefused("Gerai tujuan tidak ditemukan.")
@@ -202,8 +310,9 @@ def _stamp(now: dt.datetime | None) -> str:
 def ticket_view(t: dict, db: Database | None = None) -> dict:
     """A ticket as its holder reads it: status in words, the requirements to bring, the region's time zone."""
     t = dict(t)
-    t["status_nama"] = STATUS.get(t["status"], t["status"])
+    t["status_nama"] = status_name(t["status"])
     t["zona_waktu"] = kalender_zone(db, t["wilayah_kode"]) if db is not None else ""
     t["persyaratan"] = json.loads(t["persyaratan"]) if t.get("persyaratan") else []
-    t["persyaratan"] += json.loads(t["persyaratan_tambahan"]) if t.get("persyaratan_tambahan") else []  # the region's own
+    extra = t.get("persyaratan_tambahan")  # the region's own
+    t["persyaratan"] += json.loads(extra) if extra else []
     return t

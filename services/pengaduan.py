@@ -15,6 +15,7 @@ import secrets
 
 from sqlite_utils import Database
 
+from db import admin_wilayah as agencies_q
 from db import audit
 from db import katalog as katalog_q
 from db import pengaduan as q
@@ -65,6 +66,32 @@ class ComplaintRefused(ValueError):
         self.errors = errors
 
 
+class NotFound(LookupError):
+    """Not a complaint this officer or region admin handles: the route answers 404."""
+
+
+def form_page(db: Database, values: dict, errors: dict) -> dict:
+    """The complaint form (/pengaduan): what was typed, what was wrong, the regions and services to choose."""
+    return {"v": values, "errors": errors, "daerah": regions(db), "layanan": katalog_q.list_services(db)}
+
+
+def new_form(db: Database, akun: dict | None, permohonan_id: str) -> dict:
+    """A fresh complaint form; from an application's page (``permohonan_id``) it names the citizen's own
+    application, its region and its service."""
+    values = {"isi": prefill(db, akun, permohonan_id), "permohonan": permohonan_id,
+              "wilayah": (akun or {}).get("wilayah_kode") or "", "layanan": "", "kontak": ""}
+    if p := _own_application(db, akun, permohonan_id):
+        values.update(wilayah=p["wilayah_kode"], layanan=str(p["layanan_id"]))
+    return form_page(db, values, {})
+
+
+def _own_application(db: Database, akun: dict | None, permohonan_id) -> dict | None:
+    """The signed-in citizen's application with this id (as typed in a form or a link); None otherwise."""
+    chosen = angka.to_id(permohonan_id)
+    p = permohonan_q.get(db, chosen) if akun and chosen is not None else None
+    return p if p and p["akun_id"] == akun["id"] else None
+
+
 def _today(db: Database, wilayah_kode: str, now: dt.datetime | None) -> dt.date:
     return kalender.region_today(db, wilayah_kode, now)
 
@@ -75,11 +102,8 @@ def deadlines(db: Database, wilayah_kode: str, start: dt.date) -> dict[str, str]
 
 def prefill(db: Database, akun: dict | None, permohonan_id: str) -> str:
     """Text linking a complaint to the citizen's application, with any SLA breach."""
-    chosen = angka.to_id(permohonan_id)
-    if not akun or chosen is None:
-        return ""
-    p = permohonan_q.get(db, chosen)
-    if p is None or p["akun_id"] != akun["id"] or not p["nomor"]:
+    p = _own_application(db, akun, permohonan_id)
+    if p is None or not p["nomor"]:
         return ""
     text = f"Permohonan {p['layanan_nama']} nomor {p['nomor']}."
     today = kalender.region_today(db, p["wilayah_kode"])
@@ -107,15 +131,12 @@ def file(db: Database, form: dict, akun: dict | None, ip: str, now: dt.datetime 
     layanan_id = angka.to_id(form.get("layanan")) or None
     if layanan_id is not None and not katalog_q.service_exists(db, layanan_id):
         layanan_id = None  # a tampered choice is dropped, the complaint itself is kept
-    instansi = db.execute("SELECT instansi_id FROM layanan_wilayah WHERE wilayah_kode = ? AND layanan_id = ?",
-                          [wilayah_kode, layanan_id]).fetchone() if layanan_id else None
-    permohonan_id = angka.to_id(form.get("permohonan")) or None
-    if permohonan_id and not (akun and (p := permohonan_q.get(db, permohonan_id)) and p["akun_id"] == akun["id"]):
-        permohonan_id = None
+    instansi_id = katalog_q.regional_agency(db, layanan_id, wilayah_kode) if layanan_id else None
+    linked = _own_application(db, akun, form.get("permohonan"))
     if akun is None:
         ratelimit.record_failure(db, ANONYMOUS, ip)  # counts every anonymous complaint
-    row = q.create(db, kode_lacak=secrets.token_hex(4), wilayah_kode=wilayah_kode,
-                   instansi_id=instansi[0] if instansi else None, layanan_id=layanan_id, permohonan_id=permohonan_id,
+    row = q.create(db, kode_lacak=secrets.token_hex(4), wilayah_kode=wilayah_kode, instansi_id=instansi_id,
+                   layanan_id=layanan_id, permohonan_id=linked["id"] if linked else None,
                    akun_id=akun["id"] if akun else None, kontak=(form.get("kontak") or "").strip()[:100], isi=isi,
                    **deadlines(db, wilayah_kode, _today(db, wilayah_kode, now)))
     return row
@@ -166,40 +187,74 @@ def track(db: Database, nomor: str, kode: str, client: str) -> dict | None:
     return row
 
 
+def handling_page(db: Database, who: dict) -> dict:
+    """Region admins see all complaints of the region (and forward them); officers their agency's.
+    Each is marked when past its deadline; the region's agencies are the choices to forward to."""
+    rows = q.for_region(db, who["wilayah_kode"], who["instansi_id"] if who["peran"] == "petugas" else None)
+    today = kalender.region_today(db, who["wilayah_kode"])
+    for r in rows:
+        r["terlambat"] = overdue(r, today)
+    return {"daftar": rows, "status": STATUS, "instansi": agencies_q.agencies(db, who["wilayah_kode"])}
+
+
+def _handled(db: Database, who: dict, pengaduan_id: int) -> dict:
+    """A complaint of the admin's region, or of the officer's agency; ``NotFound`` otherwise."""
+    row = q.get(db, pengaduan_id)
+    if row is None or row["wilayah_kode"] != who["wilayah_kode"] or \
+            (who["peran"] == "petugas" and row["instansi_id"] != who["instansi_id"]):
+        raise NotFound(pengaduan_id)
+    return row
+
+
+def detail_page(db: Database, who: dict, pengaduan_id: int) -> dict:
+    return {"a": _handled(db, who, pengaduan_id), "status": STATUS,
+            "instansi": agencies_q.agencies(db, who["wilayah_kode"])}
+
+
+def handle(db: Database, who: dict, pengaduan_id: int, instansi_id: int, jawaban: str) -> None:
+    """The handling form's POST: a region admin forwards the complaint to an agency, an officer answers it.
+    ``NotFound`` when it is not theirs to handle; ``ComplaintRefused`` with the reason."""
+    _handled(db, who, pengaduan_id)
+    if who["peran"] == "admin_wilayah":
+        forward(db, who, pengaduan_id, instansi_id)
+    else:
+        answer(db, who, pengaduan_id, jawaban)
+
+
 def forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now: dt.datetime | None = None) -> None:
     """Each step reads the complaint under the write lock it changes it in: two admins (or an admin and an
     officer answering) acting at once cannot both pass the status check and overwrite each other."""
-    with write(db):
-        _forward(db, admin, pengaduan_id, instansi_id, now)
-
-
-def _forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now: dt.datetime | None) -> None:
-    row = q.get(db, pengaduan_id)
-    if row is None or row["wilayah_kode"] != admin["wilayah_kode"] or row["status"] != "diterima":
-        raise ComplaintRefused({"_": "Pengaduan tidak dapat diteruskan."})
-    agency = db.execute("SELECT 1 FROM instansi WHERE id = ? AND wilayah_kode = ?",
-                        [instansi_id, admin["wilayah_kode"]]).fetchone()
-    if not agency:
-        raise ComplaintRefused({"_": "Pilih instansi tujuan."})
-    due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 5)
-    q.update(db, pengaduan_id, status="diteruskan", instansi_id=instansi_id, batas_tindak=due.isoformat())
-    audit.append(db, admin["id"], "teruskan_pengaduan", f"pengaduan:{pengaduan_id}", {"instansi": instansi_id})
+    with write(db):  # check, update and audit: one transaction
+        row = q.get(db, pengaduan_id)
+        if row is None or row["wilayah_kode"] != admin["wilayah_kode"] or row["status"] != "diterima":
+            raise ComplaintRefused({"_": "Pengaduan tidak dapat diteruskan."})
+        if agencies_q.agency(db, admin["wilayah_kode"], instansi_id) is None:
+            raise ComplaintRefused({"_": "Pilih instansi tujuan."})
+        due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 5)
+        q.update(db, pengaduan_id, status="diteruskan", instansi_id=instansi_id, batas_tindak=due.isoformat())
+        audit.append(db, admin["id"], "teruskan_pengaduan", f"pengaduan:{pengaduan_id}", {"instansi": instansi_id})
 
 
 def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None = None) -> None:
-    with write(db):
-        _answer(db, officer, pengaduan_id, jawaban, now)
+    with write(db):  # check, update and audit: one transaction
+        row = q.get(db, pengaduan_id)
+        if row is None or row["instansi_id"] != officer["instansi_id"] or \
+                row["status"] not in ("diteruskan", "diterima"):
+            raise ComplaintRefused({"_": "Pengaduan tidak dapat dijawab."})
+        if len(jawaban.strip()) < 10:
+            raise ComplaintRefused({"jawaban": "Tuliskan tindak lanjut (minimal 10 karakter)."})
+        due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 10)
+        q.update(db, pengaduan_id, status="ditindaklanjuti", jawaban=jawaban.strip()[:MAX_CHARS],
+                 batas_tutup=due.isoformat())
+        audit.append(db, officer["id"], "jawab_pengaduan", f"pengaduan:{pengaduan_id}", {})
 
 
-def _answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None) -> None:
-    row = q.get(db, pengaduan_id)
-    if row is None or row["instansi_id"] != officer["instansi_id"] or row["status"] not in ("diteruskan", "diterima"):
-        raise ComplaintRefused({"_": "Pengaduan tidak dapat dijawab."})
-    if len(jawaban.strip()) < 10:
-        raise ComplaintRefused({"jawaban": "Tuliskan tindak lanjut (minimal 10 karakter)."})
-    due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 10)
-    q.update(db, pengaduan_id, status="ditindaklanjuti", jawaban=jawaban.strip()[:MAX_CHARS], batas_tutup=due.isoformat())
-    audit.append(db, officer["id"], "jawab_pengaduan", f"pengaduan:{pengaduan_id}", {})
+def confirm_tracked(db: Database, nomor: str, kode: str, client: str) -> dict | None:
+    """The citizen's "Selesai" on the tracking page (:func:`track` first); None when the code is wrong."""
+    row = track(db, nomor, kode, client)
+    if row is not None:
+        confirm(db, row)
+    return row
 
 
 def confirm(db: Database, row: dict) -> None:
@@ -214,7 +269,8 @@ def close_unanswered(db: Database, now: dt.datetime | None = None) -> list[int]:
     for pid in q.answered_past(db, kalender.local_now("WIT", now).date().isoformat()):
         with write(db):  # re-read under the lock: the citizen may confirm it at this moment
             row = q.get(db, pid)
-            if row["status"] == "ditindaklanjuti" and row["batas_tutup"] < _today(db, row["wilayah_kode"], now).isoformat():
+            today = _today(db, row["wilayah_kode"], now).isoformat()
+            if row["status"] == "ditindaklanjuti" and row["batas_tutup"] < today:
                 q.update(db, pid, status="ditutup_otomatis")
                 closed.append(pid)
     return closed

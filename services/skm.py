@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from db import antrean as antrean_q
+from db import permohonan as permohonan_q
 from db import skm as q
 from services import angka
 
@@ -22,7 +24,8 @@ ELEMENTS = [
     ("u7", "Perilaku pelaksana"), ("u8", "Penanganan pengaduan, saran dan masukan"), ("u9", "Sarana dan prasarana"),
 ]
 ANSWERS = {1: "Tidak baik", 2: "Kurang baik", 3: "Baik", 4: "Sangat baik"}
-CATEGORIES = [(88.31, "A", "Sangat Baik"), (76.61, "B", "Baik"), (65.00, "C", "Kurang Baik"), (25.00, "D", "Tidak Baik")]
+CATEGORIES = [(88.31, "A", "Sangat Baik"), (76.61, "B", "Baik"), (65.00, "C", "Kurang Baik"),
+              (25.00, "D", "Tidak Baik")]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,53 @@ class SurveyRefused(ValueError):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+
+
+class NotRateable(LookupError):
+    """No finished transaction of this citizen by that name: the route answers 404."""
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A finished transaction a citizen may rate: a finished application or a served queue ticket."""
+    jenis: str              # "permohonan" or "tiket"
+    id: int
+    wilayah_kode: str
+    instansi_id: int | None
+    layanan_id: int | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.jenis}:{self.id}"
+
+
+_FINISHED = {"permohonan": (permohonan_q.get, "selesai"), "tiket": (antrean_q.get, "dilayani")}
+
+
+def rateable(db: Database, akun: dict, transaksi: str) -> Transaction | None:
+    """The transaction ``jenis:id`` if it is the citizen's own and finished (one SKM each); else None."""
+    jenis, _, ident = transaksi.partition(":")
+    number = angka.to_id(ident)
+    if jenis not in _FINISHED or number is None:
+        return None
+    read, finished = _FINISHED[jenis]
+    row = read(db, number)
+    if not row or row["akun_id"] != akun["id"] or row["status"] != finished:
+        return None
+    return Transaction(jenis, row["id"], row["wilayah_kode"], row["instansi_id"], row["layanan_id"])
+
+
+def rate(db: Database, akun: dict, transaksi: str, answers: dict[str, str]) -> tuple[Transaction, SurveyRefused | None]:
+    """The citizen's survey of one finished transaction: ``NotRateable`` when it is not theirs or not finished;
+    else the transaction and, when the answers were not recorded, why (:class:`SurveyRefused`)."""
+    target = rateable(db, akun, transaksi)
+    if target is None:
+        raise NotRateable(transaksi)
+    try:
+        submit(db, target.key, answers, target.wilayah_kode, target.instansi_id, target.layanan_id)
+    except SurveyRefused as e:
+        return target, e
+    return target, None
 
 
 def given(answers: dict[str, str]) -> dict[str, int]:
