@@ -7,7 +7,6 @@ that row, and ``verify_chain`` says where.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
@@ -23,12 +22,14 @@ def _digest(prev: str, waktu: str, akun_id, aksi: str, objek: str, detail: str) 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def append(db: Database, akun_id: int | None, aksi: str, objek: str, detail: dict | None = None) -> int:
-    """Record one action; call inside the transaction that performs it."""
+def append(db: Database, akun_id: int | None, aksi: str, objek: str, detail: dict | None = None,
+           *, waktu: str) -> int:
+    """Record one action; call inside the transaction that performs it.
+
+    ``waktu``: the service's UTC stamp (``kalender.stamp()``, the one clock)."""
     with write(db):
         last = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else GENESIS
-        waktu = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
         digest = _digest(prev, waktu, akun_id, aksi, objek, body)
         cur = db.execute(

@@ -263,13 +263,14 @@ def release_counter_checks(db: Database, akun_id: int) -> int:
                           [akun_id]).rowcount
 
 
-def revoke_documents_of(db: Database, akun_id: int, reason: str, petugas_id: int | None) -> list[str]:
+def revoke_documents_of(db: Database, akun_id: int, reason: str, petugas_id: int | None, waktu: str) -> list[str]:
     """Revoke every valid document issued to the account; their numbers."""
     with write(db):
         rows = db.execute(
             """SELECT d.id, d.nomor FROM dokumen d JOIN permohonan p ON p.id = d.permohonan_id
                WHERE p.akun_id = ? AND d.dicabut IS NULL""", [akun_id]).fetchall()
-        return [r["nomor"] for r in rows if permohonan.revoke_document(db, r["id"], reason, "", petugas_id)]
+        return [r["nomor"] for r in rows
+                if permohonan.revoke_document(db, r["id"], reason, "", petugas_id, dicabut=waktu)]
 
 
 def store_code(db: Database, tujuan: str, telepon: str, kode_hash: str, now: float, ttl: float) -> None:

@@ -42,13 +42,13 @@ def get(db: Database, permohonan_id: int) -> dict | None:
     return out
 
 
-def save_answers(db: Database, permohonan_id: int, answers: dict) -> None:
-    """Merge answers into the draft (autosave sends one field at a time)."""
+def save_answers(db: Database, permohonan_id: int, answers: dict, diubah: str) -> None:
+    """Merge answers into the draft (autosave sends one field at a time); ``diubah``: the service's UTC stamp."""
     with write(db):
         current = json.loads(db.execute("SELECT data FROM permohonan WHERE id = ?", [permohonan_id]).fetchone()[0])
         current.update(answers)
-        db.execute("UPDATE permohonan SET data = ?, diubah = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                   [json.dumps(current, ensure_ascii=False), permohonan_id])
+        db.execute("UPDATE permohonan SET data = ?, diubah = ? WHERE id = ?",
+                   [json.dumps(current, ensure_ascii=False), diubah, permohonan_id])
 
 
 def save_file(db: Database, permohonan_id: int, kolom: str, nama_file: str, jenis: str, sha256: str,
@@ -80,14 +80,14 @@ def current_status(db: Database, permohonan_id: int) -> str | None:
     return row[0] if row else None
 
 
-def set_status(db: Database, permohonan_id: int, status: str, actor_id: int | None, note: str = "",
-               **columns) -> None:
-    """Change the status and add the timeline entry in one transaction."""
-    sets = ["status = :status", "diubah = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"]
+def set_status(db: Database, permohonan_id: int, status: str, actor_id: int | None, note: str = "", *,
+               diubah: str, **columns) -> None:
+    """Change the status and add the timeline entry in one transaction; ``diubah``: the service's UTC stamp."""
+    sets = ["status = :status", "diubah = :diubah"]
     sets += [f"{k} = :{k}" for k in columns]
     with write(db):
         db.execute(f"UPDATE permohonan SET {', '.join(sets)} WHERE id = :id",
-                   {"status": status, "id": permohonan_id, **columns})
+                   {"status": status, "diubah": diubah, "id": permohonan_id, **columns})
         add_note(db, permohonan_id, status, note, actor_id)
 
 
@@ -212,13 +212,16 @@ def document_by_number(db: Database, nomor: str) -> dict | None:
     return _document(db.execute(f"{_DOCUMENT} WHERE d.nomor = ?", [nomor]).fetchone())
 
 
-def revoke_document(db: Database, dokumen_id: int, kategori: str, catatan: str, petugas_id: int | None) -> bool:
-    """Revoke one document (the one statement every revocation goes through); False if it already was."""
+def revoke_document(db: Database, dokumen_id: int, kategori: str, catatan: str, petugas_id: int | None,
+                    *, dicabut: str) -> bool:
+    """Revoke one document (the one statement every revocation goes through); False if it already was.
+
+    ``dicabut``: the service's UTC stamp (``kalender.stamp()``, the one clock)."""
     with write(db):
         return db.execute(
-            """UPDATE dokumen SET dicabut = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), alasan_cabut = ?,
+            """UPDATE dokumen SET dicabut = ?, alasan_cabut = ?,
                       catatan_cabut = ?, dicabut_oleh = ? WHERE id = ? AND dicabut IS NULL""",
-            [kategori, catatan, petugas_id, dokumen_id]).rowcount == 1
+            [dicabut, kategori, catatan, petugas_id, dokumen_id]).rowcount == 1
 
 
 def signed_pdf(db: Database, dokumen_id: int) -> bytes | None:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from db import audit
-from db import permohonan as q
 from integrations.http import ServiceUnavailable
-from services import angka, dokumen, identitas, skm
+from services import dokumen, skm
 from services import permohonan as svc
 from services.dokumen_pdf import qr_svg
 from web import auth
 from web.params import path_id
 from web.pelayanan import pelayanan_of
-from web.render import db_of, render
+from web.render import db_of, path_to, render, with_form
 
 
 def _own(request: Request) -> tuple[dict, dict]:
@@ -36,23 +33,25 @@ def start(request: Request):
     pid = svc.start(db_of(request), akun, slug, wilayah)
     if pid is None:
         raise HTTPException(404)
-    return auth.redirect(f"/permohonan/{pid}/isi")
+    return auth.redirect(path_to(request, "permohonan_isi", id=pid))
 
 
 def mine(request: Request):
     akun = auth.require(request, "warga")
     return render(request, "permohonan_daftar.html",
-                  {"daftar": q.for_citizen(db_of(request), akun["id"]), "status": svc.STATUS})
+                  {"daftar": svc.citizen_applications(db_of(request), akun), "status": svc.STATUS})
 
 
-def _form_context(request: Request, p: dict, errors: dict | None = None) -> dict:
+def _form_page(request: Request, p: dict, errors: dict | None = None, reload: bool = False):
+    page = svc.form_page(db_of(request), p, reload)
     # a document's message links to its file input (id "file-<name>"), a typed answer's to its input
-    links = {f["nama"]: f"file-{f['nama']}" for f in p["formulir"] if f["jenis"] == "berkas"}
-    return {"p": p, "berkas": q.files(db_of(request), p["id"]), "errors": errors or {}, "tautan": links,
-            "perbaiki": svc.fields_needing_fix(p), "tersimpan": request.query_params.get("tersimpan")}
+    links = {f["nama"]: f"file-{f['nama']}" for f in page["p"]["formulir"] if f["jenis"] == "berkas"}
+    return render(request, "permohonan_isi.html", {
+        **page, "errors": errors or {}, "tautan": links, "tersimpan": request.query_params.get("tersimpan")},
+        status_code=400 if errors else 200)
 
 
-async def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
     """The typed answers and every chosen file of a posted form (the whole form is posted without
     JavaScript: the 'Unggah' button sends the typed answers with the file, so none is lost)."""
     answers, files = {}, {}
@@ -60,105 +59,77 @@ async def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str,
         if isinstance(value, str):
             answers.setdefault(name, value)
         elif isinstance(value, UploadFile) and value.filename and name not in files:
-            files[name] = (value.filename, await value.read())
+            files[name] = (value.filename, value.file.read())
     return answers, files
 
 
 def fill(request: Request):
     _, p = _own(request)
     if not svc.editable(p):
-        return auth.redirect(f"/permohonan/{p['id']}")
-    return render(request, "permohonan_isi.html", _form_context(request, p))
+        return auth.redirect(path_to(request, "permohonan", id=p["id"]))
+    return _form_page(request, p)
 
 
-async def save(request: Request):
+@with_form
+def save(request: Request, form):
     """Save the text answers (htmx autosave on change, or the 'Simpan draf'/'Lanjut' buttons)."""
     _, p = _own(request)
-    form = await request.form()
-    answers, files = await _answers_and_files(form)
-    await form.close()
-    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, files)
+    answers, files = _answers_and_files(form)
+    errors = svc.save(pelayanan_of(request), p, answers, files)
     if request.headers.get("hx-request"):
         return render(request, "_tersimpan.html", {"errors": errors})
     if errors:
-        p = await run_in_threadpool(q.get, db_of(request), p["id"])
-        return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
+        return _form_page(request, p, errors, reload=True)
     if form.get("aksi") == "lanjut":
-        return auth.redirect(f"/permohonan/{p['id']}/periksa")
-    return auth.redirect(f"/permohonan/{p['id']}/isi?tersimpan=1")
+        return auth.redirect(path_to(request, "permohonan_periksa", id=p["id"]))
+    return auth.redirect(path_to(request, "permohonan_isi", id=p["id"]) + "?tersimpan=1")
 
 
-async def upload(request: Request):
+@with_form
+def upload(request: Request, form):
     """One requirement document. With JavaScript (unggah.js) the file alone, as ``berkas``, so a dropped
     line loses only this file; without, the whole form: the typed answers are saved with the file."""
     _, p = _own(request)
     kolom = request.path_params["kolom"]
-    form = await request.form()
-    answers, files = await _answers_and_files(form)
-    await form.close()
+    answers, files = _answers_and_files(form)
     if "berkas" in files:
         files[kolom] = files.pop("berkas")
     chosen = files.get(kolom, ("", b""))
-    errors = await run_in_threadpool(svc.save, pelayanan_of(request), p, answers, files)
+    errors = svc.save(pelayanan_of(request), p, answers, files)
     if not chosen[1] and kolom not in errors:
         errors = {kolom: "Pilih berkas terlebih dahulu, lalu tekan “Unggah”.", **errors}
     if errors:
-        p = await run_in_threadpool(q.get, db_of(request), p["id"])
-        return render(request, "permohonan_isi.html", _form_context(request, p, errors), status_code=400)
-    then = f"/permohonan/{p['id']}/isi?tersimpan=1#berkas-{kolom}"
-    return auth.go_to(request, then)
+        return _form_page(request, p, errors, reload=True)
+    return auth.go_to(request, path_to(request, "permohonan_isi", id=p["id"]) + f"?tersimpan=1#berkas-{kolom}")
 
 
 def review(request: Request):
     akun, p = _own(request)
     if not svc.editable(p):
-        return auth.redirect(f"/permohonan/{p['id']}")
-    errors = svc.check_answers(pelayanan_of(request), p)
-    return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": q.files(db_of(request), p["id"]),
-                                                       **_level_context(request, akun, p)})
+        return auth.redirect(path_to(request, "permohonan", id=p["id"]))
+    page = svc.review_page(pelayanan_of(request), akun, p, request.app.state.settings.stepup_minutes)
+    return render(request, "permohonan_periksa.html", page)
 
 
-def _step_up_due(request: Request, akun: dict, p: dict) -> bool:
-    """Whether "Ajukan" first asks for a fresh selfie (a document service, an account with face data)."""
-    minutes = request.app.state.settings.stepup_minutes
-    return bool(p["terbitkan_dokumen"] and minutes and identitas.needs_step_up(akun, minutes))
-
-
-def _level_context(request: Request, akun: dict, p: dict) -> dict:
-    """What the check-answers page says about identity: a selfie follows "Ajukan", or the counter checks it."""
-    notes = svc.level_notes(akun, p)
-    counter = "loket" in notes or p["ditahan"] == svc.COUNTER_CHECK
-    return {"tingkat": notes, "swafoto": not notes.get("ajukan") and _step_up_due(request, akun, p),
-            "loket": svc.counter_visit(db_of(request), p) if counter or _step_up_due(request, akun, p) else None}
-
-
-async def submit(request: Request):
+@with_form
+def submit(request: Request, form):
     akun, p = _own(request)
-    form = await request.form()
     without_selfie = form.get("tanpa_swafoto") == "1"  # "Saya tidak bisa swafoto": the counter checks instead
-    if svc.editable(p) and not without_selfie and _step_up_due(request, akun, p):
-        return auth.redirect(f"/verifikasi-wajah?lanjut=/permohonan/{p['id']}/periksa")
-    errors = await run_in_threadpool(svc.submit, pelayanan_of(request), akun, p, None,
-                                     without_selfie and svc.editable(p) and _step_up_due(request, akun, p))
-    if errors:
-        errors = {k: v for k, v in errors.items() if k != "tingkat"}
-        files = await run_in_threadpool(q.files, db_of(request), p["id"])
-        context = await run_in_threadpool(_level_context, request, akun, p)
-        return render(request, "permohonan_periksa.html", {"p": p, "errors": errors, "berkas": files, **context},
-                      status_code=400)
-    return auth.redirect(f"/permohonan/{p['id']}")
+    done = svc.submit_from_review(pelayanan_of(request), akun, p, request.app.state.settings.stepup_minutes,
+                                  without_selfie)
+    if done.selfie_first:
+        back = path_to(request, "permohonan_periksa", id=p["id"])
+        return auth.redirect(f"{path_to(request, 'verifikasi_wajah')}?lanjut={back}")
+    if done.page is not None:
+        return render(request, "permohonan_periksa.html", done.page, status_code=400)
+    return auth.redirect(path_to(request, "permohonan", id=p["id"]))
 
 
 def status_page(request: Request):
     _, p = _own(request)
-    db = db_of(request)
-    opened = [a for a in audit.for_object(db, f"permohonan:{p['id']}")]
     return render(request, "permohonan.html", {
-        "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "riwayat": q.timeline(db, p["id"]),
-        "dibuka": opened, "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": svc.fields_needing_fix(p),
-        "skm_selesai": skm.done(db, f"permohonan:{p['id']}"), "unsur": skm.ELEMENTS, "nilai": skm.ANSWERS,
-        "pesan": request.session.pop("pesan", None),
-        "loket": svc.counter_visit(db, p) if p["ditahan"] == svc.COUNTER_CHECK else None,
+        "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "unsur": skm.ELEMENTS,
+        "nilai": skm.ANSWERS, "pesan": request.session.pop("pesan", None), **svc.status_page(db_of(request), p),
     })
 
 
@@ -167,12 +138,12 @@ def _document(request: Request) -> tuple[dict, dokumen.DocumentView, str]:
     view = dokumen.of_application(db_of(request), p["id"])
     if view is None:
         raise HTTPException(404)
-    return p, view, request.app.state.settings.url(request.app.url_path_for("verifikasi", token=view.token))
+    return p, view, request.app.state.settings.url(path_to(request, "verifikasi", token=view.token))
 
 
 def document(request: Request, galat: str = "", status_code: int = 200):
     p, view, url = _document(request)
-    return render(request, "dokumen.html", {"p": p, "dok": view, "url": url, "qr": qr_svg(url), "galat": galat},
+    return render(request, "dokumen.html", {"p": p, "dok": view, "alamat": url, "qr": qr_svg(url), "galat": galat},
                   status_code=status_code)
 
 
@@ -194,12 +165,12 @@ def document_pdf(request: Request):
 
 def file_download(request: Request):
     _, p = _own(request)
-    return _file_response(db_of(request), p["id"], request.path_params["berkas_id"])
+    return file_response(request, p)
 
 
-def _file_response(db, permohonan_id: int, berkas_id: str):
-    file_id = angka.to_id(berkas_id)
-    found = q.file_content(db, permohonan_id, file_id) if file_id is not None else None
+def file_response(request: Request, p: dict) -> Response:
+    """An uploaded file of the application (the citizen's or the officer's view of it); 404 when not its own."""
+    found = svc.file_of(db_of(request), p, path_id(request, "berkas_id"))
     if found is None:
         raise HTTPException(404)
     return Response(found["isi"], media_type=found["jenis"],

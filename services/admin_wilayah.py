@@ -105,7 +105,8 @@ def save_profile(db: Database, admin: dict, kode: str, form: dict) -> None:
     with write(db):
         q.save_profile(db, kode, **values)
         audit.append(db, admin["id"], "ubah_profil_mpp", f"mpp:{kode}",
-                     {k: {"dari": before.get(k), "menjadi": v} for k, v in values.items() if before.get(k) != v})
+                     {k: {"dari": before.get(k), "menjadi": v} for k, v in values.items() if before.get(k) != v},
+                     waktu=kalender.stamp())
 
 
 # ------------------------------------------------------------------ agencies
@@ -130,7 +131,7 @@ def add_agency(db: Database, admin: dict, kode: str, region_name: str, form: dic
     with write(db):
         new_id = q.add_agency(db, kode, jenis, nama)
         audit.append(db, admin["id"], "tambah_instansi", f"instansi:{new_id}",
-                     {"wilayah": kode, "jenis": jenis, "nama": nama})
+                     {"wilayah": kode, "jenis": jenis, "nama": nama}, waktu=kalender.stamp())
     return new_id
 
 
@@ -146,7 +147,7 @@ def rename_agency(db: Database, admin: dict, kode: str, form: dict) -> None:
     with write(db):
         q.rename_agency(db, kode, found["id"], nama)
         audit.append(db, admin["id"], "ubah_nama_instansi", f"instansi:{found['id']}",
-                     {"dari": found["nama"], "menjadi": nama})
+                     {"dari": found["nama"], "menjadi": nama}, waktu=kalender.stamp())
 
 
 # ------------------------------------------------------------------ counters
@@ -200,7 +201,7 @@ def save_counter(db: Database, admin: dict, kode: str, form: dict) -> int:
         detail = values if before is None else {k: {"dari": before[k], "menjadi": v} for k, v in values.items()
                                                if before[k] != v}
         audit.append(db, admin["id"], "tambah_gerai" if before is None else "ubah_gerai", f"gerai:{saved}",
-                     {"wilayah": kode, **detail})
+                     {"wilayah": kode, **detail}, waktu=kalender.stamp())
     return saved
 
 
@@ -259,7 +260,8 @@ def save_service(db: Database, admin: dict, kode: str, form: dict) -> dict:
         q.save_service(db, kode, row["id"], row["instansi_id"], aktif, json.dumps(lines, ensure_ascii=False), fee,
                        values["biaya_keterangan"])
         audit.append(db, admin["id"], "ubah_layanan_wilayah", f"layanan_wilayah:{kode}:{row['id']}",
-                     {k: {"dari": before[k], "menjadi": v} for k, v in values.items() if before[k] != v})
+                     {k: {"dari": before[k], "menjadi": v} for k, v in values.items() if before[k] != v},
+                     waktu=kalender.stamp())
     return row
 
 
@@ -299,7 +301,8 @@ def create_officer(db: Database, admin: dict, kode: str, form) -> int:
             raise Refused({"username": "Nama pengguna ini baru saja dipakai. Pilih yang lain."})
         new_id = q.create_officer(db, kode, instansi["id"], username, nama, hashed, ",".join(duties))
         audit.append(db, admin["id"], "buat_akun_petugas", f"akun:{new_id}",
-                     {"username": username, "nama": nama, "instansi_id": instansi["id"], "jabatan": duties})
+                     {"username": username, "nama": nama, "instansi_id": instansi["id"], "jabatan": duties},
+                     waktu=kalender.stamp())
     return new_id
 
 
@@ -320,7 +323,7 @@ def update_officer(db: Database, admin: dict, kode: str, form) -> None:
         q.set_officer_duties(db, kode, found["id"], ",".join(duties), instansi["id"])
         audit.append(db, admin["id"], "ubah_jabatan_petugas", f"akun:{found['id']}",
                      {"jabatan": {"dari": found["jabatan"].split(","), "menjadi": duties},
-                      "instansi_id": {"dari": found["instansi_id"], "menjadi": instansi["id"]}})
+                      "instansi_id": {"dari": found["instansi_id"], "menjadi": instansi["id"]}}, waktu=kalender.stamp())
 
 
 def officers_page(db: Database, kode: str, akun_id: int | None) -> dict | None:
@@ -366,7 +369,8 @@ def add_holiday(db: Database, admin: dict, kode: str, form: dict) -> str:
         raise Refused(errors)
     with write(db):
         q.add_holiday(db, kode, tanggal.isoformat(), nama)
-        audit.append(db, admin["id"], "tambah_libur", f"libur:{kode}:{tanggal.isoformat()}", {"nama": nama})
+        audit.append(db, admin["id"], "tambah_libur", f"libur:{kode}:{tanggal.isoformat()}", {"nama": nama},
+                     waktu=kalender.stamp())
     return tanggal.isoformat()
 
 
@@ -376,7 +380,8 @@ def delete_holiday(db: Database, admin: dict, kode: str, form: dict) -> None:
         raise NotFound("libur")
     with write(db):
         q.delete_holiday(db, kode, found["tanggal"])
-        audit.append(db, admin["id"], "hapus_libur", f"libur:{kode}:{found['tanggal']}", {"nama": found["nama"]})
+        audit.append(db, admin["id"], "hapus_libur", f"libur:{kode}:{found['tanggal']}", {"nama": found["nama"]},
+                     waktu=kalender.stamp())
 
 
 # ------------------------------------------------------------------ criteria attested by the region

@@ -176,7 +176,7 @@ def walk_in(db: Database, officer: dict, gerai_id: int, now: dt.datetime | None 
         if s["sisa_langsung"] and not _ended(s["jam"], g, db, now):
             ticket = q.take_place(db, g, today.isoformat(), s["jam"], "langsung", None, None)
             if ticket:
-                audit.append(db, officer["id"], "tiket_langsung", f"tiket:{ticket['id']}", {})
+                audit.append(db, officer["id"], "tiket_langsung", f"tiket:{ticket['id']}", {}, waktu=kalender.stamp())
                 return ticket
     raise QueueRefused("Kuota antrean langsung hari ini sudah habis.")
 
@@ -271,7 +271,7 @@ def call_next(db: Database, officer: dict, gerai_id: int, now: dt.datetime | Non
         ticket = q.next_waiting(db, gerai_id, today)
         if ticket:
             q.set_status(db, ticket["id"], "dipanggil", dipanggil=_stamp(now), loket=g["nomor"])
-            audit.append(db, officer["id"], "panggil", f"tiket:{ticket['id']}", {})
+            audit.append(db, officer["id"], "panggil", f"tiket:{ticket['id']}", {}, waktu=kalender.stamp())
     return ticket
 
 
@@ -300,7 +300,8 @@ def act(db: Database, officer: dict, tiket_id: int, action: str, to_gerai: int |
             q.set_status(db, tiket_id, "menunggu", gerai_id=to_gerai, loket=target["nomor"])
         else:
             raise QueueRefused("Tindakan ini tidak berlaku untuk tiket tersebut.")
-        audit.append(db, officer["id"], action, f"tiket:{tiket_id}", {"ke_gerai": to_gerai} if to_gerai else {})
+        audit.append(db, officer["id"], action, f"tiket:{tiket_id}", {"ke_gerai": to_gerai} if to_gerai else {},
+                     waktu=kalender.stamp())
 
 
 def _stamp(now: dt.datetime | None) -> str:

@@ -50,9 +50,12 @@ _TITLE_END = re.compile(r" bertanda tangan| ber-TTE| elektronik| \(kartu fisik\)
 
 
 class Refused(ValueError):
-    def __init__(self, message: str):
+    """A revocation refused; ``field`` names the form field the message is about ("kategori", "catatan"), if any."""
+
+    def __init__(self, message: str, field: str = ""):
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 @dataclass
@@ -93,13 +96,13 @@ def title_of(produk: str) -> str:
     return _TITLE_END.split(produk or "", maxsplit=1)[0].strip() or produk
 
 
-def validity_end(p: dict, today: dt.date, sisdmk) -> dt.date | None:
-    """The last day the document is valid, for services that have one: a SIP runs 5 years, never past its STR."""
+def validity_end(p: dict, today: dt.date, record) -> dt.date | None:
+    """The last day the document is valid, for services that have one: a SIP runs 5 years, never past its STR
+    (``record``: the applicant's STR as SISDMK answered it before the issuing transaction, or None)."""
     years = VALIDITY_YEARS.get(p["kelompok"])
     if not years:
         return None
     end = _add_years(today, years)
-    record = sisdmk.lookup(str(p["data"].get("nomor_str", "")).strip()) if sisdmk else None
     if record is not None and record.berlaku_sampai:
         end = min(end, dt.date.fromisoformat(record.berlaku_sampai))
     return end
@@ -120,7 +123,8 @@ def content(p: dict, officer: dict | None, nomor: str, today: dt.date, berlaku: 
         signer, duty = officer["nama"], f"Pejabat penandatangan, {p['instansi_nama']}"
     else:
         signer, duty = "Sistem MPP Digital", "Penerbitan otomatis menurut undang-undang (fiktif positif)"
-    holder = ("Nama pemegang izin", "NIK pemegang izin") if p["kelompok"] == "nakes" else ("Nama pemohon", "NIK pemohon")
+    nakes = p["kelompok"] == "nakes"
+    holder = ("Nama pemegang izin", "NIK pemegang izin") if nakes else ("Nama pemohon", "NIK pemohon")
     lines = [("Nomor dokumen", nomor), ("Jenis dokumen", judul), ("Instansi penerbit", p["instansi_nama"]),
              ("Daerah", p["wilayah_nama"]), (holder[0], p["pemohon_nama"]), (holder[1], mask_nik(p["pemohon_nik"]))]
     lines += [(f["label"], _answer(f, p["data"].get(f["nama"]))) for f in p["formulir"]
@@ -201,18 +205,20 @@ def revoke(db: Database, officer: dict, p: dict, kategori: str, catatan: str) ->
     if "penandatangan" not in officer.get("jabatan", "").split(",") or p["instansi_id"] != officer["instansi_id"]:
         raise Refused("Hanya pejabat penandatangan instansi penerbit yang dapat mencabut dokumen.")
     if kategori not in OFFICER_REASONS:
-        raise Refused("Pilih alasan pencabutan dari daftar.")
+        raise Refused("Pilih alasan pencabutan dari daftar.", field="kategori")
     catatan = " ".join(catatan.split())[:500]
     if len(catatan) < 10:
-        raise Refused("Tuliskan keterangan pencabutan (paling sedikit 10 huruf); pemegang dokumen akan membacanya.")
+        raise Refused("Tuliskan keterangan pencabutan (paling sedikit 10 huruf); pemegang dokumen akan membacanya.",
+                      field="catatan")
     doc = q.document_of(db, p["id"])
     if doc is None:
         raise Refused("Permohonan ini belum memiliki dokumen terbit.")
+    stamp = kalender.stamp()
     with write(db):
-        if not q.revoke_document(db, doc["id"], kategori, catatan, officer["id"]):
+        if not q.revoke_document(db, doc["id"], kategori, catatan, officer["id"], dicabut=stamp):
             raise Refused("Dokumen ini sudah dicabut.")
         audit.append(db, officer["id"], "cabut_dokumen", f"permohonan:{p['id']}",
-                     {"nomor": doc["nomor"], "alasan": kategori, "catatan": catatan})
+                     {"nomor": doc["nomor"], "alasan": kategori, "catatan": catatan}, waktu=stamp)
         notifikasi.enqueue_for(db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
                                f"MPP Digital: dokumen {doc['nomor']} dicabut oleh {p['instansi_nama']}: "
                                f"{REVOCATION_REASONS[kategori]}. {catatan[:200]}")

@@ -138,7 +138,8 @@ def render_pdf(doc: dict, compress: bool = True) -> bytes:
     pdf.set_lang("id")
     if doc.get("lampiran"):
         pdf.embed_file(bytes=doc["lampiran"], basename=ATTACHMENT, mime_type="application/json",
-                       desc="Isi dokumen yang ditandatangani dan token QR-nya (periksa dengan kunci publik MPP Digital)")
+                       desc="Isi dokumen yang ditandatangani dan token QR-nya "
+                            "(periksa dengan kunci publik MPP Digital)")
     pdf.add_page()
 
     # Kop: who issues it.

@@ -274,7 +274,7 @@ def suspend_not_me(idn: Identity, token: str) -> Outcome:
         q.set_account_status(idn.db, found["id"], "ditangguhkan")
         held = q.hold_applications(idn.db, found["id"], "bukan_saya")
         audit.append(idn.db, None, "bukan_saya", f"akun:{found['id']}",
-                     {"nik": mask_nik(found["nik"]), "permohonan_ditahan": held})
+                     {"nik": mask_nik(found["nik"]), "permohonan_ditahan": held}, waktu=kalender.stamp())
         if found["telepon"]:
             outbox.enqueue(idn.db, found["id"], "sms", found["telepon"],
                            "MPP Digital: akun Anda ditangguhkan karena pemilik NIK melaporkan bukan dia yang "
@@ -536,7 +536,7 @@ def desk_lookup_audited(idn: Identity, officer: dict, nik: str) -> DeskView:
     view = desk_lookup(idn, nik)
     if view.resident is not None:
         audit.append(idn.db, officer["id"], "lihat_identitas", f"nik:{view.nik}",
-                     {"akun": view.akun["id"] if view.akun else None})
+                     {"akun": view.akun["id"] if view.akun else None}, waktu=kalender.stamp())
     return view
 
 
@@ -587,7 +587,7 @@ def verify_in_person(idn: Identity, officer: dict, nik: str, photo: bytes, ktp_c
                            petugas_id=officer["id"], keterangan="KTP-el diperiksa langsung")
         audit.append(idn.db, officer["id"], "verifikasi_tatap_muka", f"akun:{akun['id']}",
                      {"nik": akun["nik"], "ktp_diperiksa": True, "jarak": distance,
-                      "dipulihkan": akun["status"] == "ditangguhkan"})
+                      "dipulihkan": akun["status"] == "ditangguhkan"}, waktu=kalender.stamp())
     return Outcome("aktif", f"Akun {akun['nama']} terverifikasi tatap muka.", akun["id"], distance)
 
 
@@ -645,7 +645,8 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
         held, revoked = 0, []
         if old is not None:
             held = q.hold_applications(idn.db, old["id"], "klaim_gerai")
-            revoked = q.revoke_documents_of(idn.db, old["id"], "identitas_diambil_alih", officer["id"])
+            revoked = q.revoke_documents_of(idn.db, old["id"], "identitas_diambil_alih", officer["id"],
+                                            kalender.stamp())
             q.close_reviews_of_account(idn.db, old["id"], "ditolak", officer["id"], kalender.stamp())
             q.release_frozen_account(idn.db, old["id"])
         reg = {"nik": view.nik, "nama": view.resident.nama, "telepon": phone,
@@ -660,7 +661,7 @@ def reclaim(idn: Identity, officer: dict, form: ReclaimInput) -> Outcome:
         audit.append(idn.db, officer["id"], "klaim_nik" if old else "akun_di_gerai", f"akun:{akun_id}", {
             "nik": view.nik, "akun_dibekukan": old["id"] if old else None,
             "nomor_lama": mask_phone(old["telepon"]) if old else None, "permohonan_ditahan": held,
-            "dokumen_dicabut": revoked, "ktp_diperiksa": True, "jarak": distance})
+            "dokumen_dicabut": revoked, "ktp_diperiksa": True, "jarak": distance}, waktu=kalender.stamp())
         now = kalender.seconds()
         if old is not None and old["telepon"]:
             outbox.enqueue(idn.db, old["id"], "sms", old["telepon"],
@@ -707,7 +708,8 @@ def _activate_waiting_registration(idn: Identity, officer: dict, review: dict, p
         q.record_assurance(idn.db, akun_id, "terverifikasi_petugas", "gerai", petugas_id=officer["id"],
                            keterangan="KTP-el diperiksa langsung")
         audit.append(idn.db, officer["id"], "aktivasi_akun", f"tinjauan:{review['id']}",
-                     {"nik": reg["nik"], "alasan": review["alasan"], "akun": akun_id, "ktp_diperiksa": True})
+                     {"nik": reg["nik"], "alasan": review["alasan"], "akun": akun_id, "ktp_diperiksa": True},
+                     waktu=kalender.stamp())
     return Outcome("aktif", f"Akun {reg['nama']} aktif.", akun_id)
 
 
@@ -722,7 +724,7 @@ def reject_at_counter(idn: Identity, officer: dict, tinjauan_id: int, reason: st
         if not review["akun_id"]:
             q.set_registration_status(idn.db, review["pendaftaran_id"], "ditolak")
         audit.append(idn.db, officer["id"], "tolak_aktivasi", f"tinjauan:{tinjauan_id}",
-                     {"nik": review["nik"], "alasan": reason.strip()[:500]})
+                     {"nik": review["nik"], "alasan": reason.strip()[:500]}, waktu=kalender.stamp())
     return Outcome("ditolak", "Tinjauan ditolak.")
 
 

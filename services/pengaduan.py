@@ -232,7 +232,8 @@ def forward(db: Database, admin: dict, pengaduan_id: int, instansi_id: int, now:
             raise ComplaintRefused({"_": "Pilih instansi tujuan."})
         due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 5)
         q.update(db, pengaduan_id, status="diteruskan", instansi_id=instansi_id, batas_tindak=due.isoformat())
-        audit.append(db, admin["id"], "teruskan_pengaduan", f"pengaduan:{pengaduan_id}", {"instansi": instansi_id})
+        audit.append(db, admin["id"], "teruskan_pengaduan", f"pengaduan:{pengaduan_id}", {"instansi": instansi_id},
+                     waktu=kalender.stamp())
 
 
 def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt.datetime | None = None) -> None:
@@ -246,7 +247,7 @@ def answer(db: Database, officer: dict, pengaduan_id: int, jawaban: str, now: dt
         due = kalender.add_working_days(db, row["wilayah_kode"], _today(db, row["wilayah_kode"], now), 10)
         q.update(db, pengaduan_id, status="ditindaklanjuti", jawaban=jawaban.strip()[:MAX_CHARS],
                  batas_tutup=due.isoformat())
-        audit.append(db, officer["id"], "jawab_pengaduan", f"pengaduan:{pengaduan_id}", {})
+        audit.append(db, officer["id"], "jawab_pengaduan", f"pengaduan:{pengaduan_id}", {}, waktu=kalender.stamp())
 
 
 def confirm_tracked(db: Database, nomor: str, kode: str, client: str) -> dict | None:

@@ -21,8 +21,8 @@ from db import permohonan as q
 from db import wilayah as wilayah_q
 from db.connection import write
 from integrations.dukcapil import Dukcapil
-from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk
-from services import angka, berkas, dokumen, jaminan, kalender, notifikasi, ratelimit, ttd
+from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk, StrRecord
+from services import angka, berkas, dokumen, identitas, jaminan, kalender, notifikasi, ratelimit, skm, ttd
 from services import nik as nik_rules
 
 STATUS = {
@@ -44,13 +44,30 @@ HELD = ("Permohonan ini ditahan sementara identitas pemilik NIK diperiksa di ger
 # the applicant's KTP-el is checked in person (or a selfie succeeds): where a face step could not be done online.
 COUNTER_CHECK = "tatap_muka"
 COUNTER_NOTE = "Identitas pemohon diperiksa tatap muka di MPP sebelum dokumen terbit"
-# officer action -> (duty needed, statuses it applies to, new status)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One officer action: who may take it, on which statuses, what it leads to, and how the case page offers it."""
+
+    duty: str                     # the jabatan needed
+    statuses: tuple[str, ...]     # the statuses it applies to
+    new_status: str
+    button: str                   # the button's text
+    reason_label: str = ""        # the reason field's label; '' when the action takes no reason
+    legend: str = ""              # the form's fieldset legend, if it has one
+    pick_fields: bool = False     # the officer ticks the fields the citizen must fix
+
+
+# the one table of officer actions, in the order the case page offers them
 ACTIONS = {
-    "verifikasi": ("verifikator", ("diajukan",), "diverifikasi"),
-    "setujui": ("validator", ("diverifikasi",), "disetujui"),
-    "perbaikan": ("verifikator", ("diajukan", "diverifikasi"), "perlu_perbaikan"),
-    "tolak": ("validator", ("diajukan", "diverifikasi", "disetujui"), "ditolak"),
-    "terbitkan": ("penandatangan", ("disetujui",), "selesai"),
+    "verifikasi": Action("verifikator", ("diajukan",), "diverifikasi", "Berkas lengkap dan benar"),
+    "setujui": Action("validator", ("diverifikasi",), "disetujui", "Setujui"),
+    "terbitkan": Action("penandatangan", ("disetujui",), "selesai", "Tandatangani dan terbitkan dokumen"),
+    "perbaikan": Action("verifikator", ("diajukan", "diverifikasi"), "perlu_perbaikan", "Kirim permintaan perbaikan",
+                        reason_label="Alasan (dibaca pemohon)", legend="Minta perbaikan", pick_fields=True),
+    "tolak": Action("validator", ("diajukan", "diverifikasi", "disetujui"), "ditolak", "Tolak permohonan",
+                    reason_label="Alasan penolakan (wajib)"),
 }
 
 
@@ -66,9 +83,12 @@ class Pelayanan:
 
 
 class ActionRefused(ValueError):
-    def __init__(self, message: str):
+    """An officer action refused; ``field`` names the form field the message is about ("alasan", "kolom"), if any."""
+
+    def __init__(self, message: str, field: str = ""):
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class NoPlaceLeft(ActionRefused):
@@ -99,6 +119,108 @@ def for_officer(db: Database, officer: dict, permohonan_id: int) -> dict | None:
     if p is None or p["instansi_id"] != officer["instansi_id"] or p["status"] == "draf":
         return None
     return p
+
+
+def citizen_applications(db: Database, akun: dict) -> list[dict]:
+    """The citizen's applications, the most recently changed first."""
+    return q.for_citizen(db, akun["id"])
+
+
+def form_page(db: Database, p: dict, reload: bool = False) -> dict:
+    """What the form page shows: the application (read again after a save), its files, the fields to fix."""
+    if reload:
+        p = q.get(db, p["id"])
+    return {"p": p, "berkas": q.files(db, p["id"]), "perbaiki": fields_needing_fix(p)}
+
+
+def file_of(db: Database, p: dict, berkas_id: int) -> dict | None:
+    """One uploaded file of the application (name, type, bytes); None when it is not this application's."""
+    return q.file_content(db, p["id"], berkas_id)
+
+
+def step_up_due(akun: dict, p: dict, minutes: int) -> bool:
+    """Whether "Ajukan" first asks for a fresh selfie (a document service, an account with face data)."""
+    return bool(p["terbitkan_dokumen"] and minutes and identitas.needs_step_up(akun, minutes))
+
+
+def review_page(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int, errors: dict | None = None) -> dict:
+    """The check-answers page: every rule of the form (unless ``errors`` are given), the files, and what it
+    says about identity: a selfie follows "Ajukan", or the counter checks it."""
+    notes = level_notes(akun, p)
+    due = step_up_due(akun, p, stepup_minutes)
+    counter = "loket" in notes or p["ditahan"] == COUNTER_CHECK
+    return {"p": p, "errors": check_answers(pel, p) if errors is None else errors, "berkas": q.files(pel.db, p["id"]),
+            "tingkat": notes, "swafoto": not notes.get("ajukan") and due,
+            "loket": counter_visit(pel.db, p) if counter or due else None}
+
+
+@dataclass
+class Submitted:
+    """What "Ajukan" led to: a fresh selfie first, the check page again with its messages, or done (neither)."""
+
+    selfie_first: bool = False
+    page: dict | None = None  # the check page's context, with the errors; shown with status 400
+
+
+def submit_from_review(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int, without_selfie: bool) -> Submitted:
+    """"Ajukan" on the check page. A document service for an account whose face check is old asks for a fresh
+    selfie first, unless the citizen says they cannot take one ("tanpa_swafoto"): then the counter checks."""
+    due = editable(p) and step_up_due(akun, p, stepup_minutes)
+    if due and not without_selfie:
+        return Submitted(selfie_first=True)
+    errors = submit(pel, akun, p, None, without_selfie and due)
+    if not errors:
+        return Submitted()
+    errors = {k: v for k, v in errors.items() if k != "tingkat"}
+    return Submitted(page=review_page(pel, akun, p, stepup_minutes, errors))
+
+
+def status_page(db: Database, p: dict) -> dict:
+    """The citizen's page of one application: its timeline, who opened it, the document, the survey."""
+    objek = f"permohonan:{p['id']}"
+    return {"riwayat": q.timeline(db, p["id"]), "dibuka": audit.for_object(db, objek),
+            "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": fields_needing_fix(p),
+            "skm_selesai": skm.done(db, objek),
+            "loket": counter_visit(db, p) if p["ditahan"] == COUNTER_CHECK else None}
+
+
+def inbox(db: Database, officer: dict, status: str | None, layanan_id: int | None, overdue_only: bool,
+          page: int, per_page: int) -> dict:
+    """The officer's inbox: their agency in their region only, oldest first, with days left to each deadline."""
+    today = kalender.region_today(db, officer["wilayah_kode"])
+    rows = q.inbox(db, officer["instansi_id"], status if status in STATUS else None, layanan_id,
+                   today.isoformat() if overdue_only else None, per_page, (page - 1) * per_page)
+    for r in rows:
+        r["terlambat"] = overdue(r, today)
+        r["sisa"] = kalender.working_days_between(db, officer["wilayah_kode"], today,
+                                                  dt.date.fromisoformat(r["tenggat"])) if r["tenggat"] else None
+    return {"kasus": rows, "layanan": q.services_of_agency(db, officer["instansi_id"]),
+            "ada_berikut": len(rows) == per_page}
+
+
+def allowed_actions(officer: dict, p: dict) -> list[tuple[str, Action]]:
+    """The actions the case page offers this officer on this case (by duty and status; the other rules of
+    ``officer_action`` are told when one is pressed)."""
+    duties = officer.get("jabatan", "").split(",")
+    return [(name, a) for name, a in ACTIONS.items() if a.duty in duties and p["status"] in a.statuses]
+
+
+def case_page(db: Database, officer: dict, p: dict) -> dict:
+    """What the officer's case page shows: answers, files, timeline, audit trail, the applicant's identity
+    checks, the document, and the actions this officer may take."""
+    known = identitas.assurance(db, p["akun_id"])
+    return {"p": p, "berkas": q.files(db, p["id"]), "riwayat": q.timeline(db, p["id"]),
+            "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": known["wajah"],
+            "jaminan": known["riwayat"], "tingkat": jaminan.NAMES.get(p["pemohon_tingkat"], p["pemohon_tingkat"]),
+            "cukup_terbit": jaminan.meets(p["pemohon_tingkat"], issue_level(p)),
+            "jabatan": officer["jabatan"].split(","), "dokumen": dokumen.of_application(db, p["id"]),
+            "tindakan": allowed_actions(officer, p)}
+
+
+def open_case(db: Database, officer: dict, p: dict) -> dict:
+    """An officer opens a case: recorded in the audit log (the citizen sees who opened it), then the page."""
+    audit.append(db, officer["id"], "buka", f"permohonan:{p['id']}", {}, waktu=kalender.stamp())
+    return case_page(db, officer, p)
 
 
 def level_notes(akun: dict, p: dict) -> dict[str, str]:
@@ -149,7 +271,7 @@ def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tu
     fields = {f["nama"]: f for f in p["formulir"]}
     clean = {k: v.strip()[:2000] for k, v in answers.items() if k in fields and fields[k]["jenis"] != "berkas"}
     if clean:
-        q.save_answers(pel.db, p["id"], clean)
+        q.save_answers(pel.db, p["id"], clean, kalender.stamp())
     errors = {}
     for name, (filename, data) in uploads.items():
         if name not in fields or fields[name]["jenis"] != "berkas" or not data:
@@ -181,8 +303,9 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
         message = _check_value(pel, f, value, p)
         if message:
             errors[name] = message
-    if p["kelompok"] == "nakes" and "nomor_str" not in errors and data.get("nomor_str"):
-        message = _check_str(pel, p, str(data["nomor_str"]).strip())
+    if "nomor_str" not in errors and _str_number(p):
+        today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
+        message = _check_str(pel, p, _registry_record(pel, p, today), today)
         if message:
             errors["nomor_str"] = message
     return errors
@@ -207,28 +330,51 @@ def _check_value(pel: Pelayanan, f: dict, value: str, p: dict) -> str | None:
     return None
 
 
-def _check_str(pel: Pelayanan, p: dict, nomor_str: str) -> str | None:
-    record = pel.sisdmk.lookup(nomor_str)
+def _str_number(p: dict) -> str:
+    """The STR number a health-worker permit application names; '' for any other application."""
+    return str(p["data"].get("nomor_str") or "").strip() if p["kelompok"] == "nakes" else ""
+
+
+def _registry_record(pel: Pelayanan, p: dict, today: str) -> StrRecord | None:
+    """The application's STR as SISDMK knows it, with the practice places valid ``today``. Asked before any
+    write transaction: a slow registry must never hold SQLite's write lock. Raises ServiceUnavailable."""
+    nomor_str = _str_number(p)
+    return pel.sisdmk.lookup(nomor_str, today) if nomor_str and pel.sisdmk is not None else None
+
+
+def _check_str(pel: Pelayanan, p: dict, record: StrRecord | None, today: str) -> str | None:
+    """The citizen's STR against the registry's ``record`` and the practice places it holds (no registry call:
+    safe under the write lock)."""
     if record is None:
         return "Nomor STR tidak ditemukan di SISDMK (SatuSehat SDMK). Periksa kembali nomor STR Anda."
     if record.nik != p["pemohon_nik"]:
         return "Nomor STR ini terdaftar atas nama orang lain."
     if p["slug"].removeprefix("sip-") != record.profesi and not p["slug"].startswith(f"sip-{record.profesi}"):
         return f"STR Anda untuk profesi {record.profesi}, bukan untuk layanan ini."
-    today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
     if record.berlaku_sampai and record.berlaku_sampai < today:
         return "STR Anda sudah tidak berlaku."
-    held = len(practice_places(pel, nomor_str, record, today))
-    if held >= MAX_PRACTICE_PLACES:
+    full = _no_room_for_one_more(pel, p, record, today, count_waiting=True)
+    if full is None:
+        return None
+    held, waiting = full
+    if not waiting:
         return (f"Anda sudah memiliki SIP di {held} tempat praktik, batas maksimal menurut "
                 "UU 17/2023. Cabut salah satu SIP sebelum mengajukan tempat baru.")
-    waiting = q.sip_in_progress(pel.db, nomor_str, p["id"])
-    if held + waiting >= MAX_PRACTICE_PLACES:
-        have = f"SIP di {held} tempat praktik dan " if held else ""
-        return (f"Anda sudah memiliki {have}{waiting} permohonan SIP lain yang masih diproses untuk STR ini; bila "
-                f"semuanya terbit, permohonan ini melebihi batas {MAX_PRACTICE_PLACES} tempat praktik menurut "
-                "UU 17/2023. Ajukan lagi bila salah satu permohonan itu ditolak atau salah satu SIP Anda dicabut.")
-    return None
+    have = f"SIP di {held} tempat praktik dan " if held else ""
+    return (f"Anda sudah memiliki {have}{waiting} permohonan SIP lain yang masih diproses untuk STR ini; bila "
+            f"semuanya terbit, permohonan ini melebihi batas {MAX_PRACTICE_PLACES} tempat praktik menurut "
+            "UU 17/2023. Ajukan lagi bila salah satu permohonan itu ditolak atau salah satu SIP Anda dicabut.")
+
+
+def _no_room_for_one_more(pel: Pelayanan, p: dict, record: StrRecord | None, today: str,
+                          count_waiting: bool = False) -> tuple[int, int] | None:
+    """The one check of the practice-place limit (UU 17/2023): None when one more place fits on the STR, else
+    (places held, other applications waiting). ``count_waiting``: at submit, the STR's other SIP applications
+    still in progress count too (if all were issued); an officer's step counts only what is held."""
+    nomor_str = _str_number(p)
+    held = len(practice_places(pel, nomor_str, record, today))
+    waiting = q.sip_in_progress(pel.db, nomor_str, p["id"]) if count_waiting and held < MAX_PRACTICE_PLACES else 0
+    return (held, waiting) if held + waiting >= MAX_PRACTICE_PLACES else None
 
 
 def practice_places(pel: Pelayanan, nomor_str: str, record, today: str) -> set[str]:
@@ -242,15 +388,15 @@ def practice_places(pel: Pelayanan, nomor_str: str, record, today: str) -> set[s
     return (registry - revoked) | live
 
 
-def _room_for_one_more_place(pel: Pelayanan, p: dict, now: dt.datetime | None = None) -> None:
-    """At a step that moves a SIP towards issue (inside its write transaction): the places held on the
-    STR now, plus this one, must stay within the limit; else NoPlaceLeft, and the case stays as it is."""
-    nomor_str = str(p["data"].get("nomor_str", "")).strip() if p["kelompok"] == "nakes" else ""
-    if not nomor_str or pel.sisdmk is None:
+def _room_for_one_more_place(pel: Pelayanan, p: dict, record: StrRecord | None, today: str) -> None:
+    """At a step that moves a SIP towards issue (inside its write transaction, with the registry's ``record``
+    read before it): the places held on the STR now, plus this one, must stay within the limit; else
+    NoPlaceLeft, and the case stays as it is."""
+    if not _str_number(p) or pel.sisdmk is None:
         return
-    today = kalender.region_today(pel.db, p["wilayah_kode"], now).isoformat()
-    held = len(practice_places(pel, nomor_str, pel.sisdmk.lookup(nomor_str), today))
-    if held >= MAX_PRACTICE_PLACES:
+    full = _no_room_for_one_more(pel, p, record, today)
+    if full is not None:
+        held = full[0]
         raise NoPlaceLeft(
             f"Pemohon sudah memiliki SIP di {held} tempat praktik untuk STR ini, batas maksimal menurut UU 17/2023, "
             f"sehingga SIP ini tidak dapat diterbitkan. Permohonan tetap berstatus {STATUS[p['status']].lower()}: "
@@ -275,33 +421,63 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None,
         return errors
     today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
-    stamp = (now or kalender.utc_now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = kalender.stamp(now)
+    record = _registry_record(pel, p, today.isoformat())  # before the lock, as every registry call
     with write(pel.db):
         if q.current_status(pel.db, p["id"]) != p["status"]:
             return {}  # submitted a moment ago from another tab: once is enough
-        if p["kelompok"] == "nakes" and p["data"].get("nomor_str"):  # again under the lock: places and
-            message = _check_str(pel, p, str(p["data"]["nomor_str"]).strip())  # applications of this moment
+        if _str_number(p):  # again under the lock: the places and applications of this moment
+            message = _check_str(pel, p, record, today.isoformat())
             if message:
                 return {"nomor_str": message}
         nomor = p["nomor"] or f"{p['wilayah_kode']}-{today:%y%m%d}-{p['id']:06d}"
         note = "Diajukan kembali setelah perbaikan" if p["status"] == "perlu_perbaikan" else "Permohonan diajukan"
         held = {"ditahan": COUNTER_CHECK} if counter_check else {}
         q.set_status(pel.db, p["id"], "diajukan", akun["id"], f"{note}. {COUNTER_NOTE}." if held else note,
-                     nomor=nomor, diajukan=stamp, tenggat=due.isoformat(), perbaikan="{}", **held)
+                     diubah=stamp, nomor=nomor, diajukan=stamp, tenggat=due.isoformat(), perbaikan="{}", **held)
         notifikasi.enqueue_for(pel.db, akun, f"MPP Digital: permohonan {p['layanan_nama']} nomor {nomor} diterima. "
                                              f"Batas waktu layanan {kalender.format_date(due)}.")
     return {}
 
 
 def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: str = "",
-                   fields: list[str] | None = None, base_url: str = "") -> None:
-    """Move a case on; raises ActionRefused with a message for the officer."""
+                   fields: list[str] | None = None, base_url: str = "") -> str:
+    """Move a case on; the new status. Raises ActionRefused with a message for the officer, and
+    integrations.http.ServiceUnavailable when SISDMK does not answer (nothing changed then)."""
+    reason, fields = _refuse_unless_allowed(officer, p, action, reason, fields)
+    new_status = ACTIONS[action].new_status
+    today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
+    record = _registry_record(pel, p, today) if action in ("verifikasi", "setujui", "terbitkan") else None
+    stamp = kalender.stamp()
+    with write(pel.db):
+        # checked again under the write lock: two officers (or the fiktif-positif job) acting on the
+        # same case at once must not both move it on
+        if q.current_status(pel.db, p["id"]) != p["status"]:
+            raise ActionRefused("Permohonan ini baru saja diproses pihak lain. Muat ulang halaman untuk melihat "
+                                "statusnya.")
+        if action in ("verifikasi", "setujui"):
+            _room_for_one_more_place(pel, p, record, today)  # the technical check of the SIP quota, before approval
+        if action == "terbitkan":
+            _issue(pel, p, officer, record)  # checks the places again, as every issue does
+        else:
+            extra = {"perbaikan": _json({"alasan": reason, "kolom": fields})} if action == "perbaikan" else {}
+            q.set_status(pel.db, p["id"], new_status, officer["id"], reason, diubah=stamp, **extra)
+        audit.append(pel.db, officer["id"], action, f"permohonan:{p['id']}",
+                     {"status": new_status, "alasan": reason, "kolom": fields}, waktu=stamp)
+        notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
+                               f"MPP Digital: permohonan {p['nomor']} kini {STATUS[new_status].lower()}."
+                               + (f" Alasan: {reason}" if reason else ""))
+    return new_status
+
+
+def _refuse_unless_allowed(officer: dict, p: dict, action: str, reason: str,
+                           fields: list[str] | None) -> tuple[str, list[str]]:
+    """Every rule of an officer action that needs no write lock; the cleaned reason and fields to fix."""
     if action not in ACTIONS:
         raise ActionRefused("Tindakan tidak dikenal.")
-    duty, allowed, new_status = ACTIONS[action]
-    if duty not in officer.get("jabatan", "").split(","):
+    if ACTIONS[action].duty not in officer.get("jabatan", "").split(","):
         raise ActionRefused("Tindakan ini bukan wewenang jabatan Anda.")
-    if p["status"] not in allowed:
+    if p["status"] not in ACTIONS[action].statuses:
         raise ActionRefused(f"Tindakan ini tidak berlaku untuk permohonan berstatus {STATUS[p['status']].lower()}.")
     if p["ditahan"] == COUNTER_CHECK and action == "terbitkan":
         raise ActionRefused("Identitas pemohon belum dapat dipastikan secara daring untuk permohonan ini: periksa "
@@ -315,29 +491,13 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
             f"dokumen ini baru dapat diterbitkan pada tingkat \u201c{jaminan.SHORT[issue_level(p)]}\u201d. "
             "Minta pemohon memverifikasi wajah, atau verifikasi tatap muka di meja identitas saat ia datang.")
     reason = reason.strip()[:1000]
-    if action in ("perbaikan", "tolak") and not reason:
-        raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.")
+    if ACTIONS[action].reason_label and not reason:
+        raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.", field="alasan")
     known = {f["nama"] for f in p["formulir"]}
     fields = [f for f in (fields or []) if f in known]
-    if action == "perbaikan" and not fields:
-        raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.")
-    with write(pel.db):
-        # checked again under the write lock: two officers (or the fiktif-positif job) acting on the
-        # same case at once must not both move it on
-        if q.current_status(pel.db, p["id"]) != p["status"]:
-            raise ActionRefused("Permohonan ini baru saja diproses pihak lain. Muat ulang halaman untuk melihat statusnya.")
-        if action in ("verifikasi", "setujui"):
-            _room_for_one_more_place(pel, p)  # the technical check of the SIP quota, before any approval
-        if action == "terbitkan":
-            issue_document(pel, p, officer)  # checks the places again, as every issue does
-        else:
-            extra = {"perbaikan": _json({"alasan": reason, "kolom": fields})} if action == "perbaikan" else {}
-            q.set_status(pel.db, p["id"], new_status, officer["id"], reason, **extra)
-        audit.append(pel.db, officer["id"], action, f"permohonan:{p['id']}",
-                     {"status": new_status, "alasan": reason, "kolom": fields})
-        notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
-                               f"MPP Digital: permohonan {p['nomor']} kini {STATUS[new_status].lower()}."
-                               + (f" Alasan: {reason}" if reason else ""))
+    if ACTIONS[action].pick_fields and not fields:
+        raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.", field="kolom")
+    return reason, fields
 
 
 def _json(value) -> str:
@@ -346,28 +506,38 @@ def _json(value) -> str:
 
 def issue_document(pel: Pelayanan, p: dict, officer: dict | None, deemed: bool = False,
                    now: dt.datetime | None = None) -> dict:
-    """Sign and store the output document, and finish the case (inside the caller's transaction).
+    """Sign and store the output document, and finish the case (its own transaction, or the caller's).
+
+    SISDMK is asked first, outside the transaction; callers that already hold the write lock read the
+    registry before taking it and call ``_issue``."""
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now).isoformat()
+    return _issue(pel, p, officer, _registry_record(pel, p, today), deemed, now)
+
+
+def _issue(pel: Pelayanan, p: dict, officer: dict | None, record: StrRecord | None, deemed: bool = False,
+           now: dt.datetime | None = None) -> dict:
+    """Issue with the registry's ``record`` already read (inside the caller's transaction).
 
     What the document states is fixed here (services/dokumen.content) and its hash signed into the
     QR token; a SIP's validity (5 years, not past the STR) goes on the document and into SISDMK.
     A SIP that would be a fourth practice place raises NoPlaceLeft and nothing is written."""
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     with write(pel.db):
-        _room_for_one_more_place(pel, p, now)  # under the lock every issue takes: officer or fiktif positif
-        today = kalender.region_today(pel.db, p["wilayah_kode"], now)
+        _room_for_one_more_place(pel, p, record, today.isoformat())  # under the lock every issue takes
         code = p["layanan_singkatan"] or p["slug"].upper().replace("-", "")  # whole: a cut number reads as a typo
         nomor = f"474/{code}/{p['wilayah_kode']}/{today.year}/{p['id']:06d}"
-        berlaku = dokumen.validity_end(p, today, pel.sisdmk)
+        berlaku = dokumen.validity_end(p, today, record)
         isi = dokumen.content(p, officer, nomor, today, berlaku, deemed)
         token = ttd.sign_content(pel.signing_key, nomor, isi["baris"])
         q.store_document(pel.db, p["id"], nomor, isi, token, isi["penandatangan"],
                          berlaku.isoformat() if berlaku else None)
         note = ("Diterbitkan otomatis: tidak diputuskan dalam 5 hari kerja (fiktif positif)" if deemed
                 else f"Dokumen {nomor} diterbitkan dan ditandatangani secara elektronik")
+        stamp = kalender.stamp(now)
         q.set_status(pel.db, p["id"], "selesai", officer["id"] if officer else None, note,
-                     selesai=(now or kalender.utc_now()).strftime("%Y-%m-%dT%H:%M:%SZ"), fiktif_positif=int(deemed))
-        if p["kelompok"] == "nakes" and p["data"].get("nomor_str"):
-            pel.sisdmk.add_practice_place(str(p["data"]["nomor_str"]).strip(),
-                                          str(p["data"].get("nama_fasyankes", "")), nomor,
+                     diubah=stamp, selesai=stamp, fiktif_positif=int(deemed))
+        if _str_number(p) and pel.sisdmk is not None:
+            pel.sisdmk.add_practice_place(_str_number(p), str(p["data"].get("nama_fasyankes", "")), nomor,
                                           berlaku.isoformat())
     return {"v": ttd.VERSION, "no": nomor, "h": ttd.content_hash(isi["baris"])}
 
@@ -381,23 +551,25 @@ def deem_overdue_permits(pel: Pelayanan, now: dt.datetime | None = None) -> list
         p = q.get(pel.db, row["id"])
         if p["tenggat"] >= today or p["ditahan"] or not jaminan.meets(p["pemohon_tingkat"], issue_level(p)):
             continue  # not due yet, or the identity behind it is not yet sure enough for a document
+        record = _registry_record(pel, p, today)  # before the lock
         try:
             with write(pel.db):
                 if q.current_status(pel.db, p["id"]) != p["status"]:
                     continue  # an officer decided it a moment ago
-                issue_document(pel, p, None, deemed=True, now=now)
-                audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]})
+                _issue(pel, p, None, record, deemed=True, now=now)
+                audit.append(pel.db, None, "fiktif_positif", f"permohonan:{p['id']}", {"tenggat": p["tenggat"]},
+                             waktu=kalender.stamp(now))
                 notifikasi.enqueue_for(pel.db, {"id": p["akun_id"], "telepon": p["pemohon_telepon"]},
                                        f"MPP Digital: {p['layanan_nama']} {p['nomor']} terbit otomatis "
                                        "(fiktif positif).")
         except NoPlaceLeft as e:  # a fourth practice place is never issued by default: an officer decides
-            _leave_note_once(pel, p, e.held)
+            _leave_note_once(pel, p, e.held, now)
             continue
         issued.append(p["id"])
     return issued
 
 
-def _leave_note_once(pel: Pelayanan, p: dict, held: int) -> None:
+def _leave_note_once(pel: Pelayanan, p: dict, held: int, now: dt.datetime | None = None) -> None:
     """Why a permit past its deadline was not issued automatically: in the timeline and the audit log, once."""
     objek = f"permohonan:{p['id']}"
     with write(pel.db):
@@ -407,7 +579,8 @@ def _leave_note_once(pel: Pelayanan, p: dict, held: int) -> None:
                    f"Tidak diterbitkan otomatis (fiktif positif) walau batas waktu terlewati: pemohon sudah memiliki "
                    f"SIP di {held} tempat praktik, batas maksimal menurut UU 17/2023. Petugas yang memutuskan.")
         audit.append(pel.db, None, "fiktif_positif_ditunda", objek,
-                     {"tenggat": p["tenggat"], "tempat_praktik": held, "batas": MAX_PRACTICE_PLACES})
+                     {"tenggat": p["tenggat"], "tempat_praktik": held, "batas": MAX_PRACTICE_PLACES},
+                     waktu=kalender.stamp(now))
 
 
 def overdue(p: dict, today: dt.date) -> bool:

@@ -202,7 +202,8 @@ def test_the_signing_officer_revokes_and_every_page_says_so(app, citizen, db):
     assert tuple(row.fetchone()) == ("data_keliru", "Tanggal lahir anak salah ketik.", officer_id)
     # once revoked, the form is gone and a second revocation is refused
     officer = officer_client(app, "dukcapil.batam")
-    assert soup(officer.get(f"/petugas/permohonan/{pid}")).find("form", action=f"/petugas/permohonan/{pid}/cabut") is None
+    case = soup(officer.get(f"/petugas/permohonan/{pid}"))
+    assert case.find("form", action=f"/petugas/permohonan/{pid}/cabut") is None
     officer.__exit__(None, None, None)
 
 
@@ -225,7 +226,8 @@ def test_only_a_penandatangan_of_the_issuing_agency_can_revoke(app, citizen, db)
     db.execute("UPDATE akun SET jabatan = 'verifikator,validator' WHERE username = 'dukcapil.batam'")
     db.conn.commit()
     officer = officer_client(app, "dukcapil.batam")
-    assert soup(officer.get(f"/petugas/permohonan/{pid}")).find("form", action=f"/petugas/permohonan/{pid}/cabut") is None
+    case = soup(officer.get(f"/petugas/permohonan/{pid}"))
+    assert case.find("form", action=f"/petugas/permohonan/{pid}/cabut") is None
     fields = form_fields(officer, "/petugas", "/keluar")
     r = officer.post(f"/petugas/permohonan/{pid}/cabut", data={**fields, "kategori": "data_keliru",
                                                                 "catatan": "Percobaan tanpa wewenang."})
@@ -245,8 +247,9 @@ def test_the_reclaim_flow_revokes_through_the_same_revocation(app, citizen, db):
     budi, officer = (db.execute("SELECT id FROM akun WHERE " + w).fetchone()[0]
                      for w in ("nik = '2171031508900001'", "username = 'dukcapil.batam'"))
     nomor = db.execute("SELECT nomor FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
-    assert id_q.revoke_documents_of(db, budi, "identitas_diambil_alih", officer) == [nomor]
-    assert id_q.revoke_documents_of(db, budi, "identitas_diambil_alih", officer) == []  # once only
+    when = "2026-12-02T05:00:00Z"
+    assert id_q.revoke_documents_of(db, budi, "identitas_diambil_alih", officer, when) == [nomor]
+    assert id_q.revoke_documents_of(db, budi, "identitas_diambil_alih", officer, when) == []  # once only
     banner = soup(citizen.get(f"/verifikasi/{token}")).select_one(".status-dicabut")
     assert "Dokumen dicabut" in banner.get_text() and "identitas diambil alih" in banner.get_text()
 
@@ -300,6 +303,7 @@ def test_issue_dates_follow_the_one_clock(app, citizen, db, monkeypatch):
     monkeypatch.setenv("MPP_NOW", "2027-03-01T18:00:00+00:00")  # already 2 March in WIB
     pid, token = issue(app, citizen, db, "kartu-keluarga")
     assert lines_on(citizen.get(f"/verifikasi/{token}"))["Tanggal terbit"] == "2 Maret 2027"
-    assert db.execute("SELECT nomor FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0].endswith(f"/2027/{pid:06d}")
+    nomor = db.execute("SELECT nomor FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
+    assert nomor.endswith(f"/2027/{pid:06d}")
     assert dt.date(2027, 3, 2).isoformat() == json.loads(
         db.execute("SELECT isi FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0])["tanggal"]

@@ -127,7 +127,8 @@ def test_sip_perawat_checks_the_str_and_adds_the_practice_place(app, citizen, db
     _, r = submit(citizen, pid)
     assert r.status_code == 303
     decide_and_issue(app, pid, "dpmptsp.batam")
-    places = [r[0] for r in db.execute("SELECT nama_fasyankes FROM tempat_praktik WHERE nomor_str = '3100000123456789'")]
+    places = [r[0] for r in db.execute("SELECT nama_fasyankes FROM tempat_praktik "
+                                       "WHERE nomor_str = '3100000123456789'")]
     assert "Klinik Sehat Batam" in places and len(places) == 2
 
 
@@ -254,10 +255,12 @@ def test_officers_of_another_agency_or_region_get_404(app, citizen, db):
     assert other_agency.get(f"/petugas/permohonan/{pid}").status_code == 404
     assert f"/petugas/permohonan/{pid}" not in other_agency.get("/petugas").text
     other_agency.__exit__(None, None, None)
-    aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' AND jenis_kode = 'disdukcapil'").fetchone()[0]
+    aceh = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '1171' AND jenis_kode = 'disdukcapil'"
+                      ).fetchone()[0]
     from services.passwords import hash_password
     db.execute("INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, instansi_id, jabatan) VALUES "
-               "('petugas', 'dukcapil.aceh', 'Petugas Banda Aceh', ?, '1171', ?, 'verifikator,validator,penandatangan')",
+               "('petugas', 'dukcapil.aceh', 'Petugas Banda Aceh', ?, '1171', ?, "
+               "'verifikator,validator,penandatangan')",
                [hash_password("mpp-demo-2026"), aceh])
     db.conn.commit()
     other_region = officer_client(app, "dukcapil.aceh")
@@ -284,6 +287,34 @@ def test_revision_request_brings_the_citizen_back_to_the_field(app, citizen, db)
     fill(citizen, db, pid, "akta-kelahiran", {"nama_anak": "Nama Yang Benar"}, files=False)
     submit(citizen, pid)
     assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "diajukan"
+
+
+def test_a_refused_action_keeps_what_the_officer_typed_and_says_which_field(app, citizen, db):
+    pid = start(citizen, "akta-kelahiran")
+    fill(citizen, db, pid, "akta-kelahiran")
+    submit(citizen, pid)
+    officer = officer_client(app, "dukcapil.batam")
+    try:
+        r = act(officer, pid, "perbaikan", alasan="Nama anak tidak sesuai")  # no field ticked
+        assert r.status_code == 400
+        page = soup(r)
+        assert page.find("input", id="alasan-perbaikan")["value"] == "Nama anak tidak sesuai"
+        assert "Pilih isian" in page.find(id="kolom-perbaikan").get_text()
+        assert page.select_one(".error-summary a")["href"] == "#kolom-perbaikan"
+        r = act(officer, pid, "tolak", alasan="  ")
+        page = soup(r)
+        assert r.status_code == 400 and "Tuliskan alasannya" in page.find(id="alasan-tolak-galat").get_text()
+        assert page.find("input", id="alasan-tolak")["aria-invalid"] == "true"
+        assert page.find("input", id="alasan-perbaikan")["value"] == ""  # the other form is not filled in
+        assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "diajukan"
+        # the offered actions follow the one table: a verifikator-only officer sees no approve or refuse
+        db.execute("UPDATE akun SET jabatan = 'verifikator' WHERE username = 'dukcapil.batam'")
+        db.conn.commit()
+        buttons = {b["value"] for b in soup(officer.get(f"/petugas/permohonan/{pid}")).find_all("button", attrs={
+            "name": "aksi"})}
+        assert buttons == {"verifikasi", "perbaikan"}
+    finally:
+        officer.__exit__(None, None, None)
 
 
 def test_an_officer_without_the_duty_cannot_sign(app, citizen, db):
