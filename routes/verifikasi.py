@@ -17,7 +17,7 @@ def verify(request: Request):
     token = request.path_params["token"]
     found = dokumen.check(db_of(request), request.app.state.signing_key, token)
     url = request.app.state.settings.url(request.app.url_path_for("verifikasi", token=token))
-    return render(request, "verifikasi.html", {"dok": found, "url": url,
+    return render(request, "verifikasi.html", {"dok": found, "alamat": url,
                                                "ada_ca": bool(request.app.state.tte.ca_pem())},
                   status_code=200 if found else 404)
 

@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from db import audit
 from db import pemantauan as q
 from db.connection import write
-from services import angka, kalender, skm
+from services import angka, grafik, kalender, skm
 
 STATUS = {"berdiri": "MPP berdiri", "target": "Target", "belum": "Belum ada rencana", "tanpa_data": "Tanpa data"}
 KODE = re.compile(r"^\d{4}\Z", re.ASCII)
@@ -103,52 +103,23 @@ def _bar_values(row: dict) -> list[int]:
     return [row["berdiri"], row["target_utama"], row["target_lain"], row["belum"], row["tanpa_data"]]
 
 
-def stacked_svg(items: list[tuple[str, list[int]]], title: str, tahun: int | None = None, width: int = 340) -> str:
-    """Horizontal 100 % stacked bars with a legend, as inline SVG (no script, no library)."""
-    legend = [(f"Target {tahun}" if name == "Target" and tahun else name, color) for name, color in SEGMENTS]
-    row, label_w, legend_h = 20, 130, 36
-    bar_w = width - label_w - 4
-    height = row * len(items) + legend_h
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'role="img" aria-label="{_esc(title)}" font-size="11">']
-    for i, (label, values) in enumerate(items):
-        y, total, x = i * row, sum(values) or 1, float(label_w)
-        short = label if len(label) <= 21 else label[:20] + "…"
-        out.append(f'<text x="0" y="{y + 14}">{_esc(short)}</text>')
-        for (_, color), v in zip(SEGMENTS, values):
-            if v:
-                w = bar_w * v / total
-                out.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="14" fill="{color}"/>')
-                x += w
-    y = row * len(items) + 6
-    x = 0
-    for i, (name, color) in enumerate(legend):
-        if i == 3:
-            x, y = 0, y + 15
-        out.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{color}" stroke="#505a5f" stroke-width=".5"/>'
-                   f'<text x="{x + 13}" y="{y + 9}">{name}</text>')
-        x += 13 + 6 * len(name) + 12
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+def _chart(items: list[tuple[str, list[int]]], title: str, tahun: int | None) -> grafik.Chart:
+    legend = [(f"Target {tahun}" if name == "Target" and tahun else name, colour) for name, colour in SEGMENTS]
+    return grafik.stacked(items, legend, title)
 
 
 def overview_page(db: Database) -> dict:
     tahun = _headline_year(db)
     groups = q.breakdown(db, "kelompok", tahun)
     return {"nasional": national_figures(db), "kelompok": groups, "tahun_utama": tahun, **data_label(db),
-            "grafik": stacked_svg([(g["nama"], _bar_values(g)) for g in groups], "Status MPP per kelompok pulau",
-                                  tahun)}
+            "grafik": _chart([(g["nama"], _bar_values(g)) for g in groups], "Status MPP per kelompok pulau", tahun)}
 
 
 def provinces_page(db: Database) -> dict:
     tahun = _headline_year(db)
     rows = q.breakdown(db, "provinsi", tahun)
     return {"provinsi": rows, "tahun_utama": tahun, **data_label(db),
-            "grafik": stacked_svg([(p["nama"], _bar_values(p)) for p in rows], "Status MPP per provinsi", tahun)}
+            "grafik": _chart([(p["nama"], _bar_values(p)) for p in rows], "Status MPP per provinsi", tahun)}
 
 
 def describe(r: dict) -> str:
@@ -403,7 +374,7 @@ def import_rollout(db: Database, akun: dict, data: bytes, nama_file: str) -> Imp
     with write(db):
         q.replace_rollout(db, rows, akun["id"], nama_file)
         audit.append(db, akun["id"], "impor_mpp_nasional", "mpp_nasional",
-                     {"berkas": nama_file, "baris": len(rows), "tanpa_data": result.missing})
+                     {"berkas": nama_file, "baris": len(rows), "tanpa_data": result.missing}, waktu=kalender.stamp())
     return result
 
 
@@ -446,7 +417,7 @@ def attest(db: Database, admin: dict, kode: str, kriteria: str, terpenuhi: bool)
     with write(db):
         q.set_attestation(db, kode, kriteria, terpenuhi, admin["id"], kalender.stamp())
         audit.append(db, admin["id"], "atestasi_kriteria", f"wilayah:{kode}",
-                     {"kriteria": kriteria, "terpenuhi": terpenuhi})
+                     {"kriteria": kriteria, "terpenuhi": terpenuhi}, waktu=kalender.stamp())
 
 
 # ------------------------------------------------------------------ service performance

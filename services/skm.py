@@ -134,24 +134,3 @@ def region_report(db: Database, wilayah_kode: str) -> dict:
     for agency in q.agencies_with_answers(db, wilayah_kode):
         per_agency.append({"nama": agency["nama"], "ikm": compute(q.answers(db, wilayah_kode, agency["id"]))})
     return {"wilayah": compute(q.answers(db, wilayah_kode)), "instansi": per_agency}
-
-
-def bars_svg(items: list[tuple[str, float]], width: int = 320) -> str:
-    """A small horizontal bar chart (25–100) as inline SVG: no library, no script."""
-    row, label_w = 22, 120
-    height = row * len(items) + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Grafik IKM per instansi" viewBox="0 0 {width} {height}">']
-    for i, (name, value) in enumerate(items):
-        y = i * row + 2
-        bar = max(1, int((width - label_w - 40) * (value - 25) / 75))
-        short = (name[:16] + "…") if len(name) > 17 else name
-        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{_esc(short)}</text>'
-                     f'<rect x="{label_w}" y="{y + 3}" width="{bar}" height="14" fill="#00703c"/>'
-                     f'<text x="{label_w + bar + 4}" y="{y + 15}" font-size="12">{value:.1f}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -8,7 +8,7 @@ import re
 from sqlite_utils import Database
 
 from db import wilayah
-from services import katalog, skm
+from services import grafik, katalog, skm
 
 KODE_KABKOTA = re.compile(r"^\d{4}\Z", re.ASCII)
 
@@ -31,7 +31,7 @@ def mpp_page(db: Database, kode: str) -> dict | None:
         "instansi": agencies,
         "layanan": katalog.search(db, "", kode)["kelompok"],
         "ikm": report,
-        "ikm_grafik": skm.bars_svg(bars) if bars else "",
+        "ikm_grafik": grafik.bars(bars, "Grafik IKM per instansi") if bars else None,
     }
 
 

@@ -114,3 +114,11 @@ def test_one_clock():
                 if pattern.search(line):
                     found.append(f"{rel}:{number} {line.strip()[:80]}")
     assert not found, "\n".join(found)
+
+
+def test_every_route_has_a_name_of_its_own(app):
+    """Links and redirects are made from route names (``url()`` in templates, ``render.path_to``)."""
+    import collections
+
+    names = collections.Counter(getattr(route, "name", None) for route in app.routes)
+    assert None not in names and not [n for n, count in names.items() if count > 1]

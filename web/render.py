@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 
 
 def db_of(request: Request) -> Database:
@@ -22,8 +23,22 @@ def render(request: Request, name: str, context: dict | None = None, status_code
 
 
 def path_to(request: Request, name: str, **params) -> str:
-    """The path of a named route ("/antrean/5"): links and redirects follow the route table, never a copy of it."""
-    return str(request.app.url_path_for(name, **params))
+    """The path of a named route ("/antrean/5"): links and redirects follow the route table, never a copy of it.
+
+    A page makes dozens of links; ``app.url_path_for`` tries every route in turn for each, so the route of
+    each name is looked up once per app (``_by_name``) and asked alone. An unknown name still raises."""
+    route = _by_name(request.app).get(name)
+    if route is None:
+        return str(request.app.url_path_for(name, **params))  # raises NoMatchFound, naming the route
+    return str(route.url_path_for(name, **params))
+
+
+def _by_name(app) -> dict[str, BaseRoute]:
+    found = getattr(app.state, "routes_by_name", None)
+    if found is None:
+        found = {r.name: r for r in app.routes if isinstance(r, Route | Mount) and r.name}
+        app.state.routes_by_name = found
+    return found
 
 
 def limited(page: Response, wait_s: float) -> Response:

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jinja2 import pass_context
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
@@ -21,6 +22,7 @@ from services.samaran import mask_phone
 from web import csrf
 from web.auth import same_site
 from web.headers import CSS_COOKIE, CSS_COOKIE_STATE
+from web.render import path_to
 from web.static import StaticAssets
 
 STYLESHEET = "app.css"
@@ -36,7 +38,8 @@ TITLES = {
                                      "Periksa sambungan, lalu kirim lagi. Isian Anda masih ada bila Anda "
                                      "menekan tombol Kembali."),
     409: ("Permintaan sedang diproses", "Kiriman Anda sebelumnya masih diproses. Tunggu sebentar, lalu muat ulang."),
-    413: ("Kiriman terlalu besar", "Berkas atau isian yang dikirim melebihi batas ukuran. Perkecil berkas lalu coba lagi."),
+    413: ("Kiriman terlalu besar", "Berkas atau isian yang dikirim melebihi batas ukuran. "
+                                   "Perkecil berkas lalu coba lagi."),
     429: ("Terlalu banyak permintaan", "Tunggu beberapa menit, lalu coba lagi."),
     500: ("Terjadi gangguan", "Maaf, ada gangguan di sisi kami. Data Anda yang sudah tersimpan tidak hilang. "
                               "Coba lagi beberapa saat lagi."),
@@ -80,6 +83,7 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.globals["has_static"] = assets.exists
     env.globals["stylesheet"] = stylesheet
     env.globals["inline_script"] = scripts.__getitem__
+    env.globals["url"] = url
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
     env.filters["waktu"] = format_local
     env.filters["hp"] = mask_phone
@@ -87,6 +91,13 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates
+
+
+@pass_context
+def url(context, name: str, **params) -> str:
+    """``{{ url('tiket', id=t.id) }}``: the path of a named route ("/antrean/5"), so a link follows the
+    route table instead of copying it. An unknown name or a missing parameter raises while rendering."""
+    return path_to(context["request"], name, **params)
 
 
 def error_page(templates: Jinja2Templates, request: Request, status: int):
