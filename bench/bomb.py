@@ -97,8 +97,8 @@ def _parallel(citizens: list[Citizen], data: bytes) -> list[int]:
 
 def measure() -> list[str]:
     from bench import users
-    from db import seed
     from db.connection import connect
+    from ops import seed
 
     bomb = bomb_png()
     lines = [f"# image bomb: {SIDE}x{SIDE} 1-bit PNG, {len(bomb)} bytes"]

@@ -44,8 +44,8 @@ def _restored_has(env: dict[str, str], folder: Path, marker: str, attempt: int) 
 
 
 def measure() -> list[str]:
-    from db import seed
     from db.connection import connect
+    from ops import seed
 
     deadline = time.monotonic() + BUDGET_S
     with tempfile.TemporaryDirectory() as tmp:

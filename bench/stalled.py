@@ -117,8 +117,8 @@ def _form_answer_bytes(base: str, port: int, db_path: str) -> float:
 
 
 def measure() -> list[str]:
-    from db import seed
     from db.connection import connect
+    from ops import seed
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "stalled.db")
