@@ -16,7 +16,8 @@ MONDAY_9 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 WIB in
 
 def counter(db, kuota_daring=4, kuota_langsung=4) -> dict:
     g = dict(db.execute("SELECT * FROM gerai WHERE wilayah_kode = '2171' AND nomor = '01'").fetchone())
-    db.execute("UPDATE gerai SET kuota_daring = ?, kuota_langsung = ? WHERE id = ?", [kuota_daring, kuota_langsung, g["id"]])
+    db.execute("UPDATE gerai SET kuota_daring = ?, kuota_langsung = ? WHERE id = ?",
+               [kuota_daring, kuota_langsung, g["id"]])
     db.conn.commit()
     return {**g, "kuota_daring": kuota_daring, "kuota_langsung": kuota_langsung}
 
@@ -209,11 +210,13 @@ def test_the_migration_keeps_one_active_ticket_of_the_duplicates_the_old_check_l
     db.execute("DROP INDEX permohonan_nomor_str")
     db.execute(f"DELETE FROM {migrations.migrations_table} WHERE name = '012_aturan_dalam_transaksi'")
     rows = [(a, "10:00", "menunggu"), (a, "10:30", "dipanggil"), (a, "11:00", "menunggu"),
-            (b, "10:00", "menunggu"), (b, "11:00", "menunggu"), (None, "10:00", "menunggu"), (None, "10:00", "menunggu")]
+            (b, "10:00", "menunggu"), (b, "11:00", "menunggu"), (None, "10:00", "menunggu"),
+            (None, "10:00", "menunggu")]
     for n, (person, jam, status) in enumerate(rows, start=1):
         db.execute("INSERT INTO tiket (wilayah_kode, gerai_id, tanggal, jam, jenis, nomor, kode, akun_id, status) "
                    "VALUES ('2171', ?, '2026-11-30', ?, ?, ?, ?, ?, ?)",
-                   [g["id"], jam, "daring" if person else "langsung", n, f"01-{n:03d}", person and person["id"], status])
+                   [g["id"], jam, "daring" if person else "langsung", n, f"01-{n:03d}", person and person["id"],
+                    status])
     db.conn.commit()
     assert migrate(db) == ["012_aturan_dalam_transaksi"]
     active = db.execute("SELECT akun_id, jam FROM tiket WHERE status IN ('menunggu', 'dipanggil') "
