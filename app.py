@@ -125,14 +125,14 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 def main() -> None:
     import uvicorn
 
-    from web.settings import SERVER_LIMITS, ConfigError
+    from web.settings import SERVER_LIMITS, ConfigError, listen_address
 
     try:
-        settings = Settings.from_env()
-        app = create_app(settings)
+        app = create_app()
+        host, port = listen_address()
     except ConfigError as exc:  # the message says what to set; a traceback would hide it
         sys.exit(f"MPP Digital tidak dijalankan: {exc}")
-    uvicorn.run(app, host=settings.host, port=settings.port,
+    uvicorn.run(app, host=host, port=port,
                 proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
 
 

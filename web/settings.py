@@ -99,8 +99,6 @@ class Settings:
     metrics_token: str = ""
     loop_guard: str = "log"             # SQLite on the event loop: "raise" (tests), "log", "off"
     face_thresholds: Thresholds = field(default_factory=Thresholds)
-    host: str = "127.0.0.1"
-    port: int = 8000
 
     def url(self, path: str) -> str:
         """The absolute address of ``path`` ("/verifikasi/…") at the canonical base URL, never at the Host asked."""
@@ -154,9 +152,13 @@ class Settings:
             metrics_token=env.get("MPP_METRICS_TOKEN", ""),
             loop_guard=_choice(env, "MPP_LOOP_GUARD", ("log", "raise", "off")),
             face_thresholds=Thresholds.from_env(env),
-            host=env.get("HOST", "127.0.0.1"),
-            port=_number(env, "PORT", int, "8000"),
         )
+
+
+def listen_address(env: dict[str, str] | None = None) -> tuple[str, int]:
+    """Where ``python app.py`` listens: HOST (127.0.0.1) and PORT (8000); the server's, not the app's."""
+    env = dict(os.environ if env is None else env)
+    return env.get("HOST", "127.0.0.1"), _number(env, "PORT", int, "8000")
 
 
 def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
