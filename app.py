@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
+import services
 from ops import seed
 from routes import (
     admin,
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
             return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
         return show_error(request, exc.status_code)
 
+    async def not_found(request: Request, exc: services.NotFound):
+        return show_error(request, 404)
+
     async def server_error(request: Request, exc: Exception):
         response = show_error(request, 500)
         response.headers["Cache-Control"] = "no-store"
@@ -108,7 +112,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
                    total_seconds=settings.body_seconds),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, 500: server_error})
+                    exception_handlers={HTTPException: http_error, services.NotFound: not_found,
+                                        500: server_error})
     app.state.deps = deps
     app.state.settings = settings
     app.state.store = store

@@ -28,10 +28,7 @@ def home(request: Request):
 
 def _own(request: Request, kode: str) -> dict:
     admin = auth.require(request, "admin_wilayah")
-    try:
-        return svc.region(db_of(request), admin, kode)
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    return svc.region(db_of(request), admin, kode)
 
 
 def _page(request: Request, template: str, bagian: str, context: dict, status_code: int = 200):
@@ -45,8 +42,6 @@ def _post(request: Request, form, action, done_message: str, page):
     admin = request.scope["akun"]
     try:
         action(db_of(request), admin, region["kode"], form)
-    except svc.NotFound:
-        raise HTTPException(404) from None
     except svc.Refused as e:
         values = {**dict(form), "jabatan": form.getlist("jabatan")}
         return page(request, errors=e.errors, values=values, status_code=400)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,11 +19,8 @@ def book_form(request: Request, errors: dict | None = None, status_code: int = 2
     """``chosen`` (the refused booking's counter and date) stays selected after an error; ``held_id`` is the
     ticket the citizen already holds when that was the reason, linked from the message."""
     akun = auth.require(request, "warga")
-    try:
-        page = svc.booking_page(db_of(request), request.path_params["kode"], request.query_params.get("gerai"),
-                                request.query_params.get("tanggal"), chosen)
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    page = svc.booking_page(db_of(request), request.path_params["kode"], request.query_params.get("gerai"),
+                            request.query_params.get("tanggal"), chosen)
     return render(request, "antrean_pesan.html", {**page, "errors": errors or {}, "akun": akun, "tiket_lain": held_id},
                   status_code=status_code)
 
@@ -36,8 +32,6 @@ def book(request: Request, form):
     try:
         ticket = svc.book_at(db_of(request), request.path_params["kode"], akun, angka.to_id(chosen["gerai"]) or 0,
                              chosen["tanggal"], str(form.get("jam", "")))
-    except svc.NotFound:
-        raise HTTPException(404) from None
     except (svc.QueueRefused, ValueError) as e:
         return book_form(request, {"jam": getattr(e, "message", "Pilih gerai dan jam.")}, 400, chosen,
                          getattr(e, "tiket_id", None))
@@ -46,10 +40,7 @@ def book(request: Request, form):
 
 def ticket(request: Request):
     akun = auth.require(request, "warga")
-    try:
-        page = svc.ticket_page(db_of(request), akun, path_id(request))
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    page = svc.ticket_page(db_of(request), akun, path_id(request))
     t = page["t"]
     url = request.app.state.settings.url(path_to(request, "tiket", id=t["id"]))
     return render(request, "tiket.html", {**page, "qr": qr_svg(f"{t['kode']} {t['tanggal']} {t['jam']} {url}"),
@@ -61,20 +52,14 @@ def ticket(request: Request):
 def cancel(request: Request, form):
     akun = auth.require(request, "warga")
     tiket_id = path_id(request)
-    try:
-        refused = svc.withdraw(db_of(request), akun, tiket_id)
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    refused = svc.withdraw(db_of(request), akun, tiket_id)
     if refused:  # e.g. called a moment ago: the ticket page says why it still stands
         request.session["pesan"] = refused
     return auth.redirect(path_to(request, "tiket", id=tiket_id))
 
 
 def _display(request: Request) -> dict:
-    try:
-        return svc.display(db_of(request), request.path_params["kode"])
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    return svc.display(db_of(request), request.path_params["kode"])
 
 
 def display(request: Request):

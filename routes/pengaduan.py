@@ -90,10 +90,7 @@ def handling(request: Request, message: str | None = None, status_code: int = 20
 
 def handling_detail(request: Request):
     who = auth.require(request, "petugas", "admin_wilayah")
-    try:
-        context = svc.detail_page(db_of(request), who, path_id(request))
-    except svc.NotFound:
-        raise HTTPException(404) from None
+    context = svc.detail_page(db_of(request), who, path_id(request))
     return render(request, "pengaduan_detail.html", context)
 
 
@@ -103,8 +100,6 @@ def handling_action(request: Request, form):
     try:
         svc.handle(db_of(request), who, path_id(request), angka.to_id(form.get("instansi")) or 0,
                    str(form.get("jawaban", "")))
-    except svc.NotFound:
-        raise HTTPException(404) from None
     except svc.ComplaintRefused as e:
         return handling(request, next(iter(e.errors.values())), status_code=400)
     return auth.redirect(path_to(request, "pengaduan_kelola"))

@@ -15,6 +15,7 @@ import re
 
 from sqlite_utils import Database
 
+import services
 from db import admin_wilayah as q
 from db import audit, wilayah
 from db import skm as skm_q
@@ -30,7 +31,7 @@ ADMINDUK_GRATIS = ("Layanan administrasi kependudukan wajib gratis (UU 24/2013 p
                    "biaya tidak dapat dikenakan.")
 
 
-class NotFound(Exception):
+class NotFound(services.NotFound):
     """The region or object is not this admin's: the route answers 404."""
 
 

@@ -16,6 +16,7 @@ import json
 
 from sqlite_utils import Database
 
+import services
 from db import antrean as q
 from db import audit, wilayah
 from db.connection import write
@@ -36,7 +37,7 @@ class QueueRefused(ValueError):
         self.tiket_id = tiket_id  # the ticket the citizen already holds, when that is the reason
 
 
-class NotFound(LookupError):
+class NotFound(services.NotFound):
     """No such MPP, counter or ticket, or not this person's: the route answers 404."""
 
 

@@ -15,6 +15,7 @@ import secrets
 
 from sqlite_utils import Database
 
+import services
 from db import admin_wilayah as agencies_q
 from db import audit
 from db import katalog as katalog_q
@@ -66,7 +67,7 @@ class ComplaintRefused(ValueError):
         self.errors = errors
 
 
-class NotFound(LookupError):
+class NotFound(services.NotFound):
     """Not a complaint this officer or region admin handles: the route answers 404."""
 
 
