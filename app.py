@@ -69,10 +69,17 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
             if settings.https and not settings.demo:
                 await run_in_threadpool(seed.warn_demo_accounts_left, store.db, out=sys.stderr)
         task = asyncio.create_task(jobs.run_forever(app)) if settings.background_jobs else None
-        yield
-        if task:
-            task.cancel()
-        store.close()
+        app.state.running = getattr(app.state, "running", 0) + 1  # test clients may nest on one app
+        try:
+            yield
+        finally:
+            if task:  # a round running in the thread pool finishes first: its connection is not closed under it
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            app.state.running -= 1
+            if not app.state.running:  # the last one out closes every thread's connection
+                store.close()
 
     def show_error(request: Request, status: int):
         return error_page(templates, request, status)
@@ -123,7 +130,6 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.signing_key = deps.signing_key
     app.state.tte = deps.tte
     app.state.metrics = metrics
-    app.state.outbox_wake = asyncio.Event()
     return app
 
 

@@ -35,16 +35,15 @@ def wake_outbox(request) -> None:
     """Send queued SMS now rather than at the next round: a person is waiting for a code.
 
     Routes run in the thread pool; an asyncio.Event may only be set from its loop's own thread."""
-    loop = getattr(request.app.state, "jobs_loop", None)
-    if loop is not None:
-        loop.call_soon_threadsafe(request.app.state.outbox_wake.set)
+    loop, wake = getattr(request.app.state, "jobs_loop", None), getattr(request.app.state, "outbox_wake", None)
+    if loop is not None and wake is not None:
+        loop.call_soon_threadsafe(wake.set)
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:
     """A full round every ``every_s``; in between, deliveries only, as soon as a route wakes the loop."""
-    loop = asyncio.get_running_loop()
-    app.state.jobs_loop = loop
-    wake: asyncio.Event = app.state.outbox_wake
+    loop, wake = asyncio.get_running_loop(), asyncio.Event()  # an Event belongs to the loop that waits on it
+    app.state.jobs_loop, app.state.outbox_wake = loop, wake
     next_full = 0.0
     while True:
         full = loop.time() >= next_full

@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from services.akun import HOME_BY_ROLE
 from services.kalender import format_date, format_local
-from services.samaran import mask_phone
+from services.samaran import mask_nik, mask_phone
 from web import csrf
 from web.auth import same_site
 from web.headers import CSS_COOKIE, CSS_COOKIE_STATE
@@ -87,6 +87,7 @@ def make_templates(folder: Path, assets: StaticAssets) -> Jinja2Templates:
     env.filters["rupiah"] = lambda n: "Gratis" if not n else "Rp" + f"{int(n):,}".replace(",", ".")
     env.filters["waktu"] = format_local
     env.filters["hp"] = mask_phone
+    env.filters["nik"] = mask_nik
     env.filters["tanggal"] = lambda iso: format_date(dt.date.fromisoformat(iso[:10])) if iso else ""
     env.trim_blocks = True
     env.lstrip_blocks = True
