@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
                     await task
             app.state.running -= 1
             if not app.state.running:  # the last one out closes every thread's connection
-                store.close()
+                deps.close()
 
     def show_error(request: Request, status: int):
         return error_page(templates, request, status)

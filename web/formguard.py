@@ -30,13 +30,13 @@ Cheapest first, so that a hostile body costs next to nothing:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from tempfile import SpooledTemporaryFile
 from urllib.parse import parse_qsl
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Match
@@ -74,6 +74,14 @@ class FormGuardMiddleware:
         self.total_seconds = total_seconds
         self.error_page = error_page  # (request, status) -> Response
         self._running: dict[bytes, asyncio.Event] = {}
+
+    @staticmethod
+    async def _in_store_thread(scope: Scope, fn, *args):
+        """The stored answers are read and written by threads of their own (``Deps.idempotency_threads``), not
+        the request thread pool: during a login burst its 40 threads wait for the 4 scrypt slots, and a submit's
+        short look-up or save would queue behind them for seconds, holding its connection's task open."""
+        threads = scope["app"].state.deps.idempotency_threads.pool()
+        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
@@ -151,7 +159,7 @@ class FormGuardMiddleware:
                 return
         done = self._running[key] = asyncio.Event()
         try:
-            stored = await run_in_threadpool(idempotensi.recall, store.db, key)
+            stored = await self._in_store_thread(scope, idempotensi.recall, store.db, key)
             if stored is not None:
                 if stored["sesi"] is not None:
                     session = scope.setdefault("session", {})
@@ -187,8 +195,8 @@ class FormGuardMiddleware:
             return
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in start.get("headers", [])]
         after = dict(scope.get("session", {}))
-        await run_in_threadpool(idempotensi.keep, store.db, key, status, headers, b"".join(chunks),
-                                None if after == before else after)
+        await self._in_store_thread(scope, idempotensi.keep, store.db, key, status, headers, b"".join(chunks),
+                                    None if after == before else after)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
         response = self.error_page(Request(scope, receive), status)

@@ -10,6 +10,7 @@ the background job gets the very same objects, so it never talks to a registry t
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from starlette.requests import Request
@@ -46,6 +47,27 @@ class FaceServices:
         threading.Thread(target=load, name="face-models", daemon=True).start()
 
 
+class OwnThreads:
+    """A small thread pool of its own, made on first use (and again after ``close``, for an app started twice)."""
+
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix=self.name)
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
@@ -56,6 +78,12 @@ class Deps:
     signing_key: object      # Ed25519PrivateKey of the documents' QR signature
     tte: object              # the PDF seal (integrations.tte)
     sender: object           # the SMS gateway (integrations.sms)
+    idempotency_threads: OwnThreads  # web/formguard.py's stored answers, apart from the request pool
+
+    def close(self) -> None:
+        """At the end of the last lifespan: stop the extra threads, close every thread's connection."""
+        self.idempotency_threads.close()
+        self.store.close()
 
     def pelayanan_for(self, klien: str) -> Pelayanan:
         """The application service for one client address (look-ups of other NIKs are limited per client)."""
@@ -76,7 +104,8 @@ def build(settings: Settings) -> Deps:
     pelayanan = Pelayanan(db=db, registry=registry, sisdmk=sisdmk, signing_key=signing_key)
     return Deps(settings=settings, store=store, faces=faces, identity=identity, pelayanan=pelayanan,
                 signing_key=signing_key, tte=tte_for(settings.tte_url, settings.tte_token, settings.tte_folder),
-                sender=sender_for(settings.sms_url, settings.sms_token))
+                sender=sender_for(settings.sms_url, settings.sms_token),
+                idempotency_threads=OwnThreads(2, "idempotensi"))
 
 
 def deps_of(request: Request) -> Deps:
