@@ -78,15 +78,10 @@ def users(seconds: float) -> None:
     """200 simulated users (180 citizens, 20 officers) against a fresh server: a login burst, then
     ``seconds`` of steady use (bench/users.py)."""
     from bench import users as load_users
-    from db.connection import connect
-    from ops import seed
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "users.db")
-        db = connect(db_path)
-        seed.seed(db)
-        db.conn.close()
-        load_users.prepare(db_path, citizens=180, officers=20)
+        load_users.seeded(db_path, citizens=180, officers=20)
         env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_FACE_WARMUP": "0"}
         with running_server(db_path=db_path, env=env) as server:
             result = load_users.run(server.url, seconds, citizens=180, officers=20, submitters=30)

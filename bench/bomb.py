@@ -97,17 +97,12 @@ def _parallel(citizens: list[Citizen], data: bytes) -> list[int]:
 
 def measure() -> list[str]:
     from bench import users
-    from db.connection import connect
-    from ops import seed
 
     bomb = bomb_png()
     lines = [f"# image bomb: {SIDE}x{SIDE} 1-bit PNG, {len(bomb)} bytes"]
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "bomb.db")
-        db = connect(db_path)
-        seed.seed(db)
-        db.conn.close()
-        users.prepare(db_path, citizens=PARALLEL, officers=0)
+        users.seeded(db_path, citizens=PARALLEL, officers=0)
         env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_FACE_WARMUP": "1"}
         with running_server(db_path=db_path, env=env) as server:
             with httpx.Client(timeout=90) as c:

@@ -146,15 +146,9 @@ def _stylesheet(base: str) -> str:
 
 
 def measure() -> list[str]:
-    from db.connection import connect
-    from ops import seed
-
     with tempfile.TemporaryDirectory() as tmp:
         db_path = str(Path(tmp) / "lag.db")
-        db = connect(db_path)
-        seed.seed(db)
-        db.conn.close()
-        users.prepare(db_path, citizens=CITIZENS, officers=0)
+        users.seeded(db_path, citizens=CITIZENS, officers=0)
         env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_FACE_WARMUP": "0"}
         with running_server(db_path=db_path, env=env) as server:
             css = _stylesheet(server.url)

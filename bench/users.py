@@ -44,6 +44,17 @@ CLIENT_LIMITS = httpx.Limits(keepalive_expiry=SERVER_LIMITS["timeout_keep_alive"
 _HIDDEN = re.compile(r'name="(csrf_token|_idem)" value="([^"]*)"')
 
 
+def seeded(db_path: str, citizens: int, officers: int) -> None:
+    """A new database at ``db_path``: migrated, seeded, with the simulated users' accounts."""
+    from db.connection import connect
+    from ops import seed
+
+    db = connect(db_path)
+    seed.seed(db)
+    db.conn.close()
+    prepare(db_path, citizens=citizens, officers=officers)
+
+
 def prepare(db_path: str, citizens: int, officers: int) -> None:
     """Accounts for the simulated users (one password hash shared: scrypt per row would take minutes)."""
     h = hash_password(PASSWORD)
