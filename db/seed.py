@@ -155,3 +155,9 @@ def __getattr__(name: str):
 
 
 _MOVED = {"main", "enrol_faces", "reference_photos", "print_accounts", "warn_demo_accounts_left", "IMAGE_SUFFIXES"}
+
+
+if __name__ == "__main__":  # the old command line: the command itself is ops/seed.py
+    from ops.seed import main as _command
+
+    raise SystemExit(_command())

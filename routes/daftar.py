@@ -118,7 +118,7 @@ def face_form(request: Request):
         return auth.redirect(path_to(request, "akun"))
     ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
     return render(request, "wajah.html", _face_context(
-        request, "Verifikasi wajah", "/daftar/wajah", ch, daftar=True,
+        request, "Verifikasi wajah", path_to(request, "daftar_wajah_kirim"), ch, daftar=True,
         info=request.session.pop("pesan_wajah_info", None)))
 
 
@@ -175,7 +175,8 @@ def step_up_form(request: Request):
         return render(request, "daftar_status.html", {"pesan": identitas.COUNTER, "lanjut": nxt, "permohonan": p,
                                                       "loket": loket})
     ch = identitas.challenge_for(identity_of(request), f"akun:{found['id']}")
-    return render(request, "wajah.html", _face_context(request, "Verifikasi wajah ulang", "/verifikasi-wajah", ch,
+    action = path_to(request, "verifikasi_wajah_kirim")
+    return render(request, "wajah.html", _face_context(request, "Verifikasi wajah ulang", action, ch,
                                                        lanjut=nxt, step_up=True, permohonan=p, loket=loket))
 
 
@@ -185,10 +186,10 @@ def _submit_after_face(request: Request, akun: dict, p: dict, outcome: identitas
     routed = outcome.status != "aktif"
     errors = permohonan.submit(pelayanan_of(request), akun, p, counter_check=routed)
     if errors:  # the answers changed meanwhile: the check-answers page says what to fix
-        return auth.go_to(request, f"/permohonan/{p['id']}/periksa")
+        return auth.go_to(request, path_to(request, "permohonan_periksa", id=p["id"]))
     request.session["pesan"] = (f"{outcome.message} Permohonan Anda sudah diajukan." if routed
                                 else "Wajah terverifikasi. Permohonan Anda sudah diajukan.")
-    return auth.go_to(request, f"/permohonan/{p['id']}")
+    return auth.go_to(request, path_to(request, "permohonan", id=p["id"]))
 
 
 @with_form

@@ -113,10 +113,7 @@ def survey(request: Request, form):
     """One SKM per finished transaction: an application (selesai) or a served queue ticket."""
     akun = auth.require(request, "warga")
     answers = {k: v for k, v in form.items() if isinstance(v, str)}
-    try:
-        target, refused = skm.rate(db_of(request), akun, str(form.get("transaksi", "")), answers)
-    except skm.NotRateable:
-        raise HTTPException(404) from None
+    target, refused = skm.rate(db_of(request), akun, str(form.get("transaksi", "")), answers)  # else 404
     back = path_to(request, _SURVEYED[target.jenis], id=target.id)
     if refused is not None and refused.errors:  # some left unanswered: the form again, naming each one missing
         return render(request, "skm.html", {

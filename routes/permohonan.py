@@ -13,6 +13,7 @@ from services import dokumen, skm
 from services import permohonan as svc
 from services.dokumen_pdf import qr_svg
 from web import auth
+from web.identity import identity_of
 from web.params import path_id
 from web.pelayanan import pelayanan_of
 from web.render import db_of, path_to, render, with_form
@@ -107,7 +108,7 @@ def review(request: Request):
     akun, p = _own(request)
     if not svc.editable(p):
         return auth.redirect(path_to(request, "permohonan", id=p["id"]))
-    page = svc.review_page(pelayanan_of(request), akun, p, request.app.state.settings.stepup_minutes)
+    page = svc.review_page(pelayanan_of(request), akun, p, identity_of(request).stepup_minutes)
     return render(request, "permohonan_periksa.html", page)
 
 
@@ -115,7 +116,7 @@ def review(request: Request):
 def submit(request: Request, form):
     akun, p = _own(request)
     without_selfie = form.get("tanpa_swafoto") == "1"  # "Saya tidak bisa swafoto": the counter checks instead
-    done = svc.submit_from_review(pelayanan_of(request), akun, p, request.app.state.settings.stepup_minutes,
+    done = svc.submit_from_review(pelayanan_of(request), akun, p, identity_of(request).stepup_minutes,
                                   without_selfie)
     if done.selfie_first:
         back = path_to(request, "permohonan_periksa", id=p["id"])

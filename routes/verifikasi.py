@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from services import dokumen, ttd
-from web.render import db_of, render
+from web.render import db_of, path_to, render
 
 _PUBLIC = {"Cache-Control": "public, max-age=86400"}
 
@@ -16,7 +16,7 @@ _PUBLIC = {"Cache-Control": "public, max-age=86400"}
 def verify(request: Request):
     token = request.path_params["token"]
     found = dokumen.check(db_of(request), request.app.state.signing_key, token)
-    url = request.app.state.settings.url(request.app.url_path_for("verifikasi", token=token))
+    url = request.app.state.settings.url(path_to(request, "verifikasi", token=token))
     return render(request, "verifikasi.html", {"dok": found, "alamat": url,
                                                "ada_ca": bool(request.app.state.tte.ca_pem())},
                   status_code=200 if found else 404)

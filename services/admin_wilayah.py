@@ -31,8 +31,7 @@ ADMINDUK_GRATIS = ("Layanan administrasi kependudukan wajib gratis (UU 24/2013 p
                    "biaya tidak dapat dikenakan.")
 
 
-class NotFound(services.NotFound):
-    """The region or object is not this admin's: the route answers 404."""
+NotFound = services.NotFound  # 404 (app.py)
 
 
 class Refused(ValueError):

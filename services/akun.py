@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from db import akun
 from db.connection import write
-from services import ratelimit
+from services import kalender, ratelimit
 from services.passwords import dummy_verify, verify_password
 
 SUSPENDED = ("Akun ini ditangguhkan karena pemilik NIK melaporkan bukan dia yang membuatnya. Datang ke gerai "
@@ -65,7 +65,7 @@ def _too_many(seconds: float) -> LoginResult:
 
 def login(db: Database, login_id: str, password: str, ip: str, now: float | None = None) -> LoginResult:
     """Check a login under the limits above; the answer never tells whether the identifier exists."""
-    now = ratelimit.now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     login_id = "".join(login_id.split())
     if not login_id or not password:
         return LoginResult(error="Isi NIK/nomor HP/nama pengguna dan kata sandi.")
@@ -110,7 +110,7 @@ def _hash(sesi_id: str) -> str:
 
 def open_session(db: Database, akun_id: int, ip: str, max_age_s: int, now: float | None = None) -> str:
     """A new server-side session for a login; its id goes into the signed cookie."""
-    now = ratelimit.now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     sesi_id = secrets.token_urlsafe(24)
     akun.create_session(db, _hash(sesi_id), akun_id, ip, now, now + max_age_s)
     return sesi_id
@@ -120,7 +120,7 @@ def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: f
     """The logged-in account, or None when the session ended (Keluar, expiry, everywhere, suspension)."""
     if not isinstance(akun_id, int) or not isinstance(sesi_id, str) or not sesi_id:
         return None
-    now = ratelimit.now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     found = akun.account_of_session(db, _hash(sesi_id), now)
     if found is None or found["id"] != akun_id or found["sesi_versi"] != version \
             or found.get("status", "aktif") != "aktif":
@@ -133,11 +133,11 @@ def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: f
 def end_session(db: Database, sesi_id, now: float | None = None) -> None:
     """Keluar: this session stops working, wherever its cookie is."""
     if isinstance(sesi_id, str) and sesi_id:
-        akun.end_session(db, _hash(sesi_id), ratelimit.now_s() if now is None else now)
+        akun.end_session(db, _hash(sesi_id), kalender.seconds() if now is None else now)
 
 
 def logout_everywhere(db: Database, akun_id: int) -> None:
-    akun.bump_session_version(db, akun_id, ratelimit.now_s())
+    akun.bump_session_version(db, akun_id, kalender.seconds())
 
 
 def get(db: Database, akun_id: int) -> dict | None:

@@ -37,8 +37,7 @@ class QueueRefused(ValueError):
         self.tiket_id = tiket_id  # the ticket the citizen already holds, when that is the reason
 
 
-class NotFound(services.NotFound):
-    """No such MPP, counter or ticket, or not this person's: the route answers 404."""
+NotFound = services.NotFound  # 404 (app.py)
 
 
 def status_name(status: str) -> str:

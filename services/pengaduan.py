@@ -67,8 +67,7 @@ class ComplaintRefused(ValueError):
         self.errors = errors
 
 
-class NotFound(services.NotFound):
-    """Not a complaint this officer or region admin handles: the route answers 404."""
+NotFound = services.NotFound  # 404 (app.py)
 
 
 def form_page(db: Database, values: dict, errors: dict) -> dict:

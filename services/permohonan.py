@@ -73,7 +73,7 @@ ACTIONS = {
 
 @dataclass
 class Pelayanan:
-    """What application rules need, built per request."""
+    """What application rules need: built once by web/wiring.py, with the client's address per request."""
 
     db: Database
     registry: Dukcapil

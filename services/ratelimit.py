@@ -57,8 +57,6 @@ OTHER_NIK_LIMITED = ("pemeriksaan NIK orang lain ke data kependudukan dibatasi 1
                      "akun. Coba lagi besok, atau bawa Kartu Keluarga ke gerai MPP.")
 
 
-def now_s() -> float:
-    return kalender.seconds()
 
 
 def digest(value: str) -> str:
@@ -72,7 +70,7 @@ def blocked(db: Database, limit: Limit, who: str) -> bool:
 
 def wait_s(db: Database, limit: Limit, who: str, now: float | None = None) -> float:
     """Seconds until ``who`` may try again under ``limit`` (0: now)."""
-    now = now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     since = now - limit.window_s
     oldest_that_counts = akun.nth_latest_attempt(db, f"{limit.name}:{who}", since, limit.attempts)
     return 0.0 if oldest_that_counts is None else max(0.0, oldest_that_counts + limit.window_s - now)
@@ -80,7 +78,7 @@ def wait_s(db: Database, limit: Limit, who: str, now: float | None = None) -> fl
 
 def slow_down_s(db: Database, slow: SlowDown, who: str, now: float | None = None) -> float:
     """Seconds ``who`` must still wait under ``slow`` (0: now)."""
-    now = now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     n, latest = akun.attempts_since(db, f"{slow.name}:{who}", now - slow.window_s)
     if n < slow.free or latest is None:
         return 0.0
@@ -89,7 +87,7 @@ def slow_down_s(db: Database, slow: SlowDown, who: str, now: float | None = None
 
 
 def record_failure(db: Database, limit: Limit | SlowDown, who: str, now: float | None = None) -> None:
-    akun.record_attempt(db, f"{limit.name}:{who}", now_s() if now is None else now)
+    akun.record_attempt(db, f"{limit.name}:{who}", kalender.seconds() if now is None else now)
 
 
 def reset(db: Database, limit: Limit | SlowDown, who: str) -> None:
@@ -113,7 +111,7 @@ def allow_other_nik(db: Database, akun_id: int, client: str, nik: str, now: floa
     The same NIK again within the day is free (a review page re-checks the form on every visit);
     each new one counts per account and per client, so a form is no open door into the registry.
     """
-    now = now_s() if now is None else now
+    now = kalender.seconds() if now is None else now
     seen = f"{akun_id}:{digest(nik)}"
     if akun.count_attempts(db, f"nik-lain:dicek:{seen}", now - OTHER_NIK_PER_ACCOUNT.window_s):
         return True

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+import services
 from db import antrean as antrean_q
 from db import permohonan as permohonan_q
 from db import skm as q
@@ -59,7 +60,7 @@ class SurveyRefused(ValueError):
         self.errors = errors or {}
 
 
-class NotRateable(LookupError):
+class NotRateable(services.NotFound):
     """No finished transaction of this citizen by that name: the route answers 404."""
 
 

@@ -3,7 +3,7 @@
 ``build(settings)`` chooses every adapter by configuration: the population registry (Dukcapil over
 HTTP, or the embedded one), the health workers' registry (SISDMK), the e-signature service (TTE),
 the SMS gateway; it loads the keys and makes the face engine (its models load once per process).
-Routes reach these through ``request.app.state.deps`` (``identity_of``/``pelayanan_of`` below);
+Routes reach these through ``request.app.state.deps`` (``web.identity.identity_of``, ``web.pelayanan.pelayanan_of``);
 the background job gets the very same objects, so it never talks to a registry the routes do not.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-
-from starlette.requests import Request
 
 from biometrics.engine import FaceEngine
 from biometrics.models import get_landmarks_68, get_models
@@ -107,6 +105,3 @@ def build(settings: Settings) -> Deps:
                 sender=sender_for(settings.sms_url, settings.sms_token),
                 idempotency_threads=OwnThreads(2, "idempotensi"))
 
-
-def deps_of(request: Request) -> Deps:
-    return request.app.state.deps

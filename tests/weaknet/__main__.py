@@ -49,8 +49,8 @@ def template(tmp: Path) -> tuple[Path, bool]:
     """A seeded database, with the demo residents' reference faces when the photos are here."""
     from faces_support import FACES_DIR, HAVE_FACES
 
-    from db import seed
     from db.connection import connect
+    from ops import seed
     from tests.conftest import TEMPLATE_KEY
 
     path = tmp / "template.db"
