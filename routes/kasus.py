@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from integrations.http import ServiceUnavailable
+import services
 from routes.permohonan import file_response
 from services import angka, dokumen, jaminan
 from services import permohonan as svc
@@ -75,7 +75,7 @@ def act(request: Request, form):
     except svc.ActionRefused as e:
         galat = {f"{e.field}-{entered['aksi']}": e.message} if e.field else {}  # by the id of the field's element
         return _refused(request, officer, p, e.message, entered=entered, galat=galat)
-    except ServiceUnavailable:  # SISDMK (the STR check) did not answer: nothing changed
+    except services.Unavailable:  # SISDMK (the STR check) did not answer: nothing changed
         return _refused(request, officer, p, SISDMK_DOWN, status_code=503, entered=entered)
     request.session["pesan"] = f"Permohonan {p['nomor']}: {svc.STATUS[new_status].lower()}."
     return auth.redirect(path_to(request, "petugas"))

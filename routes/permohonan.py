@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from integrations.http import ServiceUnavailable
+import services
 from services import dokumen, skm
 from services import permohonan as svc
 from services.dokumen_pdf import qr_svg
@@ -153,7 +153,7 @@ def document_pdf(request: Request):
     p, view, url = _document(request)
     try:
         pdf = dokumen.sealed_pdf(db_of(request), request.app.state.tte, view, url)
-    except ServiceUnavailable:
+    except services.Unavailable:
         return document(request, "Layanan tanda tangan elektronik sedang tidak dapat dihubungi, sehingga PDF belum "
                                  "dapat dibuat; coba unduh PDF lagi beberapa menit lagi. Halaman ini dan kode QR-nya "
                                  "tetap dapat dipakai.", status_code=503)

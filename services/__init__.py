@@ -1,5 +1,9 @@
 """Service functions: the rules of MPP Digital, between routes (HTTP) and db (SQL)."""
 
+from integrations.http import ServiceUnavailable as Unavailable  # another system did not answer: try again
+
+__all__ = ["NotFound", "Unavailable"]
+
 
 class NotFound(LookupError):
     """What was asked for does not exist, or not for this person (another region's, another citizen's):
