@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -14,7 +13,7 @@ from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
 from web.pelayanan import pelayanan_of
-from web.render import db_of, limited, path_to, render, with_form
+from web.render import db_of, limited, path_to, read_upload, render, with_form
 
 MAX_FRAMES = 4
 
@@ -124,16 +123,8 @@ def face_form(request: Request):
 
 def _frames(form) -> tuple[list[bytes], bytes | None]:
     """The selfie frames and the no-script photo, read and their spooled files closed before the face work."""
-    uploads = [f for f in form.getlist("frame")[:MAX_FRAMES] if isinstance(f, UploadFile)]
-    photo = form.get("foto")
-    if isinstance(photo, UploadFile):
-        uploads.append(photo)
-    data = []
-    for upload in uploads:
-        data.append(upload.file.read())
-        upload.file.close()
-    photo_bytes = data.pop() if isinstance(photo, UploadFile) else None
-    return data, photo_bytes or None
+    frames = [read_upload(f) for f in form.getlist("frame")[:MAX_FRAMES]]
+    return [f for f in frames if f is not None], read_upload(form.get("foto")) or None
 
 
 @with_form

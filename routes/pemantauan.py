@@ -3,7 +3,6 @@ each table; criteria, performance and the import of the real list for the minist
 
 from __future__ import annotations
 
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +11,7 @@ from starlette.routing import Route
 from services import pemantauan as svc
 from services import pengaduan
 from web import auth
-from web.render import db_of, path_to, render, with_form
+from web.render import db_of, path_to, read_upload, render, with_form
 
 
 def _csv(text: str, name: str) -> Response:
@@ -98,7 +97,7 @@ def import_form(request: Request, result: svc.ImportResult | None = None, status
 def import_upload(request: Request, form):
     akun = _ministry(request)
     upload = form.get("berkas")
-    data, name = (upload.file.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
+    data, name = read_upload(upload) or b"", getattr(upload, "filename", None) or ""
     result = svc.import_rollout(db_of(request), akun, data, name)
     if not result.ok:
         return import_form(request, result, status_code=400)

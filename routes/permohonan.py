@@ -16,7 +16,7 @@ from web import auth
 from web.identity import identity_of
 from web.params import path_id
 from web.pelayanan import pelayanan_of
-from web.render import db_of, path_to, render, with_form
+from web.render import db_of, path_to, read_upload, render, with_form
 
 
 def _own(request: Request) -> tuple[dict, dict]:
@@ -60,7 +60,7 @@ def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes
         if isinstance(value, str):
             answers.setdefault(name, value)
         elif isinstance(value, UploadFile) and value.filename and name not in files:
-            files[name] = (value.filename, value.file.read())
+            files[name] = (value.filename, read_upload(value))
     return answers, files
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
@@ -14,7 +13,7 @@ from services.samaran import mask_phone
 from web import auth, jobs
 from web.identity import client_ip, identity_of
 from web.params import path_id
-from web.render import db_of, path_to, render, with_form
+from web.render import db_of, path_to, read_upload, render, with_form
 
 REVIEW_REASONS = {
     "tanpa_foto": "Data kependudukan belum memiliki foto rujukan",
@@ -59,11 +58,7 @@ def review_page(request: Request, pesan: str | None = None, status_code: int = 2
 
 def _photo(form, name: str = "foto") -> bytes:
     """The counter's photo, read and its spooled file closed before the face work (b"" when none was sent)."""
-    upload = form.get(name)
-    if not isinstance(upload, UploadFile):
-        return b""
-    with upload.file as f:
-        return f.read()
+    return read_upload(form.get(name)) or b""
 
 
 @with_form

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -62,3 +62,12 @@ def with_form(handler: Callable[[Request, FormData], Response]):
         async with request.form() as form:  # uploads' temporary files are closed when the handler is done
             return await run_in_threadpool(handler, request, form)
     return endpoint
+
+
+def read_upload(value) -> bytes | None:
+    """A posted file's bytes, its spooled temporary file closed at once (a selfie's frames are freed before
+    the face work starts); None when the field is not a file."""
+    if not isinstance(value, UploadFile):
+        return None
+    with value.file as f:
+        return f.read()
