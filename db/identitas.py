@@ -65,6 +65,13 @@ def resident_row(db: Database, nik: str) -> dict | None:
     return dict(row) if row else None
 
 
+def family_rows(db: Database, no_kk: str) -> list[dict]:
+    """The embedded registry's members of one Kartu Keluarga, eldest first."""
+    return [dict(r) for r in db.execute(
+        "SELECT nik, nama, tanggal_lahir, jenis_kelamin FROM penduduk WHERE no_kk = ? ORDER BY tanggal_lahir, nik",
+        [no_kk])]
+
+
 def registry_lacks_photo(db: Database, nik: str) -> bool:
     """True for a resident of the embedded registry who has no reference photo yet."""
     row = db.execute("SELECT templat_wajah IS NULL FROM penduduk WHERE nik = ?", [nik]).fetchone()

@@ -595,6 +595,23 @@ def m014_idempotensi_ringkas(db: Database) -> None:
         ) STRICT""")
     db.execute("CREATE INDEX idempotensi_dibuat ON idempotensi(dibuat)")
 
+
+@migrations(name="015_permohonan_untuk")
+def m015_permohonan_untuk(db: Database) -> None:
+    # A parent applies for a child (or another member of the same Kartu Keluarga): the application
+    # names whom it is for, as the registry had them when it was started (NULL = the applicant).
+    # One open draft per citizen, service, region *and person it is for*.
+    db.executescript(
+        """
+        ALTER TABLE permohonan ADD COLUMN untuk_nik TEXT;
+        ALTER TABLE permohonan ADD COLUMN untuk_nama TEXT;
+        DROP INDEX permohonan_satu_draf;
+        CREATE UNIQUE INDEX permohonan_satu_draf ON permohonan(akun_id, layanan_id, wilayah_kode,
+                                                               coalesce(untuk_nik, '')) WHERE status = 'draf';
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

@@ -11,15 +11,19 @@ from db.connection import write
 OPEN = ("diajukan", "diverifikasi", "perlu_perbaikan", "disetujui")
 
 
-def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, instansi_id: int) -> int:
-    """The citizen's open draft for this service and region, created on first use."""
+def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, instansi_id: int,
+              untuk_nik: str | None = None, untuk_nama: str | None = None) -> int:
+    """The citizen's open draft for this service and region (and the family member it is for, if any),
+    created on first use."""
     with write(db):
         row = db.execute("SELECT id FROM permohonan WHERE akun_id = ? AND layanan_id = ? AND wilayah_kode = ? "
-                         "AND status = 'draf'", [akun_id, layanan_id, wilayah_kode]).fetchone()
+                         "AND coalesce(untuk_nik, '') = ? AND status = 'draf'",
+                         [akun_id, layanan_id, wilayah_kode, untuk_nik or ""]).fetchone()
         if row:
             return row[0]
-        return db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id) VALUES (?, ?, ?, ?)",
-                          [akun_id, layanan_id, wilayah_kode, instansi_id]).lastrowid
+        return db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, "
+                          "untuk_nama) VALUES (?, ?, ?, ?, ?, ?)",
+                          [akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, untuk_nama]).lastrowid
 
 
 def get(db: Database, permohonan_id: int) -> dict | None:
@@ -128,7 +132,8 @@ def timeline(db: Database, permohonan_id: int) -> list[dict]:
 
 def for_citizen(db: Database, akun_id: int) -> list[dict]:
     return [dict(r) for r in db.execute(
-        """SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, l.nama AS layanan_nama, k.nama AS wilayah_nama
+        """SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.untuk_nama, l.nama AS layanan_nama,
+                  k.nama AS wilayah_nama
            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN kabkota k ON k.kode = p.wilayah_kode
            WHERE p.akun_id = ? ORDER BY p.diubah DESC LIMIT 100""",
         [akun_id],
@@ -149,8 +154,8 @@ def inbox(db: Database, instansi_id: int, status: str | None, layanan_id: int | 
         where.append(f"p.status IN {OPEN} AND p.tenggat < :t")
         params["t"] = overdue_before
     return [dict(r) for r in db.execute(
-        f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, p.ditahan, l.nama AS layanan_nama,
-                   a.nama AS pemohon_nama
+        f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, p.ditahan, p.untuk_nama,
+                   l.nama AS layanan_nama, a.nama AS pemohon_nama
             FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN akun a ON a.id = p.akun_id
             WHERE {' AND '.join(where)} ORDER BY p.diajukan, p.id LIMIT :limit OFFSET :offset""",
         params,

@@ -11,6 +11,8 @@ access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
                                                "kontak": ["0812...", ...] (optional: phone numbers the
                                                registry knows for the person; new accounts are announced there)}
                                           -> 404 when the NIK is not registered
+    GET {base}/kk/{no_kk}                -> 200 {"anggota": [{"nik", "nama", "tanggal_lahir", "jenis_kelamin"}, ...]}
+                                          -> 404 when the Kartu Keluarga is not registered
     Authorization: Bearer {token}; timeouts 5 s; any other status is an error.
 """
 
@@ -25,7 +27,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from biometrics.templates import open_sealed
-from db.identitas import resident_row
+from db.identitas import family_rows, resident_row
 from integrations.http import ServiceUnavailable, get_json
 
 
@@ -42,8 +44,19 @@ class Resident:
     kontak: list[str] = field(default_factory=list)  # phone numbers the registry knows for this person
 
 
+@dataclass(frozen=True)
+class Member:
+    """One person on a Kartu Keluarga, as the registry lists them (a parent acts for a child on it)."""
+    nik: str
+    nama: str
+    tanggal_lahir: str
+    jenis_kelamin: str
+
+
 class Dukcapil(Protocol):
     def lookup(self, nik: str) -> Resident | None: ...
+
+    def family(self, no_kk: str) -> list[Member]: ...
 
 
 RegistryUnavailable = ServiceUnavailable
@@ -63,6 +76,13 @@ class EmbeddedDukcapil:
         contacts = json.loads(data.pop("kontak", "[]") or "[]")
         return Resident(**data, templat_wajah=template, kontak=[str(c) for c in contacts])
 
+    def family(self, no_kk: str) -> list[Member]:
+        return _members(family_rows(self.db, no_kk))
+
+
+def _members(rows) -> list[Member]:
+    return [Member(**{k: str(r[k]) for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin")}) for r in rows]
+
 
 class HttpDukcapil:
     def __init__(self, base_url: str, token: str, timeout: float = 5.0):
@@ -80,3 +100,7 @@ class HttpDukcapil:
         return Resident(**{k: data[k] for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "alamat",
                                                  "kecamatan_kode", "no_kk")}, templat_wajah=template,
                         kontak=[str(c) for c in contacts] if isinstance(contacts, list) else [])
+
+    def family(self, no_kk: str) -> list[Member]:
+        data = get_json(self.base_url, f"kk/{no_kk}", self.token, self.timeout)
+        return _members((data or {}).get("anggota") or [])

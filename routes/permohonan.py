@@ -31,7 +31,7 @@ def start(request: Request):
     akun = auth.require(request, "warga")
     slug = request.query_params.get("layanan", "")
     wilayah = request.query_params.get("wilayah", "") or akun["wilayah_kode"] or ""
-    pid = svc.start(db_of(request), akun, slug, wilayah)
+    pid = svc.start(pelayanan_of(request), akun, slug, wilayah, request.query_params.get("untuk", "")[:32])
     if pid is None:
         raise HTTPException(404)
     return auth.redirect(path_to(request, "permohonan_isi", id=pid))

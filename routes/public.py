@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services import katalog, operasi, wilayah
+from services import katalog, operasi, permohonan, wilayah
+from web.pelayanan import pelayanan_of
 from web.render import db_of, render
 
 
@@ -39,7 +40,9 @@ def service(request: Request):
     page = katalog.service_page(db_of(request), request.path_params["slug"], kode)
     if page is None:
         raise HTTPException(404)
-    return render(request, "layanan_detail.html", {"s": page})
+    citizen = akun is not None and akun["peran"] == "warga"
+    family = permohonan.family_members(pelayanan_of(request), akun) if citizen and page.get("wilayah") else []
+    return render(request, "layanan_detail.html", {"s": page, "keluarga": family})
 
 
 def mpp(request: Request):

@@ -125,8 +125,12 @@ def content(p: dict, officer: dict | None, nomor: str, today: dt.date, berlaku: 
         signer, duty = "Sistem MPP Digital", "Penerbitan otomatis menurut undang-undang (fiktif positif)"
     nakes = p["kelompok"] == "nakes"
     holder = ("Nama pemegang izin", "NIK pemegang izin") if nakes else ("Nama pemohon", "NIK pemohon")
+    person = [(holder[0], p["pemohon_nama"]), (holder[1], mask_nik(p["pemohon_nik"]))]
+    if p.get("untuk_nik"):  # a parent's application for a child on their Kartu Keluarga: both are named
+        person = [("Nama pemilik dokumen", p["untuk_nama"]), ("NIK pemilik dokumen", mask_nik(p["untuk_nik"])),
+                  *person]
     lines = [("Nomor dokumen", nomor), ("Jenis dokumen", judul), ("Instansi penerbit", p["instansi_nama"]),
-             ("Daerah", p["wilayah_nama"]), (holder[0], p["pemohon_nama"]), (holder[1], mask_nik(p["pemohon_nik"]))]
+             ("Daerah", p["wilayah_nama"]), *person]
     lines += [(f["label"], _answer(f, p["data"].get(f["nama"]))) for f in p["formulir"]
               if f["jenis"] not in ("berkas", "nik") and str(p["data"].get(f["nama"]) or "").strip()]
     lines += [("Nomor registrasi permohonan", p["nomor"] or "-"), ("Tanggal terbit", kalender.format_date(today))]

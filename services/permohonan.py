@@ -20,7 +20,8 @@ from db import audit
 from db import permohonan as q
 from db import wilayah as wilayah_q
 from db.connection import write
-from integrations.dukcapil import Dukcapil
+from integrations.dukcapil import Dukcapil, Member
+from integrations.http import ServiceUnavailable
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk, StrRecord
 from services import angka, berkas, dokumen, identitas, jaminan, kalender, notifikasi, ratelimit, skm, ttd
 from services import nik as nik_rules
@@ -99,12 +100,29 @@ class NoPlaceLeft(ActionRefused):
         self.held = held
 
 
-def start(db: Database, akun: dict, slug: str, wilayah_kode: str) -> int | None:
-    """The citizen's draft for a service in a region (None when not offered there)."""
-    offer = q.offering(db, slug, wilayah_kode)
+def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str = "") -> int | None:
+    """The citizen's draft for a service in a region (None when not offered there), for themselves or, with
+    ``untuk``, for a member of their Kartu Keluarga (None when the registry does not list that NIK on it)."""
+    offer = q.offering(pel.db, slug, wilayah_kode)
     if offer is None:
         return None
-    return q.draft_for(db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"])
+    member = None
+    if untuk and untuk != akun["nik"]:
+        member = next((m for m in family_members(pel, akun) if m.nik == untuk), None)
+        if member is None:
+            return None
+    return q.draft_for(pel.db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"],
+                       member.nik if member else None, member.nama if member else None)
+
+
+def family_members(pel: Pelayanan, akun: dict) -> list[Member]:
+    """The other members of the citizen's Kartu Keluarga, as the population registry lists them: the people
+    a parent may apply for (a child's birth certificate, KIA). Empty when the registry does not answer."""
+    try:
+        me = pel.registry.lookup(akun["nik"]) if akun.get("nik") else None
+        return [m for m in pel.registry.family(me.no_kk) if m.nik != akun["nik"]] if me else []
+    except ServiceUnavailable:
+        return []
 
 
 def for_citizen(db: Database, akun: dict, permohonan_id: int) -> dict | None:

@@ -1,0 +1,62 @@
+"""Families: a parent applies for a child on their Kartu Keluarga, never for a stranger's child."""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import soup, text_of
+from tests.test_dokumen import lines_on
+from tests.test_permohonan import citizen, decide_and_issue, fill, officer_client, submit  # noqa: F401  (citizen is a fixture)
+
+RANI = "2171034203190002"   # Budi's daughter, on his Kartu Keluarga (db/katalog/penduduk_demo.toml)
+PUTRI = "2171105005170003"  # Ahmad's daughter: another family
+AHMAD = "2171100402850002"
+
+
+def start_for(client, slug: str, untuk: str):
+    return client.get(f"/permohonan/baru?layanan={slug}&wilayah=2171&untuk={untuk}", follow_redirects=False)
+
+
+def test_the_service_page_offers_the_members_of_the_citizens_own_kartu_keluarga(citizen):  # noqa: F811
+    page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
+    choices = {o.get_text(): o["value"] for o in page.select("select#untuk option")}
+    assert choices == {"Saya sendiri": "", "Rani Santoso": RANI}
+    assert page.select_one("select#untuk")["aria-describedby"] == "untuk-hint"
+
+
+def test_a_parent_applies_for_their_child_and_sees_whom_it_is_for(citizen, db):  # noqa: F811
+    r = start_for(citizen, "akta-kelahiran", RANI)
+    assert r.status_code == 303
+    pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
+    assert "Untuk Rani Santoso" in text_of(citizen.get(f"/permohonan/{pid}/isi"))
+    own = citizen.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
+    assert own.headers["location"] != r.headers["location"]  # the parent's own draft is another one
+    assert start_for(citizen, "akta-kelahiran", RANI).headers["location"] == r.headers["location"]  # and once
+    assert "untuk Rani Santoso" in text_of(citizen.get("/permohonan"))
+
+
+def test_nobody_applies_for_a_stranger_or_a_strangers_child(citizen, db):  # noqa: F811
+    for nik in (PUTRI, AHMAD, "2171030000000000", "x" * 40):
+        r = start_for(citizen, "akta-kelahiran", nik)
+        assert r.status_code == 404, nik
+    assert db.execute("SELECT count(*) FROM permohonan WHERE untuk_nik IS NOT NULL").fetchone()[0] == 0
+
+
+def test_the_officer_and_the_document_name_the_child_and_who_applied(app, citizen, db):  # noqa: F811
+    r = start_for(citizen, "akta-kelahiran", RANI)
+    pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
+    fill(citizen, db, pid, "akta-kelahiran")
+    _, sent = submit(citizen, pid)
+    assert sent.status_code == 303, text_of(sent)[:400]
+    officer = officer_client(app, "dukcapil.batam")
+    try:
+        assert "Budi Santoso untuk Rani Santoso" in text_of(officer.get("/petugas"))
+        assert "Rani Santoso (NIK 2171034203190002), satu Kartu Keluarga" in text_of(
+            officer.get(f"/petugas/permohonan/{pid}"))
+    finally:
+        officer.__exit__(None, None, None)
+    decide_and_issue(app, pid, "dukcapil.batam")
+    token = db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
+    lines = lines_on(citizen.get(f"/verifikasi/{token}"))
+    assert lines["Nama pemilik dokumen"] == "Rani Santoso" and lines["NIK pemilik dokumen"] == "2171********0002"
+    assert lines["Nama pemohon"] == "Budi Santoso" and lines["NIK pemohon"] == "2171********0001"
