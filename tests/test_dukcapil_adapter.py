@@ -31,6 +31,16 @@ class Registry(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(body.encode())
+        elif self.path == "/kk/2171101003120001":
+            body = json.dumps({"anggota": [
+                {"nik": "2171100402850002", "nama": "Ahmad Fauzi", "tanggal_lahir": "1985-02-04",
+                 "jenis_kelamin": "L"},
+                {"nik": "2171105005170003", "nama": "Putri Fauzi", "tanggal_lahir": "2017-05-10",
+                 "jenis_kelamin": "P"}]})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
         else:
             self.send_response(404)
             self.end_headers()
@@ -65,3 +75,13 @@ def test_embedded_adapter_has_demo_residents_without_photos(db):
     found = EmbeddedDukcapil(db, parse_key(TEMPLATE_KEY)).lookup("2171031508900001")
     assert found.nama == "Budi Santoso" and found.templat_wajah is None
     assert EmbeddedDukcapil(db, parse_key(TEMPLATE_KEY)).lookup("2171031508900009") is None
+
+
+def test_both_adapters_list_the_members_of_a_kartu_keluarga(registry_url, db):
+    """A parent acts for a child only as the registry lists them on one KK (services/permohonan.start)."""
+    over_http = HttpDukcapil(registry_url, "rahasia").family("2171101003120001")
+    from biometrics.templates import parse_key
+
+    embedded = EmbeddedDukcapil(db, parse_key(TEMPLATE_KEY)).family("2171101003120001")
+    assert [m.nama for m in over_http] == [m.nama for m in embedded] == ["Ahmad Fauzi", "Putri Fauzi"]
+    assert HttpDukcapil(registry_url, "rahasia").family("2171000000000000") == []
