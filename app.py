@@ -93,6 +93,11 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     async def not_found(request: Request, exc: services.NotFound):
         return show_error(request, 404)
 
+    async def unavailable(request: Request, exc: services.Unavailable):
+        response = show_error(request, 503)  # another system (a registry) did not answer: nothing was changed
+        response.headers["Retry-After"] = "30"
+        return response
+
     async def server_error(request: Request, exc: Exception):
         response = show_error(request, 500)
         response.headers["Cache-Control"] = "no-store"
@@ -120,6 +125,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HTTPException: http_error, services.NotFound: not_found,
+                                        services.Unavailable: unavailable,
                                         500: server_error})
     app.state.deps = deps
     app.state.settings = settings

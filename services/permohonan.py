@@ -107,22 +107,25 @@ def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str =
     if offer is None:
         return None
     member = None
-    if untuk and untuk != akun["nik"]:
-        member = next((m for m in family_members(pel, akun) if m.nik == untuk), None)
+    if untuk and untuk != akun["nik"]:  # the registry is asked; when it does not answer, the app says so (503)
+        member = next((m for m in family_members(pel, akun, quiet=False) if m.nik == untuk), None)
         if member is None:
             return None
     return q.draft_for(pel.db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"],
                        member.nik if member else None, member.nama if member else None)
 
 
-def family_members(pel: Pelayanan, akun: dict) -> list[Member]:
+def family_members(pel: Pelayanan, akun: dict, quiet: bool = True) -> list[Member]:
     """The other members of the citizen's Kartu Keluarga, as the population registry lists them: the people
-    a parent may apply for (a child's birth certificate, KIA). Empty when the registry does not answer."""
+    a parent may apply for (a child's birth certificate, KIA). When the registry does not answer: empty with
+    ``quiet`` (a page that only offers the choice), else ServiceUnavailable."""
     try:
         me = pel.registry.lookup(akun["nik"]) if akun.get("nik") else None
         return [m for m in pel.registry.family(me.no_kk) if m.nik != akun["nik"]] if me else []
     except ServiceUnavailable:
-        return []
+        if quiet:
+            return []
+        raise
 
 
 def for_citizen(db: Database, akun: dict, permohonan_id: int) -> dict | None:

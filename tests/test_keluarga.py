@@ -60,3 +60,17 @@ def test_the_officer_and_the_document_name_the_child_and_who_applied(app, citize
     lines = lines_on(citizen.get(f"/verifikasi/{token}"))
     assert lines["Nama pemilik dokumen"] == "Rani Santoso" and lines["NIK pemilik dokumen"] == "2171********0002"
     assert lines["Nama pemohon"] == "Budi Santoso" and lines["NIK pemohon"] == "2171********0001"
+
+
+def test_a_registry_that_does_not_answer_is_said_so_and_writes_nothing(app, citizen, db, monkeypatch):  # noqa: F811
+    from integrations.http import ServiceUnavailable
+
+    def down(no_kk):
+        raise ServiceUnavailable("Dukcapil tidak menjawab")
+
+    monkeypatch.setattr(app.state.deps.identity.registry, "family", down)
+    page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
+    assert page.select_one("select#untuk") is None and page.find("button")  # the citizen can still apply for self
+    r = start_for(citizen, "akta-kelahiran", RANI)
+    assert r.status_code == 503 and "belum menjawab" in text_of(r) and r.headers["retry-after"] == "30"
+    assert db.execute("SELECT count(*) FROM permohonan WHERE untuk_nik IS NOT NULL").fetchone()[0] == 0

@@ -41,6 +41,9 @@ TITLES = {
     413: ("Kiriman terlalu besar", "Berkas atau isian yang dikirim melebihi batas ukuran. "
                                    "Perkecil berkas lalu coba lagi."),
     429: ("Terlalu banyak permintaan", "Tunggu beberapa menit, lalu coba lagi."),
+    503: ("Sistem lain belum menjawab", "Sistem yang dibutuhkan untuk langkah ini (misalnya data "
+                                        "kependudukan) belum menjawab. Tidak ada data Anda yang hilang. "
+                                        "Coba lagi beberapa saat lagi."),
     500: ("Terjadi gangguan", "Maaf, ada gangguan di sisi kami. Data Anda yang sudah tersimpan tidak hilang. "
                               "Coba lagi beberapa saat lagi."),
 }
