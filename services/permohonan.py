@@ -306,12 +306,8 @@ def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tu
     return errors
 
 
-_ASK = object()  # check_answers: look the STR up in the registry itself
-
-
-def check_answers(pel: Pelayanan, p: dict, record: StrRecord | None | object = _ASK) -> dict[str, str]:
-    """Every rule of the form, as on submit: field → message in Bahasa Indonesia. ``record``: the registry's
-    answer for the STR number when the caller already has it (a submit asks once, before the write lock)."""
+def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
+    """Every rule of the form, as on submit: field → message in Bahasa Indonesia."""
     errors: dict[str, str] = {}
     files = q.files(pel.db, p["id"])
     data = p["data"]
@@ -330,9 +326,7 @@ def check_answers(pel: Pelayanan, p: dict, record: StrRecord | None | object = _
             errors[name] = message
     if "nomor_str" not in errors and _str_number(p):
         today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
-        if record is _ASK:
-            record = _registry_record(pel, p, today)
-        message = _check_str(pel, p, record, today)
+        message = _check_str(pel, p, _registry_record(pel, p, today), today)
         if message:
             errors["nomor_str"] = message
     return errors
@@ -443,13 +437,13 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None,
     if notes.get("ajukan"):  # held while the identity of the NIK's owner is checked
         return {"tingkat": notes["ajukan"]}
     counter_check = counter_check or "loket" in notes or p["ditahan"] == COUNTER_CHECK
-    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
-    record = _registry_record(pel, p, today.isoformat())  # once, and before the lock, as every registry call
-    errors = check_answers(pel, p, record)
+    errors = check_answers(pel, p)
     if errors:
         return errors
+    today = kalender.region_today(pel.db, p["wilayah_kode"], now)
     due = kalender.add_working_days(pel.db, p["wilayah_kode"], today, p["jangka_waktu_hari"])
     stamp = kalender.stamp(now)
+    record = _registry_record(pel, p, today.isoformat())  # before the lock, as every registry call
     with write(pel.db):
         if q.current_status(pel.db, p["id"]) != p["status"]:
             return {}  # submitted a moment ago from another tab: once is enough

@@ -19,9 +19,10 @@ def start_for(client, slug: str, untuk: str):
 
 def test_the_service_page_offers_the_members_of_the_citizens_own_kartu_keluarga(citizen):  # noqa: F811
     page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
-    choices = {o.get_text(): o["value"] for o in page.select("select#untuk option")}
+    choices = {r.parent.get_text(strip=True): r["value"] for r in page.select("fieldset#untuk input[type=radio]")}
     assert choices == {"Saya sendiri": "", "Rani Santoso": RANI}
-    assert page.select_one("select#untuk")["aria-describedby"] == "untuk-hint"
+    assert page.select_one("fieldset#untuk input[checked]")["value"] == ""  # oneself unless chosen
+    assert len(page.select("main select")) == 1  # still one region picker
 
 
 def test_a_parent_applies_for_their_child_and_sees_whom_it_is_for(citizen, db):  # noqa: F811
@@ -70,7 +71,7 @@ def test_a_registry_that_does_not_answer_is_said_so_and_writes_nothing(app, citi
 
     monkeypatch.setattr(app.state.deps.identity.registry, "family", down)
     page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
-    assert page.select_one("select#untuk") is None and page.find("button")  # the citizen can still apply for self
+    assert page.select_one("fieldset#untuk") is None and page.find("button")  # the citizen can still apply for self
     r = start_for(citizen, "akta-kelahiran", RANI)
     assert r.status_code == 503 and "belum menjawab" in text_of(r) and r.headers["retry-after"] == "30"
     assert db.execute("SELECT count(*) FROM permohonan WHERE untuk_nik IS NOT NULL").fetchone()[0] == 0
