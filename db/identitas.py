@@ -65,11 +65,11 @@ def resident_row(db: Database, nik: str) -> dict | None:
     return dict(row) if row else None
 
 
-def family_rows(db: Database, no_kk: str) -> list[dict]:
-    """The embedded registry's members of one Kartu Keluarga, eldest first."""
+def family_rows(db: Database, nik: str) -> list[dict]:
+    """The embedded registry's members of the Kartu Keluarga ``nik`` is on (``nik`` too), eldest first."""
     return [dict(r) for r in db.execute(
-        "SELECT nik, nama, tanggal_lahir, jenis_kelamin FROM penduduk WHERE no_kk = ? ORDER BY tanggal_lahir, nik",
-        [no_kk])]
+        """SELECT nik, nama, tanggal_lahir, jenis_kelamin FROM penduduk
+           WHERE no_kk = (SELECT no_kk FROM penduduk WHERE nik = ?) ORDER BY tanggal_lahir, nik""", [nik])]
 
 
 def registry_lacks_photo(db: Database, nik: str) -> bool:

@@ -56,7 +56,9 @@ class Member:
 class Dukcapil(Protocol):
     def lookup(self, nik: str) -> Resident | None: ...
 
-    def family(self, no_kk: str) -> list[Member]: ...
+    def family_of(self, nik: str) -> list[Member]:
+        """The members of the Kartu Keluarga ``nik`` is on, ``nik`` included; [] for an unknown NIK."""
+        ...
 
 
 RegistryUnavailable = ServiceUnavailable
@@ -76,8 +78,8 @@ class EmbeddedDukcapil:
         contacts = json.loads(data.pop("kontak", "[]") or "[]")
         return Resident(**data, templat_wajah=template, kontak=[str(c) for c in contacts])
 
-    def family(self, no_kk: str) -> list[Member]:
-        return _members(family_rows(self.db, no_kk))
+    def family_of(self, nik: str) -> list[Member]:
+        return _members(family_rows(self.db, nik))  # one query: no reference face is opened for this
 
 
 def _members(rows) -> list[Member]:
@@ -101,6 +103,7 @@ class HttpDukcapil:
                                                  "kecamatan_kode", "no_kk")}, templat_wajah=template,
                         kontak=[str(c) for c in contacts] if isinstance(contacts, list) else [])
 
-    def family(self, no_kk: str) -> list[Member]:
-        data = get_json(self.base_url, f"kk/{no_kk}", self.token, self.timeout)
+    def family_of(self, nik: str) -> list[Member]:
+        me = self.lookup(nik)
+        data = get_json(self.base_url, f"kk/{me.no_kk}", self.token, self.timeout) if me else None
         return _members((data or {}).get("anggota") or [])

@@ -120,8 +120,8 @@ def family_members(pel: Pelayanan, akun: dict, quiet: bool = True) -> list[Membe
     a parent may apply for (a child's birth certificate, KIA). When the registry does not answer: empty with
     ``quiet`` (a page that only offers the choice), else ServiceUnavailable."""
     try:
-        me = pel.registry.lookup(akun["nik"]) if akun.get("nik") else None
-        return [m for m in pel.registry.family(me.no_kk) if m.nik != akun["nik"]] if me else []
+        members = pel.registry.family_of(akun["nik"]) if akun.get("nik") else []
+        return [m for m in members if m.nik != akun["nik"]]
     except ServiceUnavailable:
         if quiet:
             return []

@@ -79,9 +79,9 @@ def test_embedded_adapter_has_demo_residents_without_photos(db):
 
 def test_both_adapters_list_the_members_of_a_kartu_keluarga(registry_url, db):
     """A parent acts for a child only as the registry lists them on one KK (services/permohonan.start)."""
-    over_http = HttpDukcapil(registry_url, "rahasia").family("2171101003120001")
+    over_http = HttpDukcapil(registry_url, "rahasia").family_of("2171100402850002")
     from biometrics.templates import parse_key
 
-    embedded = EmbeddedDukcapil(db, parse_key(TEMPLATE_KEY)).family("2171101003120001")
+    embedded = EmbeddedDukcapil(db, parse_key(TEMPLATE_KEY)).family_of("2171100402850002")
     assert [m.nama for m in over_http] == [m.nama for m in embedded] == ["Ahmad Fauzi", "Putri Fauzi"]
-    assert HttpDukcapil(registry_url, "rahasia").family("2171000000000000") == []
+    assert HttpDukcapil(registry_url, "rahasia").family_of("2171031508900001") == []

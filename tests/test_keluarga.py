@@ -66,10 +66,10 @@ def test_the_officer_and_the_document_name_the_child_and_who_applied(app, citize
 def test_a_registry_that_does_not_answer_is_said_so_and_writes_nothing(app, citizen, db, monkeypatch):  # noqa: F811
     from integrations.http import ServiceUnavailable
 
-    def down(no_kk):
+    def down(nik):
         raise ServiceUnavailable("Dukcapil tidak menjawab")
 
-    monkeypatch.setattr(app.state.deps.identity.registry, "family", down)
+    monkeypatch.setattr(app.state.deps.identity.registry, "family_of", down)
     page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
     assert page.select_one("fieldset#untuk") is None and page.find("button")  # the citizen can still apply for self
     r = start_for(citizen, "akta-kelahiran", RANI)
