@@ -612,6 +612,63 @@ def m015_permohonan_untuk(db: Database) -> None:
     )
 
 
+@migrations(name="016_layanan_sebagai_data")
+def m016_layanan_sebagai_data(db: Database) -> None:
+    # Services as data. The ``layanan`` row is the service as citizens see it *now* (its published version,
+    # what every catalogue query reads); ``layanan_versi`` keeps every published version, unchangeable, so an
+    # application stays on the version it was filled in; ``layanan_rancangan`` is a region admin's working
+    # copy of a region's own service (a new one, or the next version of a published one).
+    #
+    # kelompok gains 'daerah' (a region's own service). Widening a CHECK changes no stored row: the table's
+    # text in sqlite_schema is edited in place, the way SQLite's ALTER TABLE documentation describes for
+    # constraint changes that every existing row already satisfies, and the schema version is bumped so that
+    # every open connection reads it again.
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("""UPDATE sqlite_schema SET sql = replace(sql, "CHECK (kelompok IN ('adminduk', 'nakes'))",
+                                                          "CHECK (kelompok IN ('adminduk', 'nakes', 'daerah'))")
+                  WHERE type = 'table' AND name = 'layanan'""")
+    db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    db.executescript(
+        """
+        ALTER TABLE layanan ADD COLUMN wilayah_pemilik TEXT REFERENCES kabkota(kode);  -- NULL: national template
+        ALTER TABLE layanan ADD COLUMN versi INTEGER NOT NULL DEFAULT 1;     -- the published version shown
+        -- the officer duties that process it, in order (verifikator -> [validator] -> penandatangan)
+        ALTER TABLE layanan ADD COLUMN alur TEXT NOT NULL DEFAULT '["verifikator", "validator", "penandatangan"]';
+        ALTER TABLE layanan ADD COLUMN dokumen_judul TEXT NOT NULL DEFAULT '';  -- '': from produk
+        ALTER TABLE layanan ADD COLUMN dokumen_kolom TEXT NOT NULL DEFAULT '[]';  -- answers stated; []: all
+        ALTER TABLE layanan ADD COLUMN pensiun TEXT;                         -- UTC stamp when retired
+        CREATE TABLE layanan_versi (
+            id INTEGER PRIMARY KEY,
+            layanan_id INTEGER NOT NULL REFERENCES layanan(id),
+            versi INTEGER NOT NULL CHECK (versi > 0),
+            definisi TEXT NOT NULL,             -- JSON: the service as published (services/definisi.py)
+            terbit TEXT NOT NULL,               -- UTC stamp
+            akun_id INTEGER REFERENCES akun(id),  -- who published it; NULL: the national catalogue files
+            UNIQUE (layanan_id, versi)
+        ) STRICT;
+        CREATE TRIGGER layanan_versi_tetap BEFORE UPDATE ON layanan_versi
+            BEGIN SELECT RAISE(ABORT, 'a published version is never changed'); END;
+        CREATE TRIGGER layanan_versi_tetap_ada BEFORE DELETE ON layanan_versi
+            BEGIN SELECT RAISE(ABORT, 'a published version is never deleted'); END;
+        CREATE TABLE layanan_rancangan (
+            id INTEGER PRIMARY KEY,
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            instansi_id INTEGER NOT NULL REFERENCES instansi(id),
+            layanan_id INTEGER UNIQUE REFERENCES layanan(id),  -- set at its first publication
+            definisi TEXT NOT NULL,             -- JSON, same shape as layanan_versi.definisi
+            dibuat TEXT NOT NULL,
+            diubah TEXT NOT NULL,
+            akun_id INTEGER REFERENCES akun(id)
+        ) STRICT;
+        CREATE INDEX layanan_rancangan_wilayah ON layanan_rancangan(wilayah_kode);
+        -- the version an application was started on (NULL: before versions, i.e. version 1)
+        ALTER TABLE permohonan ADD COLUMN layanan_versi INTEGER;
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):
