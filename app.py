@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        created = await run_in_threadpool(seed.seed, store.db, demo=settings.demo)
+        created = await run_in_threadpool(seed.seed, store.db, demo=settings.demo, waktu=kalender.stamp())
         await run_in_threadpool(kalender.load_zones, store.db)
         if settings.face_warmup:
             app.state.faces.warm_up()

@@ -14,7 +14,7 @@ def list_services(db: Database, match: str | None = None, wilayah: str | None = 
 
     With a search, best matches come first; otherwise adminduk, then by name.
     """
-    where, params = [], {"limit": limit}
+    where, params = ["l.pensiun IS NULL"], {"limit": limit}
     joins = "JOIN jenis_instansi ji ON ji.kode = l.instansi"
     order = "l.kelompok, l.nama"
     if match:
@@ -25,9 +25,7 @@ def list_services(db: Database, match: str | None = None, wilayah: str | None = 
     if wilayah:
         where.append("l.id IN (SELECT layanan_id FROM layanan_wilayah WHERE wilayah_kode = :w AND aktif = 1)")
         params["w"] = wilayah
-    sql = f"SELECT {_COLUMNS} FROM layanan l {joins}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    sql = f"SELECT {_COLUMNS} FROM layanan l {joins} WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT :limit"
     return [dict(r) for r in db.execute(sql, params).fetchall()]
 

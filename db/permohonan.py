@@ -21,16 +21,20 @@ def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, in
                          [akun_id, layanan_id, wilayah_kode, untuk_nik or ""]).fetchone()
         if row:
             return row[0]
+        # the application is filled in, and worked on, by the version of the service published now
         return db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, "
-                          "untuk_nama) VALUES (?, ?, ?, ?, ?, ?)",
-                          [akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, untuk_nama]).lastrowid
+                          "untuk_nama, layanan_versi) "
+                          "VALUES (?, ?, ?, ?, ?, ?, (SELECT versi FROM layanan WHERE id = ?))",
+                          [akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, untuk_nama,
+                           layanan_id]).lastrowid
 
 
 def get(db: Database, permohonan_id: int) -> dict | None:
     row = db.execute(
         """SELECT p.*, l.slug, l.nama AS layanan_nama, l.singkatan AS layanan_singkatan, l.kelompok,
                   l.formulir, l.jangka_waktu_hari, l.terbitkan_dokumen, l.produk,
-                  l.tingkat_ajukan, l.tingkat_terbit,
+                  l.tingkat_ajukan, l.tingkat_terbit, l.alur, l.dokumen_judul, l.dokumen_kolom,
+                  l.versi AS layanan_versi_kini,
                   i.nama AS instansi_nama, k.nama AS wilayah_nama, a.nama AS pemohon_nama, a.nik AS pemohon_nik,
                   a.telepon AS pemohon_telepon, a.tingkat AS pemohon_tingkat, a.status AS pemohon_status
            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN instansi i ON i.id = p.instansi_id
@@ -41,9 +45,30 @@ def get(db: Database, permohonan_id: int) -> dict | None:
     if row is None:
         return None
     out = dict(row)
-    for col in ("data", "perbaikan", "formulir"):
+    for col in ("data", "perbaikan", "formulir", "alur", "dokumen_kolom"):
         out[col] = json.loads(out[col])
+    out["layanan_versi"] = out["layanan_versi"] or 1  # started before versions: version 1
+    if out["layanan_versi"] != out["layanan_versi_kini"]:
+        _on_its_version(db, out)
     return out
+
+
+# what an application takes from the version of its service it was started on (the rest, e.g. the slug, stays)
+_PINNED = {"nama": "layanan_nama", "singkatan": "layanan_singkatan", "formulir": "formulir",
+           "jangka_waktu_hari": "jangka_waktu_hari", "terbitkan_dokumen": "terbitkan_dokumen", "produk": "produk",
+           "tingkat_ajukan": "tingkat_ajukan", "tingkat_terbit": "tingkat_terbit", "alur": "alur",
+           "dokumen_judul": "dokumen_judul", "dokumen_kolom": "dokumen_kolom"}
+
+
+def _on_its_version(db: Database, p: dict) -> None:
+    row = db.execute("SELECT definisi FROM layanan_versi WHERE layanan_id = ? AND versi = ?",
+                     [p["layanan_id"], p["layanan_versi"]]).fetchone()
+    if row is None:
+        return
+    definisi = json.loads(row[0])
+    for key, col in _PINNED.items():
+        if key in definisi:
+            p[col] = int(definisi[key]) if key == "terbitkan_dokumen" else definisi[key]
 
 
 def save_answers(db: Database, permohonan_id: int, answers: dict, diubah: str) -> None:

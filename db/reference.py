@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from db.connection import write
+from db.definisi import record_catalogue_versions
 
 KATALOG_DIR = Path(__file__).parent / "katalog"
 CATALOGUE_FILES = ("layanan_adminduk.toml", "layanan_nakes.toml")
@@ -68,12 +69,14 @@ def load_regions(db: Database) -> int:
     return len(rows)
 
 
-def load_catalogue(db: Database) -> int:
+def load_catalogue(db: Database, waktu: str = "") -> int:
     """Upsert agency types and services from the TOML files; rebuild the search index.
 
     Runs at every start, so an edited catalogue file takes effect on restart.
     Services keep their id (matched by slug), so applications referring to
-    them stay valid.
+    them stay valid; a template whose definition changed gets its next version
+    (``waktu``: the UTC stamp it is published with), and applications already
+    started stay on the version they were filled in.
     """
     agencies = read_toml("instansi.toml")["instansi"]
     services = [s for name in CATALOGUE_FILES for s in read_toml(name)["layanan"]]
@@ -105,6 +108,7 @@ def load_catalogue(db: Database) -> int:
                 [s["id"], s["nama"], s["singkatan"], s["ringkasan"],
                  " ".join(json.loads(s["kata_kunci"])), agency],
             )
+        record_catalogue_versions(db, waktu)
     return len(services)
 
 

@@ -34,14 +34,15 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def seed(db: Database, demo: bool = True) -> list[dict]:
+def seed(db: Database, demo: bool = True, waktu: str = "") -> list[dict]:
     """Migrate, load reference data, and (first time, demo mode) demo data.
 
+    ``waktu``: the UTC stamp a changed catalogue template is published with.
     Returns the demo accounts created by this call (empty when they existed).
     """
     migrate(db)
     load_regions(db)
-    load_catalogue(db)
+    load_catalogue(db, waktu)
     load_national_holidays(db)
     seed_demo_rollout(db, demo)  # national MPP rollout (demo list), once
     if not demo or db.execute("SELECT count(*) FROM mpp").fetchone()[0]:

@@ -23,6 +23,7 @@ from db.connection import connect
 from db.identitas import set_registry_template
 from db.reference import read_toml
 from db.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_accounts_present, residents_among, seed
+from services import kalender
 
 __all__ = ["DEMO_ACCOUNTS", "DEMO_PASSWORD", "enrol_faces", "main", "print_accounts", "seed", "warn_demo_accounts_left"]
 from web.settings import ConfigError, Settings, demo_wanted
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 2
     db = connect(args.db)
-    seed(db, demo=demo)
+    seed(db, demo=demo, waktu=kalender.stamp())
     if args.faces or args.faces_csv:
         settings = Settings.from_env({**os.environ, "MPP_DB": args.db})
         n = enrol_faces(db, settings.template_key, args.faces or args.faces_csv.parent, args.faces_csv)

@@ -118,7 +118,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 def content(p: dict, officer: dict | None, nomor: str, today: dt.date, berlaku: dt.date | None,
             deemed: bool) -> dict:
     """What the document states, fixed at issue: stored as ``dokumen.isi`` and hashed into the token."""
-    judul = title_of(p["produk"])
+    judul = p.get("dokumen_judul") or title_of(p["produk"])  # the service's document template names it, or its product
     if officer:
         signer, duty = officer["nama"], f"Pejabat penandatangan, {p['instansi_nama']}"
     else:
@@ -131,8 +131,10 @@ def content(p: dict, officer: dict | None, nomor: str, today: dt.date, berlaku: 
                   *person]
     lines = [("Nomor dokumen", nomor), ("Jenis dokumen", judul), ("Instansi penerbit", p["instansi_nama"]),
              ("Daerah", p["wilayah_nama"]), *person]
+    stated = set(p.get("dokumen_kolom") or ())  # the answers the document template states; none named: all
     lines += [(f["label"], _answer(f, p["data"].get(f["nama"]))) for f in p["formulir"]
-              if f["jenis"] not in ("berkas", "nik") and str(p["data"].get(f["nama"]) or "").strip()]
+              if f["jenis"] not in ("berkas", "nik") and str(p["data"].get(f["nama"]) or "").strip()
+              and (not stated or f["nama"] in stated)]
     lines += [("Nomor registrasi permohonan", p["nomor"] or "-"), ("Tanggal terbit", kalender.format_date(today))]
     if berlaku:
         lines.append(("Berlaku sampai", kalender.format_date(berlaku)))

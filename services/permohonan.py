@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
@@ -70,6 +70,26 @@ ACTIONS = {
     "tolak": Action("validator", ("diajukan", "diverifikasi", "disetujui"), "ditolak", "Tolak permohonan",
                     reason_label="Alasan penolakan (wajib)"),
 }
+
+# the duties that process a service, in order (a service's "alur"): the full chain, or without a validator
+FLOW_FULL = ("verifikator", "validator", "penandatangan")
+FLOW_SHORT = ("verifikator", "penandatangan")
+
+
+def actions_for(p: dict) -> dict[str, Action]:
+    """The officer actions of this application's service: without a validator in its flow, verification
+    approves at once, and the verifier is the one who may refuse."""
+    if "validator" in p.get("alur", FLOW_FULL):
+        return ACTIONS
+    out = {}
+    for name, a in ACTIONS.items():
+        if name == "verifikasi":
+            out[name] = replace(a, new_status="disetujui", button="Berkas lengkap dan benar: setujui")
+        elif name == "tolak":
+            out[name] = replace(a, duty="verifikator")
+        elif name != "setujui":
+            out[name] = a
+    return out
 
 
 @dataclass
@@ -223,7 +243,7 @@ def allowed_actions(officer: dict, p: dict) -> list[tuple[str, Action]]:
     """The actions the case page offers this officer on this case (by duty and status; the other rules of
     ``officer_action`` are told when one is pressed)."""
     duties = officer.get("jabatan", "").split(",")
-    return [(name, a) for name, a in ACTIONS.items() if a.duty in duties and p["status"] in a.statuses]
+    return [(name, a) for name, a in actions_for(p).items() if a.duty in duties and p["status"] in a.statuses]
 
 
 def case_page(db: Database, officer: dict, p: dict) -> dict:
@@ -466,7 +486,7 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
     """Move a case on; the new status. Raises ActionRefused with a message for the officer, and
     integrations.http.ServiceUnavailable when SISDMK does not answer (nothing changed then)."""
     reason, fields = _refuse_unless_allowed(officer, p, action, reason, fields)
-    new_status = ACTIONS[action].new_status
+    new_status = actions_for(p)[action].new_status
     today = kalender.region_today(pel.db, p["wilayah_kode"]).isoformat()
     record = _registry_record(pel, p, today) if action in ("verifikasi", "setujui", "terbitkan") else None
     stamp = kalender.stamp()
@@ -494,11 +514,12 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
 def _refuse_unless_allowed(officer: dict, p: dict, action: str, reason: str,
                            fields: list[str] | None) -> tuple[str, list[str]]:
     """Every rule of an officer action that needs no write lock; the cleaned reason and fields to fix."""
-    if action not in ACTIONS:
+    actions = actions_for(p)
+    if action not in actions:
         raise ActionRefused("Tindakan tidak dikenal.")
-    if ACTIONS[action].duty not in officer.get("jabatan", "").split(","):
+    if actions[action].duty not in officer.get("jabatan", "").split(","):
         raise ActionRefused("Tindakan ini bukan wewenang jabatan Anda.")
-    if p["status"] not in ACTIONS[action].statuses:
+    if p["status"] not in actions[action].statuses:
         raise ActionRefused(f"Tindakan ini tidak berlaku untuk permohonan berstatus {STATUS[p['status']].lower()}.")
     if p["ditahan"] == COUNTER_CHECK and action == "terbitkan":
         raise ActionRefused("Identitas pemohon belum dapat dipastikan secara daring untuk permohonan ini: periksa "
@@ -512,11 +533,11 @@ def _refuse_unless_allowed(officer: dict, p: dict, action: str, reason: str,
             f"dokumen ini baru dapat diterbitkan pada tingkat \u201c{jaminan.SHORT[issue_level(p)]}\u201d. "
             "Minta pemohon memverifikasi wajah, atau verifikasi tatap muka di meja identitas saat ia datang.")
     reason = reason.strip()[:1000]
-    if ACTIONS[action].reason_label and not reason:
+    if actions[action].reason_label and not reason:
         raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.", field="alasan")
     known = {f["nama"] for f in p["formulir"]}
     fields = [f for f in (fields or []) if f in known]
-    if ACTIONS[action].pick_fields and not fields:
+    if actions[action].pick_fields and not fields:
         raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.", field="kolom")
     return reason, fields
 
