@@ -34,6 +34,7 @@ from routes import (
     permohonan,
     petugas,
     public,
+    rancang,
     verifikasi,
 )
 from services import kalender
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
         *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes, *operasi.routes,
-        *pemantauan.routes, *admin.routes,
+        *pemantauan.routes, *admin.routes, *rancang.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     configure_logging(settings.log_level)

@@ -13,7 +13,8 @@ from db import katalog, wilayah
 
 MAX_QUERY_CHARS = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
-GROUP_TITLES = {"adminduk": "Administrasi kependudukan", "nakes": "Perizinan tenaga kesehatan"}
+GROUP_TITLES = {"adminduk": "Administrasi kependudukan", "nakes": "Perizinan tenaga kesehatan",
+                "daerah": "Layanan daerah"}  # a region's own services (services/rancang.py)
 
 
 def fts_expression(q: str) -> str | None:
