@@ -219,3 +219,36 @@ def test_a_retired_service_leaves_the_catalogue_and_keeps_its_cases(app, admin, 
     assert citizen.get(f"/permohonan/baru?layanan={slug}&wilayah=2171", follow_redirects=False).status_code == 404
     assert citizen.get(f"/permohonan/{pid}/isi").status_code == 200  # the draft already started is still there
     assert "dihentikan" in text_of(admin.get(page))
+
+
+def test_the_designer_pages_fit_the_budget_with_a_40_field_form(admin, db):
+    from tests.test_public_pages import BUDGET, compressed_size
+    r = post(admin, BASE, BASE, {"nama": "Izin Besar", "instansi_id": str(dpmptsp(db))})
+    page = r.headers["location"]
+    kinds = ["teks", "teks_panjang", "tanggal", "angka", "nik", "berkas"]
+    for n in range(40):
+        post(admin, page, f"{page}/kolom", {"kolom_label": f"Pertanyaan nomor {n + 1} tentang usaha Anda",
+                                            "kolom_jenis": kinds[n % len(kinds)], "kolom_wajib": "1", "aksi": "tambah"})
+    assert len(soup(admin.get(page)).select("ol.kolom > li")) == 40
+    for url in (BASE, page, f"{page}/pratinjau", f"{page}/pratinjau?bagian=formulir"):
+        gz, br = compressed_size(admin, url)
+        assert max(gz, br) <= BUDGET, f"{url}: {gz} gzip, {br} brotli"
+
+
+def test_a_changed_national_template_is_a_new_version_and_started_drafts_keep_theirs(citizen, db):
+    import json
+
+    from db import definisi
+    pid = start(citizen, "kia")
+    assert db.execute("SELECT layanan_versi FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == 1
+    row = db.execute("SELECT id, formulir FROM layanan WHERE slug = 'kia'").fetchone()
+    changed = json.loads(row[1]) + [{"nama": "golongan_darah", "label": "Golongan darah", "jenis": "pilihan",
+                                     "wajib": True, "opsi": ["A", "B", "AB", "O"]}]
+    db.execute("UPDATE layanan SET formulir = ? WHERE id = ?", [json.dumps(changed), row[0]])  # as a new file would
+    assert definisi.record_catalogue_versions(db, "2026-12-02T01:00:00Z") == 1
+    assert definisi.record_catalogue_versions(db, "2026-12-02T01:00:01Z") == 0  # unchanged: no new version
+    db.conn.commit()
+    assert 'name="golongan_darah"' not in citizen.get(f"/permohonan/{pid}/isi").text
+    db.execute("DELETE FROM permohonan WHERE id = ?", [pid])
+    db.conn.commit()
+    assert 'name="golongan_darah"' in citizen.get(f"/permohonan/{start(citizen, 'kia')}/isi").text
