@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+# Citizens see a region's services only once the region is live (its manager opened it: db/penyiapan.py).
+LIVE = "SELECT wilayah_kode FROM mpp WHERE digital_aktif = 1"
 _COLUMNS = "l.id, l.slug, l.nama, l.singkatan, l.kelompok, l.instansi, l.ringkasan, " \
            "l.jangka_waktu_hari, l.biaya, ji.singkatan AS instansi_singkatan"
 
@@ -24,6 +26,7 @@ def list_services(db: Database, match: str | None = None, wilayah: str | None = 
         order = "bm25(layanan_fts, 10.0, 8.0, 1.0, 4.0, 2.0), l.nama"
     if wilayah:
         where.append("l.id IN (SELECT layanan_id FROM layanan_wilayah WHERE wilayah_kode = :w AND aktif = 1)")
+        where.append(f":w IN ({LIVE})")
         params["w"] = wilayah
     sql = f"SELECT {_COLUMNS} FROM layanan l {joins} WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT :limit"
@@ -54,8 +57,8 @@ def service_exists(db: Database, layanan_id: int) -> bool:
 
 def regions_offering(db: Database, layanan_id: int) -> list[dict]:
     return [dict(r) for r in db.execute(
-        """SELECT k.kode, k.nama FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
-           WHERE lw.layanan_id = ? AND lw.aktif = 1 ORDER BY k.nama""",
+        f"""SELECT k.kode, k.nama FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
+            WHERE lw.layanan_id = ? AND lw.aktif = 1 AND lw.wilayah_kode IN ({LIVE}) ORDER BY k.nama""",
         [layanan_id],
     ).fetchall()]
 
@@ -63,10 +66,10 @@ def regions_offering(db: Database, layanan_id: int) -> list[dict]:
 def regional_terms(db: Database, layanan_id: int, kode: str) -> dict | None:
     """What a region adds to a catalogue service it offers: its agency, extra requirements, its fee."""
     row = db.execute(
-        """SELECT k.kode, k.nama, i.nama AS instansi_nama, lw.persyaratan_tambahan, lw.biaya, lw.biaya_keterangan
-           FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
-           LEFT JOIN instansi i ON i.id = lw.instansi_id
-           WHERE lw.layanan_id = ? AND lw.wilayah_kode = ? AND lw.aktif = 1""",
+        f"""SELECT k.kode, k.nama, i.nama AS instansi_nama, lw.persyaratan_tambahan, lw.biaya, lw.biaya_keterangan
+            FROM layanan_wilayah lw JOIN kabkota k ON k.kode = lw.wilayah_kode
+            LEFT JOIN instansi i ON i.id = lw.instansi_id
+            WHERE lw.layanan_id = ? AND lw.wilayah_kode = ? AND lw.aktif = 1 AND lw.wilayah_kode IN ({LIVE})""",
         [layanan_id, kode],
     ).fetchone()
     return dict(row) if row else None

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from services import admin_wilayah as svc
-from services import angka, pemantauan
+from services import angka, pemantauan, penyiapan
 from web import auth
 from web.params import query_id
 from web.render import db_of, render, with_form
@@ -184,6 +184,19 @@ def criteria_save(request: Request, form):
     return _post(request, form, svc.attest, "Atestasi kriteria disimpan.", criteria)
 
 
+# ------------------------------------------------------------------ opening the region to citizens
+
+def open_page(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200):
+    admin = auth.require(request, "admin_wilayah")
+    page = penyiapan.open_page(db_of(request), admin, request.path_params["kode"])
+    return _page(request, "penyiapan_buka.html", "buka", {**page, "errors": errors or {}}, status_code)
+
+
+@with_form
+def open_save(request: Request, form):
+    return _post(request, form, penyiapan.open_to_citizens, "Layanan digital MPP dibuka untuk warga.", open_page)
+
+
 routes = [
     Route("/admin", home, name="admin"),
     Route("/admin/{kode}/profil", profile, name="admin_profil"),
@@ -200,4 +213,6 @@ routes = [
     Route("/admin/{kode}/libur", holidays_save, methods=["POST"], name="admin_libur_kirim"),
     Route("/admin/{kode}/kriteria", criteria, name="admin_kriteria"),
     Route("/admin/{kode}/kriteria", criteria_save, methods=["POST"], name="admin_kriteria_kirim"),
+    Route("/admin/{kode}/buka", open_page, name="admin_buka"),
+    Route("/admin/{kode}/buka", open_save, methods=["POST"], name="admin_buka_kirim"),
 ]

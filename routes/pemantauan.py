@@ -1,5 +1,6 @@
 """National monitoring (/pemantauan): the MPP rollout as public open data with a CSV for
-each table; criteria, performance and the import of the real list for the ministry only."""
+each table; criteria, performance, the import of the real list and onboarding a region (penyiapan
+daerah: its MPP profile, agencies and manager account) for the ministry only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services import pemantauan as svc
-from services import pengaduan
+from services import pengaduan, penyiapan
 from web import auth
 from web.render import db_of, path_to, read_upload, render, with_form
 
@@ -106,6 +107,34 @@ def import_upload(request: Request, form):
     return auth.redirect(path_to(request, "pemantauan_impor"))
 
 
+# ------------------------------------------------------------------ onboarding a region (penyiapan daerah)
+
+def new_regions(request: Request):
+    """MPPs established but not on MPP Digital yet, and those onboarded that their manager has not opened."""
+    _ministry(request)
+    db = db_of(request)
+    return render(request, "penyiapan.html", {**penyiapan.list_page(db), **svc.data_label(db),
+                                              "pesan": request.session.pop("pesan", None)})
+
+
+def new_region_form(request: Request, errors: dict | None = None, values: dict | None = None,
+                    status_code: int = 200):
+    _ministry(request)
+    page = penyiapan.form_page(db_of(request), request.path_params["kode"], values)
+    return render(request, "penyiapan_isi.html", {**page, "errors": errors or {}}, status_code=status_code)
+
+
+@with_form
+def new_region_save(request: Request, form):
+    akun = _ministry(request)
+    try:
+        done = penyiapan.onboard(db_of(request), akun, request.path_params["kode"], form)
+    except penyiapan.Refused as e:
+        return new_region_form(request, e.errors, penyiapan.form_values(form), status_code=400)
+    request.session["pesan"] = penyiapan.done_message(done)
+    return auth.redirect(path_to(request, "pemantauan_daerah_baru"))
+
+
 routes = [
     Route("/pemantauan", overview, name="pemantauan"),
     Route("/pemantauan/provinsi", provinces, name="pemantauan_provinsi"),
@@ -122,4 +151,7 @@ routes = [
     Route("/pemantauan/kinerja.csv", csv_performance, name="pemantauan_kinerja_csv"),
     Route("/pemantauan/impor", import_form, name="pemantauan_impor"),
     Route("/pemantauan/impor", import_upload, methods=["POST"], name="pemantauan_impor_kirim"),
+    Route("/pemantauan/daerah-baru", new_regions, name="pemantauan_daerah_baru"),
+    Route("/pemantauan/daerah-baru/{kode}", new_region_form, name="pemantauan_daerah_baru_isi"),
+    Route("/pemantauan/daerah-baru/{kode}", new_region_save, methods=["POST"], name="pemantauan_daerah_baru_kirim"),
 ]

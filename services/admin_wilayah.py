@@ -87,6 +87,18 @@ def profile_values(db: Database, kode: str, region_name: str) -> dict:
 
 
 def save_profile(db: Database, admin: dict, kode: str, form: dict) -> None:
+    values = checked_profile(form)
+    before = wilayah.get_mpp(db, kode) or {}
+    with write(db):
+        q.save_profile(db, kode, **values)
+        audit.append(db, admin["id"], "ubah_profil_mpp", f"mpp:{kode}",
+                     {k: {"dari": before.get(k), "menjadi": v} for k, v in values.items() if before.get(k) != v},
+                     waktu=kalender.stamp())
+
+
+def checked_profile(form: dict) -> dict:
+    """The MPP profile fields of a form (name, address, hours, map link), or ``Refused`` with each problem;
+    the ministry's onboarding form checks them the same way."""
     values = {"nama": _text(form, "nama", 120), "alamat": _text(form, "alamat", 300),
               "jam_layanan": _text(form, "jam_layanan", 200), "peta_url": str(form.get("peta_url", "")).strip()}
     errors = {}
@@ -101,12 +113,7 @@ def save_profile(db: Database, admin: dict, kode: str, form: dict) -> None:
         errors["peta_url"] = "Tautan peta harus alamat https:// (paling banyak 500 karakter)."
     if errors:
         raise Refused(errors)
-    before = wilayah.get_mpp(db, kode) or {}
-    with write(db):
-        q.save_profile(db, kode, **values)
-        audit.append(db, admin["id"], "ubah_profil_mpp", f"mpp:{kode}",
-                     {k: {"dari": before.get(k), "menjadi": v} for k, v in values.items() if before.get(k) != v},
-                     waktu=kalender.stamp())
+    return values
 
 
 # ------------------------------------------------------------------ agencies
@@ -274,21 +281,30 @@ def _duties(form) -> list[str]:
     return [j for j in JABATAN if j in chosen]
 
 
+def login_errors(db: Database, username: str, nama: str, password: str, who: str,
+                 fields: tuple[str, str, str] = ("username", "nama", "kata_sandi")) -> dict[str, str]:
+    """The rules of a new staff login (an officer's, a region manager's): username, name, initial password
+    (10–128 characters, typed by whoever creates the account and handed over in person; only its hash is kept).
+    ``fields``: the form's names of the three, for the messages."""
+    errors = {}
+    if not USERNAME.match(username):
+        errors[fields[0]] = "Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah atau strip."
+    elif username.isdigit() or q.login_taken(db, username):
+        errors[fields[0]] = "Nama pengguna ini sudah dipakai. Pilih yang lain."
+    if not nama or len(nama) > 120:
+        errors[fields[1]] = f"Isi nama {who} (paling banyak 120 karakter)."
+    if not 10 <= len(password) <= 128:
+        errors[fields[2]] = "Kata sandi awal 10–128 karakter."
+    return errors
+
+
 def create_officer(db: Database, admin: dict, kode: str, form) -> int:
     username = str(form.get("username", "")).strip().lower()
     nama = _text(form, "nama", 120)
     password = str(form.get("kata_sandi", ""))
     instansi = _own_agency(db, kode, form.get("instansi_id"))
     duties = _duties(form)
-    errors = {}
-    if not USERNAME.match(username):
-        errors["username"] = "Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah atau strip."
-    elif username.isdigit() or q.login_taken(db, username):
-        errors["username"] = "Nama pengguna ini sudah dipakai. Pilih yang lain."
-    if not nama or len(nama) > 120:
-        errors["nama"] = "Isi nama petugas (paling banyak 120 karakter)."
-    if not 10 <= len(password) <= 128:
-        errors["kata_sandi"] = "Kata sandi awal 10–128 karakter."
+    errors = login_errors(db, username, nama, password, "petugas")
     if instansi is None:
         errors["instansi_id"] = "Pilih instansi daerah ini."
     if not duties:

@@ -51,10 +51,11 @@ def tickets_of(db: Database, akun: dict) -> list[dict]:
             for t in q.for_citizen(db, akun["id"])]
 
 
-def hall(db: Database, kode: str) -> dict:
-    """The MPP of a region code from a path (``NotFound`` when the code is not one, or the region has none)."""
+def hall(db: Database, kode: str, booking: bool = False) -> dict:
+    """The MPP of a region code from a path (``NotFound`` when the code is not one, or the region has none;
+    for ``booking`` online also when its manager has not opened MPP Digital to citizens yet)."""
     mpp = wilayah.get_mpp(db, kode) if angka.is_digits(kode, 4) else None
-    if mpp is None:
+    if mpp is None or (booking and not mpp["digital_aktif"]):
         raise NotFound(kode)
     return mpp
 
@@ -65,7 +66,7 @@ def booking_page(db: Database, kode: str, gerai: str | None, tanggal: str | None
 
     ``gerai`` and ``tanggal`` come from the query (first counter, first open day by default; a bad one is
     ``NotFound``); ``chosen`` (a refused booking's counter and date) wins where it is still valid."""
-    mpp = hall(db, kode)
+    mpp = hall(db, kode, booking=True)
     counters = q.counters(db, mpp["wilayah_kode"])
     days = open_days(db, mpp["wilayah_kode"])
     ids = {g["id"] for g in counters}
@@ -131,7 +132,7 @@ def kalender_zone(db: Database, wilayah_kode: str) -> str:
 
 def book_at(db: Database, kode: str, akun: dict, gerai_id: int, tanggal: str, jam: str) -> dict:
     """The booking form's POST: ``NotFound`` when the path names no MPP, else :func:`book`."""
-    hall(db, kode)
+    hall(db, kode, booking=True)
     return book(db, akun, gerai_id, tanggal, jam)
 
 
@@ -139,8 +140,8 @@ def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layana
          now: dt.datetime | None = None) -> dict:
     """An online booking; raises QueueRefused with the reason a citizen reads."""
     g = q.counter(db, gerai_id)
-    if g is None:
-        raise QueueRefused("Gerai tidak ditemukan.")
+    if g is None or not (wilayah.get_mpp(db, g["wilayah_kode"]) or {}).get("digital_aktif"):
+        raise QueueRefused("Gerai tidak ditemukan.")  # or its region is not open to citizens online yet
     try:
         day = dt.date.fromisoformat(tanggal)
     except ValueError:
