@@ -161,6 +161,7 @@ SECTIONS = {
     "users": lambda: users(float(os.environ.get("BENCH_USERS_SECONDS", "20"))),
     "loop_lag": printed("loop_lag"),
     "dokumen": printed("dokumen"),
+    "formulir": printed("formulir"),
     "litestream_lag": printed("litestream_lag"),
     "bomb": printed("bomb"),
     "stalled": printed("stalled"),

@@ -123,7 +123,42 @@ def _level(s: dict, key: str) -> str:
     return level
 
 
+# What a form field may take from the population registry instead of the citizen typing it: ``dukcapil =
+# "<attribute>"`` names an attribute of the registry's record (integrations/dukcapil.Resident, which both
+# adapters provide) and maps it to the field kinds it can fill. ``dukcapil_anggota_saja = true``: only when the
+# application is for someone else (a member of the applicant's Kartu Keluarga, a ward), who is registered; on
+# one for the applicant the field is typed (a newborn not yet on the KK). services/sekali_isi.py.
+DUKCAPIL_ATTRIBUTES = {
+    "nama": ("teks", "teks_panjang"), "nik": ("nik",), "tempat_lahir": ("teks", "teks_panjang"),
+    "tanggal_lahir": ("tanggal",), "jenis_kelamin": ("pilihan",), "alamat": ("teks", "teks_panjang"),
+    "no_kk": ("teks", "angka"),
+}
+SEX_OPTIONS = {"L": "Laki-laki", "P": "Perempuan"}  # a "pilihan" filled from jenis_kelamin offers both
+
+
+def check_form_field(slug: str, f: dict) -> None:
+    """A form field's registry keys, as the catalogue files and region definitions write them; ValueError
+    naming the service and the field when one is wrong."""
+    attribute = f.get("dukcapil")
+    where = f"layanan {slug}, isian {f.get('nama')!r}"
+    if attribute is None:
+        if "dukcapil_anggota_saja" in f:
+            raise ValueError(f"{where}: dukcapil_anggota_saja tanpa dukcapil")
+        return
+    if attribute not in DUKCAPIL_ATTRIBUTES:
+        raise ValueError(f"{where}: dukcapil = {attribute!r}, harus salah satu dari {', '.join(DUKCAPIL_ATTRIBUTES)}")
+    if f.get("jenis") not in DUKCAPIL_ATTRIBUTES[attribute]:
+        raise ValueError(f"{where}: dukcapil = {attribute!r} hanya untuk isian berjenis "
+                         f"{' atau '.join(DUKCAPIL_ATTRIBUTES[attribute])}, bukan {f.get('jenis')!r}")
+    if attribute == "jenis_kelamin" and not set(SEX_OPTIONS.values()) <= set(f.get("opsi", [])):
+        raise ValueError(f"{where}: dukcapil = 'jenis_kelamin' memerlukan opsi {' dan '.join(SEX_OPTIONS.values())}")
+    if not isinstance(f.get("dukcapil_anggota_saja", False), bool):
+        raise ValueError(f"{where}: dukcapil_anggota_saja harus true atau false")
+
+
 def _service_row(s: dict) -> dict:
+    for f in s.get("formulir", []):
+        check_form_field(s["slug"], f)
     row = {
         "slug": s["slug"], "nama": s["nama"], "singkatan": s.get("singkatan", ""),
         "kelompok": s["kelompok"], "instansi": s["instansi"],

@@ -89,10 +89,11 @@ def seed_residents(db: Database) -> None:
     """Demo residents of the embedded Dukcapil registry, without photos."""
     for p in read_toml("penduduk_demo.toml")["penduduk"]:
         db.execute(
-            """INSERT INTO penduduk (nik, nama, tanggal_lahir, jenis_kelamin, alamat, kecamatan_kode, no_kk, kontak)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO penduduk (nik, nama, tanggal_lahir, jenis_kelamin, alamat, kecamatan_kode, no_kk, kontak,
+                                     tempat_lahir)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [p["nik"], p["nama"], p["tanggal_lahir"], p["jenis_kelamin"], p["alamat"], p["nik"][:6], p["no_kk"],
-             json.dumps(p.get("kontak", []))],
+             json.dumps(p.get("kontak", [])), p.get("tempat_lahir", "")],
         )
 
 

@@ -4,7 +4,8 @@
 ``HttpDukcapil`` speaks to a registry web service, for a region that has
 access to one (set ``MPP_DUKCAPIL_URL`` and ``MPP_DUKCAPIL_TOKEN``):
 
-    GET {base}/penduduk/{nik}            -> 200 {"nik", "nama", "tanggal_lahir" (YYYY-MM-DD),
+    GET {base}/penduduk/{nik}            -> 200 {"nik", "nama", "tempat_lahir" (as on the KK; optional, "" when
+                                               not recorded), "tanggal_lahir" (YYYY-MM-DD),
                                                "jenis_kelamin" ("L"/"P"), "alamat",
                                                "kecamatan_kode", "no_kk",
                                                "templat_wajah": base64 of 128 float32 LE or null,
@@ -42,6 +43,7 @@ class Resident:
     no_kk: str
     templat_wajah: np.ndarray | None  # the reference face, None when the registry has no photo
     kontak: list[str] = field(default_factory=list)  # phone numbers the registry knows for this person
+    tempat_lahir: str = ""  # birthplace as the Kartu Keluarga prints it; '' when the registry has none
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class HttpDukcapil:
         contacts = data.get("kontak") or []
         return Resident(**{k: data[k] for k in ("nik", "nama", "tanggal_lahir", "jenis_kelamin", "alamat",
                                                  "kecamatan_kode", "no_kk")}, templat_wajah=template,
-                        kontak=[str(c) for c in contacts] if isinstance(contacts, list) else [])
+                        kontak=[str(c) for c in contacts] if isinstance(contacts, list) else [],
+                        tempat_lahir=str(data.get("tempat_lahir") or ""))
 
     def family_of(self, nik: str) -> list[Member]:
         me = self.lookup(nik)

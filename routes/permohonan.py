@@ -44,7 +44,7 @@ def mine(request: Request):
 
 
 def _form_page(request: Request, p: dict, errors: dict | None = None, reload: bool = False):
-    page = svc.form_page(db_of(request), p, reload)
+    page = svc.form_page(pelayanan_of(request), p, reload)
     # a document's message links to its file input (id "file-<name>"), a typed answer's to its input
     links = {f["nama"]: f"file-{f['nama']}" for f in page["p"]["formulir"] if f["jenis"] == "berkas"}
     return render(request, "permohonan_isi.html", {
