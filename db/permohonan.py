@@ -12,7 +12,7 @@ OPEN = ("diajukan", "diverifikasi", "perlu_perbaikan", "disetujui")
 
 
 def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, instansi_id: int,
-              untuk_nik: str | None = None, untuk_nama: str | None = None) -> int:
+              untuk_nik: str | None = None, untuk_nama: str | None = None, untuk_perwalian: int | None = None) -> int:
     """The citizen's open draft for this service and region (and the family member it is for, if any),
     created on first use."""
     with write(db):
@@ -23,9 +23,9 @@ def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, in
             return row[0]
         # the application is filled in, and worked on, by the version of the service published now
         return db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, "
-                          "untuk_nama, layanan_versi) "
-                          "VALUES (?, ?, ?, ?, ?, ?, (SELECT versi FROM layanan WHERE id = ?))",
-                          [akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, untuk_nama,
+                          "untuk_nama, untuk_perwalian, layanan_versi) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT versi FROM layanan WHERE id = ?))",
+                          [akun_id, layanan_id, wilayah_kode, instansi_id, untuk_nik, untuk_nama, untuk_perwalian,
                            layanan_id]).lastrowid
 
 
@@ -35,7 +35,9 @@ def get(db: Database, permohonan_id: int) -> dict | None:
                   l.formulir, l.jangka_waktu_hari, l.terbitkan_dokumen, l.produk,
                   l.tingkat_ajukan, l.tingkat_terbit, l.alur, l.dokumen_judul, l.dokumen_kolom,
                   l.versi AS layanan_versi_kini,
-                  i.nama AS instansi_nama, k.nama AS wilayah_nama, a.nama AS pemohon_nama, a.nik AS pemohon_nik,
+                  (SELECT dasar FROM perwalian w WHERE w.id = p.untuk_perwalian) AS perwalian_dasar,
+                  i.nama AS instansi_nama, k.nama AS wilayah_nama, a.nama AS pemohon_nama,
+                  coalesce(a.nik, CASE WHEN a.status = 'tanpa_akun' THEN a.nik_asal END) AS pemohon_nik,
                   a.telepon AS pemohon_telepon, a.tingkat AS pemohon_tingkat, a.status AS pemohon_status
            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN instansi i ON i.id = p.instansi_id
            JOIN kabkota k ON k.kode = p.wilayah_kode JOIN akun a ON a.id = p.akun_id
@@ -194,10 +196,11 @@ def services_of_agency(db: Database, instansi_id: int) -> list[dict]:
 
 
 def offering(db: Database, slug: str, wilayah_kode: str) -> dict | None:
-    """The service as offered in a region (its agency there), if enabled."""
+    """The service as offered in a region (its agency there), if enabled and the region is live."""
     row = db.execute(
         """SELECT l.id AS layanan_id, lw.instansi_id FROM layanan l
            JOIN layanan_wilayah lw ON lw.layanan_id = l.id AND lw.aktif = 1
+           JOIN mpp m ON m.wilayah_kode = lw.wilayah_kode AND m.digital_aktif = 1
            WHERE l.slug = ? AND lw.wilayah_kode = ?""",
         [slug, wilayah_kode],
     ).fetchone()

@@ -13,8 +13,8 @@ BUDGET = 14 * 1024  # HTML + CSS, compressed: one TCP initial window
 def public_urls(client) -> list[str]:
     slugs = [a["href"] for a in soup(client.get("/layanan")).select("ul.services a")]
     regions = [a["href"] for a in soup(client.get("/")).select("ul.cols a")]
-    return ["/", "/layanan", "/layanan?q=akta", "/masuk", "/tidak-ada", "/layanan/akta-kelahiran?wilayah=2171",
-            *slugs, *regions]
+    return ["/", "/layanan", "/layanan?q=akta", "/masuk", "/lacak", "/tidak-ada",
+            "/layanan/akta-kelahiran?wilayah=2171", *slugs, *regions]
 
 
 def compressed_size(client, url: str) -> tuple[int, int]:
