@@ -25,6 +25,7 @@ from routes import (
     admin,
     akun,
     antrean,
+    bantuan,
     daftar,
     demo,
     kasus,
@@ -32,6 +33,7 @@ from routes import (
     pemantauan,
     pengaduan,
     permohonan,
+    perwalian,
     petugas,
     public,
     rancang,
@@ -108,7 +110,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     routes = [
         *public.routes, *akun.routes, *daftar.routes, *permohonan.routes, *petugas.routes, *kasus.routes,
         *verifikasi.routes, *demo.routes, *antrean.routes, *pengaduan.routes, *operasi.routes,
-        *pemantauan.routes, *admin.routes, *rancang.routes,
+        *pemantauan.routes, *admin.routes, *rancang.routes, *perwalian.routes, *bantuan.routes,
         Route("/static/{path:path}", assets.endpoint, name="static"),
     ]
     configure_logging(settings.log_level)

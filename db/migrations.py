@@ -669,6 +669,59 @@ def m016_layanan_sebagai_data(db: Database) -> None:
     )
 
 
+@migrations(name="017_bantuan_loket")
+def m017_bantuan_loket(db: Database) -> None:
+    # Applications an officer files at the counter for a citizen who is present (issue 17). Statements one by one.
+    db.execute(
+        """CREATE TABLE bantuan_loket (
+            permohonan_id INTEGER PRIMARY KEY REFERENCES permohonan(id),
+            nik TEXT NOT NULL,                  -- the applicant's NIK: in the registry, on the KTP-el shown
+            petugas_id INTEGER NOT NULL REFERENCES akun(id),  -- who filed it (who started it, until submitted)
+            ktp_diperiksa TEXT NOT NULL,        -- UTC stamp: the officer checked the KTP-el of the person present
+            kode_hash TEXT,                     -- keyed hash of the tracking code on the receipt; NULL: a draft
+            dibuat TEXT NOT NULL,
+            diajukan TEXT,                      -- UTC stamp of the (last) submit at the counter
+            diklaim TEXT,                       -- UTC stamp when the citizen took it into their own account
+            diklaim_oleh INTEGER REFERENCES akun(id)
+        ) STRICT""")
+    db.execute("CREATE INDEX bantuan_loket_petugas ON bantuan_loket(petugas_id, dibuat)")
+    # An applicant without an account is a stand-in row of akun, one per NIK: status 'tanpa_akun', nik NULL (the
+    # NIK stays free for the citizen's own registration), nik_asal = the NIK, no phone, no usable password.
+    db.execute("CREATE UNIQUE INDEX akun_tanpa_akun ON akun(nik_asal) WHERE status = 'tanpa_akun'")
+
+
+@migrations(name="018_penduduk_tempat_lahir")
+def m018_penduduk_tempat_lahir(db: Database) -> None:
+    # The embedded registry holds the birthplace too (the Kartu Keluarga prints it): forms fill it, as they fill
+    # name and birth date, from the registry ("dari data Dukcapil"). '' = not recorded: the citizen types it.
+    db.execute("ALTER TABLE penduduk ADD COLUMN tempat_lahir TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="019_perwalian")
+def m019_perwalian(db: Database) -> None:
+    # A guardianship an identity-desk officer verified at the counter (papers and the guardian's KTP-el seen):
+    # the guardian may apply for the ward as a parent does for a child on their Kartu Keluarga.
+    db.executescript(
+        """
+        CREATE TABLE perwalian (
+            id INTEGER PRIMARY KEY,
+            wali_akun_id INTEGER NOT NULL REFERENCES akun(id),
+            nik TEXT NOT NULL,                  -- the ward, as the registry knows them
+            nama TEXT NOT NULL,
+            dasar TEXT NOT NULL,                -- the papers: kind, number and date
+            petugas_id INTEGER NOT NULL REFERENCES akun(id),
+            wilayah_kode TEXT NOT NULL REFERENCES kabkota(kode),
+            dibuat TEXT NOT NULL,
+            dicabut TEXT                        -- UTC stamp when ended
+        ) STRICT;
+        CREATE UNIQUE INDEX perwalian_aktif ON perwalian(wali_akun_id, nik) WHERE dicabut IS NULL;
+        CREATE INDEX perwalian_wilayah ON perwalian(wilayah_kode, id);
+        -- why the applicant may act for ``untuk_nik``: the Kartu Keluarga (NULL), or the guardianship recorded
+        ALTER TABLE permohonan ADD COLUMN untuk_perwalian INTEGER REFERENCES perwalian(id);
+        """
+    )
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

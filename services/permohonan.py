@@ -23,7 +23,20 @@ from db.connection import write
 from integrations.dukcapil import Dukcapil, Member
 from integrations.http import ServiceUnavailable
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk, StrRecord
-from services import angka, berkas, dokumen, identitas, jaminan, kalender, notifikasi, ratelimit, skm, ttd
+from services import (
+    angka,
+    berkas,
+    dokumen,
+    identitas,
+    jaminan,
+    kalender,
+    notifikasi,
+    perwalian,
+    ratelimit,
+    sekali_isi,
+    skm,
+    ttd,
+)
 from services import nik as nik_rules
 
 STATUS = {
@@ -126,26 +139,38 @@ def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str =
     offer = q.offering(pel.db, slug, wilayah_kode)
     if offer is None:
         return None
-    member = None
+    member, guardianship = None, None
     if untuk and untuk != akun["nik"]:  # the registry is asked; when it does not answer, the app says so (503)
-        member = next((m for m in family_members(pel, akun, quiet=False) if m.nik == untuk), None)
-        if member is None:
-            return None
+        on_kk, wards = _family(pel, akun, quiet=False)
+        member = next((m for m in on_kk if m.nik == untuk), None)
+        if member is None:  # not on the KK: only with a guardianship recorded at the counter
+            member = next((m for m in wards if m.nik == untuk), None)
+            if member is None:
+                return None
+            guardianship = perwalian.record_id(pel.db, akun, member.nik)
     return q.draft_for(pel.db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"],
-                       member.nik if member else None, member.nama if member else None)
+                       member.nik if member else None, member.nama if member else None, guardianship)
 
 
 def family_members(pel: Pelayanan, akun: dict, quiet: bool = True) -> list[Member]:
-    """The other members of the citizen's Kartu Keluarga, as the population registry lists them: the people
-    a parent may apply for (a child's birth certificate, KIA). When the registry does not answer: empty with
+    """The other members of the citizen's Kartu Keluarga, as the population registry lists them, and the
+    people an identity-desk officer recorded them as guardian of: the people a parent may apply for (a
+    child's birth certificate, KIA). When the registry does not answer: empty with
     ``quiet`` (a page that only offers the choice), else ServiceUnavailable."""
+    on_kk, wards = _family(pel, akun, quiet)
+    return on_kk + [w for w in wards if w.nik not in {m.nik for m in on_kk}]
+
+
+def _family(pel: Pelayanan, akun: dict, quiet: bool) -> tuple[list[Member], list[Member]]:
+    """(the others on the citizen's KK by the registry, the wards recorded at the counter)."""
+    wards = perwalian.wards(pel.db, akun) if akun.get("id") else []
     try:
         members = pel.registry.family_of(akun["nik"]) if akun.get("nik") else []
-        return [m for m in members if m.nik != akun["nik"]]
     except ServiceUnavailable:
         if quiet:
-            return []
+            return [], wards
         raise
+    return [m for m in members if m.nik != akun["nik"]], wards
 
 
 def for_citizen(db: Database, akun: dict, permohonan_id: int) -> dict | None:
@@ -167,11 +192,15 @@ def citizen_applications(db: Database, akun: dict) -> list[dict]:
     return q.for_citizen(db, akun["id"])
 
 
-def form_page(db: Database, p: dict, reload: bool = False) -> dict:
-    """What the form page shows: the application (read again after a save), its files, the fields to fix."""
+def form_page(pel: Pelayanan, p: dict, reload: bool = False) -> dict:
+    """What the form page shows: the application (read again after a save) with what the population registry
+    fills (``dukcapil``: field → value shown read-only; ``catatan_dukcapil`` when it did not answer), its files,
+    the fields to fix."""
     if reload:
-        p = q.get(db, p["id"])
-    return {"p": p, "berkas": q.files(db, p["id"]), "perbaiki": fields_needing_fix(p)}
+        p = q.get(pel.db, p["id"])
+    filled = sekali_isi.fill(pel.db, pel.registry, p)
+    return {"p": filled.p, "dukcapil": filled.tetap, "catatan_dukcapil": filled.catatan,
+            "berkas": q.files(pel.db, p["id"]), "perbaiki": fields_needing_fix(p)}
 
 
 def file_of(db: Database, p: dict, berkas_id: int) -> dict | None:
@@ -187,10 +216,13 @@ def step_up_due(akun: dict, p: dict, minutes: int) -> bool:
 def review_page(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int, errors: dict | None = None) -> dict:
     """The check-answers page: every rule of the form (unless ``errors`` are given), the files, and what it
     says about identity: a selfie follows "Ajukan", or the counter checks it."""
+    filled = sekali_isi.fill(pel.db, pel.registry, p)  # what the registry holds, as the form page shows it
+    p = filled.p
     notes = level_notes(akun, p)
     due = step_up_due(akun, p, stepup_minutes)
     counter = "loket" in notes or p["ditahan"] == COUNTER_CHECK
-    return {"p": p, "errors": check_answers(pel, p) if errors is None else errors, "berkas": q.files(pel.db, p["id"]),
+    return {"p": p, "dukcapil": filled.tetap,
+            "errors": check_answers(pel, p) if errors is None else errors, "berkas": q.files(pel.db, p["id"]),
             "tingkat": notes, "swafoto": not notes.get("ajukan") and due,
             "loket": counter_visit(pel.db, p) if counter or due else None}
 
@@ -311,6 +343,7 @@ def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tu
         return {"_": "Permohonan ini sudah diajukan dan tidak dapat diubah."}
     fields = {f["nama"]: f for f in p["formulir"]}
     clean = {k: v.strip()[:2000] for k, v in answers.items() if k in fields and fields[k]["jenis"] != "berkas"}
+    clean = sekali_isi.without_registry_fields(pel.db, pel.registry, p, clean)  # the registry's value wins
     if clean:
         q.save_answers(pel.db, p["id"], clean, kalender.stamp())
     errors = {}
@@ -353,6 +386,8 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
 
 
 def _check_value(pel: Pelayanan, f: dict, value: str, p: dict) -> str | None:
+    if f.get("maks") and len(value) > f["maks"]:  # a limit the service's form sets
+        return f"{f['label']}: paling banyak {f['maks']} karakter."
     if f["jenis"] == "tanggal":
         return None if kalender.parse_date(value) else f"{f['label']}: tulis tanggal seperti 31-12-2024."
     if f["jenis"] == "angka":

@@ -79,6 +79,11 @@ RULES = {
     "POST /petugas/antrean": OFFICERS, "POST /petugas/permohonan/{id}/tindakan": CASE,
     "POST /petugas/permohonan/{id}/cabut": CASE,
     "POST /petugas/pengaduan/{id}": COMPLAINT,
+    # filing at the counter for a citizen present: any officer, for their agency; tracking it needs no account
+    "GET /petugas/bantu": OFFICERS, "POST /petugas/bantu": OFFICERS,
+    "GET /petugas/permohonan/{id}/bantu": CASE, "POST /petugas/permohonan/{id}/bantu": CASE,
+    "POST /petugas/permohonan/{id}/kode-lacak": rule("login", *["404"] * 7),  # the world's case has no code
+    "GET /lacak": PUBLIC, "POST /lacak": PUBLIC, "POST /lacak/klaim": CITIZENS,
     "POST /keluar/semua": LOGGED_IN, "POST /keluar": PUBLIC,
     # monitoring: the rollout picture is open data; criteria, performance and import are the ministry's
     **{f"GET /pemantauan{p}": PUBLIC for p in ("", "/provinsi", "/daftar", "/wilayah/{kode}", "/ringkasan.csv",
@@ -86,8 +91,17 @@ RULES = {
     **{f"GET /pemantauan{p}": MINISTRY for p in ("/kriteria", "/kriteria.csv", "/kinerja", "/kinerja.csv", "/impor",
                                                           "/pengaduan")},
     "POST /pemantauan/impor": MINISTRY,
+    # onboarding a region: the ministry's; opening it to citizens: its own region admin's
+    "GET /pemantauan/daerah-baru": MINISTRY, "GET /pemantauan/daerah-baru/{kode}": MINISTRY,
+    "POST /pemantauan/daerah-baru/{kode}": MINISTRY,
+    "GET /admin/{kode}/buka": REGION_ADMIN, "POST /admin/{kode}/buka": REGION_ADMIN,
     **{f"{m} /admin/{{kode}}/{p}": REGION_ADMIN for m in ("GET", "POST")
        for p in ("profil", "instansi", "gerai", "layanan", "petugas", "libur", "kriteria")},
+    # a region's own services: designed, previewed, published and retired by its region admin only
+    **{f"{m} /admin/{{kode}}/layanan-daerah{p}": REGION_ADMIN for m in ("GET", "POST") for p in ("", "/{id}")},
+    **{f"POST /admin/{{kode}}/layanan-daerah/{{id}}/{p}": REGION_ADMIN for p in ("kolom", "terbitkan", "hentikan")},
+    "GET /admin/{kode}/layanan-daerah/{id}/pratinjau": REGION_ADMIN,
+    "GET /petugas/perwalian": IDENTITY_DESK, "POST /petugas/perwalian": IDENTITY_DESK,
 }
 
 
@@ -151,10 +165,14 @@ def build_world(app, db) -> dict:
                      "('2171115006790002', 'Dewi Lestari Putri', '081300000000', 'x', 'now', 'ditinjau')").lastrowid
     rid = db.execute("INSERT INTO tinjauan (pendaftaran_id, wilayah_kode, alasan) VALUES (?, '2171', 'tanpa_foto')",
                      [reg]).lastrowid
+    from services.rancang import blank
+    draft = db.execute("INSERT INTO layanan_rancangan (wilayah_kode, instansi_id, definisi, dibuat, diubah) "
+                       "VALUES ('2171', ?, ?, '', '')",
+                       [disduk, json.dumps(blank("Surat Uji", "disdukcapil"))]).lastrowid
     db.conn.commit()
     return {"{id}": None, "{berkas_id}": str(bid), "{kolom}": "berkas_kk_lama", "{slug}": "kartu-keluarga",
             "{kode}": "2171", "{token}": token, "{nomor}": "ADU-2171-000001", "{path:path}": None,
-            "ids": {"permohonan": pid, "antrean": tid, "pengaduan": cid, "aktivasi": rid}}
+            "ids": {"permohonan": pid, "antrean": tid, "pengaduan": cid, "aktivasi": rid, "rancangan": draft}}
 
 
 QUERY = {"GET /permohonan/baru": "?layanan=kia&wilayah=2171"}
@@ -167,7 +185,8 @@ def concrete(key: str, world: dict, client) -> str:
         return client.app.state.assets.url("app.css")
     section = path.split("/")[2] if path.count("/") >= 2 else ""
     if "{id}" in path:
-        kind = {"permohonan": "permohonan", "antrean": "antrean", "aktivasi": "aktivasi", "pengaduan": "pengaduan"}
+        kind = {"permohonan": "permohonan", "antrean": "antrean", "aktivasi": "aktivasi", "pengaduan": "pengaduan",
+                "admin": "rancangan"}
         owner = path.split("/")[1] if path.startswith("/petugas") is False else section
         path = path.replace("{id}", str(world["ids"][kind[owner]]))
     for k, v in world.items():

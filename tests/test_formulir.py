@@ -132,6 +132,68 @@ def kasus(client, db):
     return _post_empty(client, f"/petugas/permohonan/{pid}", f"/petugas/permohonan/{pid}/tindakan", aksi="tolak")
 
 
+def rancang_daftar(client, db):
+    login(client, "admin.batam")
+    return _post_empty(client, "/admin/2171/layanan-daerah")
+
+
+def rancang_ubah(client, db):
+    """A field added with nothing typed, then the service's description saved with a bad fee and period."""
+    login(client, "admin.batam")
+    agency = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'").fetchone()[0]
+    r = _post_empty(client, "/admin/2171/layanan-daerah", nama="Izin Reklame", instansi_id=str(agency))
+    page = r.headers["location"]
+    return _post_empty(client, page, f"{page}/kolom", aksi="tambah", kolom_jenis="pilihan")
+
+
+def rancang_ubah_keterangan(client, db):
+    login(client, "admin.batam")
+    agency = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'").fetchone()[0]
+    r = _post_empty(client, "/admin/2171/layanan-daerah", nama="Izin Reklame", instansi_id=str(agency))
+    page = r.headers["location"]
+    return _post_empty(client, page, page, nama="X", instansi_id=str(agency), biaya="seribu",
+                       jangka_waktu_hari="0", tingkat_ajukan="terverifikasi_petugas", tingkat_terbit="terdaftar")
+
+
+def petugas_perwalian(client, db):
+    login(client, "dukcapil.batam")
+    return _post_empty(client, "/petugas/perwalian")
+
+
+def bantuan(client, db):
+    login(client, "dukcapil.batam")
+    return _post_empty(client, "/petugas/bantu")
+
+
+def bantuan_isi(client, db):
+    """An application filed at the counter, submitted with nothing typed."""
+    login(client, "dukcapil.batam")
+    layanan = db.execute("SELECT id FROM layanan WHERE slug = 'ktp-el'").fetchone()[0]
+    r = _post_empty(client, "/petugas/bantu", nik="2171064712880001", layanan=str(layanan), ktp_diperiksa="ya")
+    url = r.headers["location"]
+    return _post_empty(client, url, url, aksi="ajukan")
+
+
+def lacak(client, db):
+    return _post_empty(client, "/lacak")
+
+
+def penyiapan_isi(client, db):
+    login(client, "kemenpanrb")
+    return _post_empty(client, "/pemantauan/daerah-baru/1172")
+
+
+def penyiapan_buka(client, db):
+    """A region onboarded, opened by its manager before any officer is in place."""
+    from tests.test_penyiapan import FORM, PASSWORD, onboard
+    login(client, "kemenpanrb")
+    assert onboard(client).status_code == 303
+    client.cookies.clear()
+    login(client, FORM["username"], PASSWORD)
+    hidden = _hidden(soup(client.get("/admin/1172/profil")), "/admin/1172/profil")  # the page has no button yet
+    return client.post("/admin/1172/buka", data=hidden, follow_redirects=False)
+
+
 CASES = {  # template -> the cases that show it with errors
     "masuk.html": [masuk],
     "daftar.html": [daftar, daftar_nik],
@@ -149,6 +211,14 @@ CASES = {  # template -> the cases that show it with errors
     "admin_libur.html": [_admin("libur")],
     "admin_kriteria.html": [admin_kriteria],
     "kasus.html": [kasus],
+    "rancang_daftar.html": [rancang_daftar],
+    "rancang_ubah.html": [rancang_ubah, rancang_ubah_keterangan],
+    "petugas_perwalian.html": [petugas_perwalian],
+    "bantuan.html": [bantuan],
+    "bantuan_isi.html": [bantuan_isi],
+    "lacak.html": [lacak],
+    "penyiapan_isi.html": [penyiapan_isi],
+    "penyiapan_buka.html": [penyiapan_buka],
 }
 # shown only inside the pages above, or a fragment of an htmx answer
 PARTS = {"_macros.html", "_isian.html", "_skm_form.html", "_admin_nav.html",
