@@ -21,7 +21,7 @@ from db import admin_wilayah as agencies_q
 from db import audit
 from db import definisi as q
 from db.connection import write
-from db.reference import LEVELS
+from db.reference import DUKCAPIL_ATTRIBUTES, LEVELS, SEX_OPTIONS
 from services import angka, kalender
 from services.admin_wilayah import ADMINDUK_GRATIS, Refused, region
 from services.jaminan import SHORT as LEVEL_NAMES
@@ -35,6 +35,11 @@ KINDS = {"teks": "Teks singkat", "teks_panjang": "Teks panjang", "tanggal": "Tan
 FLOWS = {"lengkap": FLOW_FULL, "ringkas": FLOW_SHORT}
 FLOW_NAMES = {"lengkap": "Verifikator → Validator → Penandatangan",
               "ringkas": "Verifikator → Penandatangan (verifikasi langsung menyetujui)"}
+# what a field may be filled with from the population registry (services/sekali_isi.py): never typed again
+FROM_REGISTRY = {"nama": "Nama", "nik": "NIK", "tempat_lahir": "Tempat lahir", "tanggal_lahir": "Tanggal lahir",
+                 "jenis_kelamin": "Jenis kelamin", "alamat": "Alamat", "no_kk": "Nomor Kartu Keluarga"}
+KIND_NAMES = {"teks": "teks singkat", "teks_panjang": "teks panjang", "tanggal": "tanggal", "pilihan": "pilihan",
+              "nik": "NIK", "angka": "angka"}
 MAX_FIELDS = 60
 MAX_TEXT = {"teks": 200, "teks_panjang": 2000}
 DEFAULT_COMPLAINTS = ("Melalui menu Pengaduan MPP Digital, SP4N-LAPOR! (lapor.go.id), atau gerai pengaduan di MPP.")
@@ -98,6 +103,7 @@ def draft_of(db: Database, admin: dict, kode: str, rancangan_id: int) -> dict:
 def edit_page(db: Database, admin: dict, kode: str, rancangan_id: int) -> dict:
     d = draft_of(db, admin, kode, rancangan_id)
     return {"r": d, "s": d["definisi"], "instansi": agencies_q.agencies(db, kode), "jenis": KINDS,
+            "dukcapil": FROM_REGISTRY,
             "alur": FLOW_NAMES, "tingkat": {lv: LEVEL_NAMES.get(lv, lv) for lv in LEVELS},
             "masalah": problems(d["definisi"])}
 
@@ -313,6 +319,20 @@ def _field_from(form, fields: list[dict], editing: int | None) -> dict:
             errors["kolom_maks"] = f"Panjang paling banyak: angka 1 sampai {MAX_TEXT[kind]}."
         elif most != MAX_TEXT[kind]:
             field["maks"] = most
+    source = str(form.get("kolom_dukcapil", ""))
+    if source:
+        if source not in DUKCAPIL_ATTRIBUTES or source not in FROM_REGISTRY:
+            errors["kolom_dukcapil"] = "Pilih data Dukcapil dari daftar."
+        elif kind not in DUKCAPIL_ATTRIBUTES[source]:
+            kinds = " atau ".join(KIND_NAMES[k] for k in DUKCAPIL_ATTRIBUTES[source])
+            errors["kolom_dukcapil"] = f"{FROM_REGISTRY[source]} dari data Dukcapil hanya untuk isian berjenis {kinds}."
+        else:
+            field["dukcapil"] = source
+            if form.get("kolom_anggota_saja") == "1":
+                field["dukcapil_anggota_saja"] = True
+            if source == "jenis_kelamin":  # the registry's L/P, offered as the two choices
+                field["opsi"] = list(SEX_OPTIONS.values())
+                errors.pop("kolom_opsi", None)
     if errors:
         raise Refused(errors)
     return field

@@ -252,3 +252,18 @@ def test_a_changed_national_template_is_a_new_version_and_started_drafts_keep_th
     db.execute("DELETE FROM permohonan WHERE id = ?", [pid])
     db.conn.commit()
     assert 'name="golongan_darah"' in citizen.get(f"/permohonan/{start(citizen, 'kia')}/isi").text
+
+
+def test_a_designed_field_can_be_filled_from_the_registry_and_is_not_typed(admin, citizen, db):  # noqa: F811
+    rid = design(admin, db)
+    page = f"{BASE}/{rid}"
+    wrong = post(admin, page, f"{page}/kolom", {"kolom_label": "Tanggal lahir pemohon", "kolom_jenis": "teks",
+                                                 "kolom_dukcapil": "tanggal_lahir", "aksi": "tambah"})
+    assert wrong.status_code == 400 and "hanya untuk isian berjenis tanggal" in text_of(wrong)
+    r = post(admin, page, f"{page}/kolom", {"kolom_label": "Alamat pemohon", "kolom_jenis": "teks_panjang",
+                                             "kolom_wajib": "1", "kolom_dukcapil": "alamat", "aksi": "tambah"})
+    assert r.status_code == 303
+    assert publish(admin, rid).status_code == 303
+    pid = start(citizen, slug_of(db, rid))
+    form = citizen.get(f"/permohonan/{pid}/isi")
+    assert soup(form).find(attrs={"name": "alamat_pemohon"}) is None and "dari data Dukcapil" in text_of(form)
