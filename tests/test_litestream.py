@@ -194,7 +194,7 @@ def save(c: httpx.Client, pid: int, token: str, name: str, value: str) -> httpx.
 
 
 def services_with_text_field(db_path: str | Path, n: int) -> list[tuple[str, str]]:
-    """``n`` services offered in Kota Batam whose form has a free-text field: (slug, field)."""
+    """``n`` services offered in Kota Batam whose form has a free-text field the citizen types: (slug, field)."""
     conn = sqlite3.connect(db_path)
     try:
         rows = conn.execute("SELECT l.slug, l.formulir FROM layanan l JOIN layanan_wilayah lw ON lw.layanan_id = l.id "
@@ -203,7 +203,8 @@ def services_with_text_field(db_path: str | Path, n: int) -> list[tuple[str, str
         conn.close()
     out = []
     for slug, formulir in rows:
-        text = [f["nama"] for f in json.loads(formulir) if f["jenis"] == "teks"]
+        # a field the citizen types (one filled from the population registry ignores what is posted)
+        text = [f["nama"] for f in json.loads(formulir) if f["jenis"] == "teks" and not f.get("dukcapil")]
         if text:
             out.append((slug, text[0]))
     assert len(out) >= n, out
