@@ -17,12 +17,22 @@ def stand_in_of(db: Database, nik: str) -> int | None:
 
 def create_stand_in(db: Database, nik: str, nama: str, wilayah_kode: str, username: str, dibuat: str) -> int:
     """The stand-in of an applicant without an account: it owns their applications until they claim them.
-    Its password is no scrypt hash (nobody logs in with it) and it holds no NIK (registration stays free)."""
+    Its password is no scrypt hash (nobody logs in with it) and it holds no NIK (registration stays free).
+    It starts at the lowest level ('dasar'): ``verify_stand_in`` raises it when an application is submitted."""
     with write(db):
         return db.execute(
             "INSERT INTO akun (peran, username, nama, kata_sandi, wilayah_kode, tingkat, status, nik_asal, dibuat) "
-            "VALUES ('warga', ?, ?, '!', ?, 'terverifikasi_petugas', ?, ?, ?)",
+            "VALUES ('warga', ?, ?, '!', ?, 'dasar', ?, ?, ?)",
             [username, nama, wilayah_kode, STAND_IN, nik, dibuat]).lastrowid
+
+
+def verify_stand_in(db: Database, akun_id: int) -> bool:
+    """Raise a stand-in to 'terverifikasi_petugas' (KTP-el checked at the counter); True when this raised it (the
+    caller records the assurance), False when it is no stand-in or was raised before."""
+    with write(db):
+        return db.execute(
+            "UPDATE akun SET tingkat = 'terverifikasi_petugas' WHERE id = ? AND status = ? "
+            "AND tingkat != 'terverifikasi_petugas'", [akun_id, STAND_IN]).rowcount == 1
 
 
 def open_record(db: Database, permohonan_id: int, nik: str, petugas_id: int, ktp_diperiksa: str) -> None:

@@ -18,16 +18,18 @@ def due(db: Database, now: float, limit: int) -> list[dict]:
         "SELECT * FROM notifikasi WHERE status = 'antri' AND berikut <= ? ORDER BY berikut LIMIT ?", [now, limit])]
 
 
-def sent(db: Database, notifikasi_id: int) -> None:
+def sent(db: Database, notifikasi_id: int, isi: str | None = None) -> None:
+    """Sent; ``isi``: the text to keep from now on (without its secrets), when given."""
     with write(db):
-        db.execute("UPDATE notifikasi SET status = 'terkirim', percobaan = percobaan + 1 WHERE id = ?",
-                   [notifikasi_id])
+        db.execute("UPDATE notifikasi SET status = 'terkirim', percobaan = percobaan + 1, isi = coalesce(?, isi) "
+                   "WHERE id = ?", [isi, notifikasi_id])
 
 
-def failed(db: Database, notifikasi_id: int, attempts: int, next_at: float, error: str, final: bool) -> None:
+def failed(db: Database, notifikasi_id: int, attempts: int, next_at: float, error: str, final: bool,
+           isi: str | None = None) -> None:
     with write(db):
-        db.execute("UPDATE notifikasi SET percobaan = ?, berikut = ?, galat = ?, status = ? WHERE id = ?",
-                   [attempts, next_at, error, "gagal" if final else "antri", notifikasi_id])
+        db.execute("UPDATE notifikasi SET percobaan = ?, berikut = ?, galat = ?, status = ?, isi = coalesce(?, isi) "
+                   "WHERE id = ?", [attempts, next_at, error, "gagal" if final else "antri", isi, notifikasi_id])
 
 
 def recent(db: Database, limit: int = 50) -> list[dict]:

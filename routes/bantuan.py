@@ -19,13 +19,37 @@ from web.pelayanan import pelayanan_of
 from web.render import db_of, limited, path_to, read_upload, render, with_form
 
 SAVED = "Isian dan berkas tersimpan. Lanjutkan, lalu tekan \u201cAjukan\u201d."
+ONCE = "tanda_terima"  # session: application id -> its receipt's code, sealed (services.bantuan.seal), until shown
+ONCE_KEPT = 5          # sealed receipts a session holds at most (several tabs); the oldest goes first
 
 
 def _loket(request: Request, officer: dict | None = None) -> svc.Loket:
     pel = pelayanan_of(request)
     if officer is not None:  # other people's NIKs typed in forms count per officer, not per hall's address
         pel = replace(pel, klien=f"petugas:{officer['id']}")
-    return svc.Loket(pel, identity_of(request).subkey(svc.KEY_PURPOSE))
+    idn = identity_of(request)
+    return svc.Loket(pel, idn.subkey(svc.KEY_PURPOSE), idn.subkey(svc.SEAL_PURPOSE))
+
+
+def _keep_once(request: Request, permohonan_id: int, sealed: str) -> None:
+    """The receipt's code for the page the submit redirects to. A new dict each time: the stored answer of the
+    submit (web/formguard.py) keeps the session only when it sees it changed."""
+    kept = {k: v for k, v in (request.session.get(ONCE) or {}).items() if k != str(permohonan_id)}
+    kept[str(permohonan_id)] = sealed
+    request.session[ONCE] = dict(list(kept.items())[-ONCE_KEPT:])
+
+
+def _take_once(request: Request, permohonan_id: int) -> str | None:
+    """The sealed code of this application's receipt, taken out of the session: a reload no longer has it."""
+    kept = request.session.get(ONCE)
+    if not isinstance(kept, dict) or str(permohonan_id) not in kept:
+        return None
+    rest = {k: v for k, v in kept.items() if k != str(permohonan_id)}
+    if rest:
+        request.session[ONCE] = rest
+    else:
+        request.session.pop(ONCE)
+    return kept[str(permohonan_id)]
 
 
 def _lacak_url(request: Request) -> str:
@@ -66,8 +90,13 @@ def _counter_case(request: Request, officer: dict) -> tuple[dict, dict]:
 
 
 def case(request: Request):
+    """The counter application: its form while it can be edited; else, right after a submit (or a new code), the
+    receipt with its code, once; after that what was filed, and a new code."""
     officer = auth.require(request, "petugas")
     p, rec = _counter_case(request, officer)
+    receipt = svc.receipt(_loket(request, officer), officer, p, rec, _take_once(request, p["id"]))
+    if receipt is not None:
+        return render(request, "bantuan_tanda_terima.html", {"t": receipt, "lacak": _lacak_url(request)})
     return _case_page(request, officer, p, rec, info=request.session.pop("pesan", None))
 
 
@@ -80,7 +109,8 @@ def _case_page(request: Request, officer: dict, p: dict, rec: dict, errors: dict
         return render(request, "bantuan_isi.html", {**page, "tautan": links, "telepon": telepon, "info": info},
                       status_code=status_code)
     return render(request, "bantuan_kasus.html", {**svc.summary_page(db_of(request), p, rec), "info": info,
-                                                  "galat": galat}, status_code=status_code)
+                                                  "galat": galat, "sekali": svc.ONCE_SHOWN},
+                  status_code=status_code)
 
 
 def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
@@ -95,8 +125,9 @@ def _answers_and_files(form) -> tuple[dict[str, str], dict[str, tuple[str, bytes
 
 @with_form
 def submit(request: Request, form):
-    """Save the answers and papers; with "Ajukan", submit. The answer of a submit is the receipt itself (its code
-    exists nowhere else): a retry of the same submit (same ``_idem``) gets that same receipt, never a second filing."""
+    """Save the answers and papers; with "Ajukan", submit, then a redirect to the receipt page, which shows the code
+    once from the session (sealed): the stored answer of the submit holds no code. A retry of the same submit (same
+    ``_idem``) gets that same answer, and the same session, never a second filing."""
     officer = auth.require(request, "petugas")
     p, rec = _counter_case(request, officer)
     answers, files = _answers_and_files(form)
@@ -108,11 +139,12 @@ def submit(request: Request, form):
         return _case_page(request, officer, p, rec, info="Permohonan ini sudah diajukan; tidak diajukan dua kali.")
     if done.errors:
         return _case_page(request, officer, p, rec, done.errors, 400, telepon)
-    if done.receipt is None:
+    if done.once is None:
         request.session["pesan"] = SAVED
         return auth.redirect(path_to(request, "bantu_isi", id=p["id"]))
+    _keep_once(request, p["id"], svc.seal(_loket(request, officer), officer, done.once))
     jobs.wake_outbox(request)
-    return render(request, "bantuan_tanda_terima.html", {"t": done.receipt, "lacak": _lacak_url(request)})
+    return auth.redirect(path_to(request, "bantu_isi", id=p["id"]))
 
 
 @with_form
@@ -123,10 +155,12 @@ def renew(request: Request, form):
     if found is None:
         raise HTTPException(404)
     p, rec = found
-    receipt, why = svc.renew_code(_loket(request, officer), officer, p, rec, form.get("ktp_diperiksa") == "ya")
-    if receipt is None:
+    loket = _loket(request, officer)
+    once, why = svc.renew_code(loket, officer, p, rec, form.get("ktp_diperiksa") == "ya")
+    if once is None:
         return _case_page(request, officer, p, rec, status_code=400, galat=why)
-    return render(request, "bantuan_tanda_terima.html", {"t": receipt, "lacak": _lacak_url(request)})
+    _keep_once(request, p["id"], svc.seal(loket, officer, once))
+    return auth.redirect(path_to(request, "bantu_isi", id=p["id"]))
 
 
 # --- The citizen --------------------------------------------------------------------------------------------
@@ -167,7 +201,8 @@ def track(request: Request, form):
 
 @with_form
 def claim(request: Request, form):
-    """The logged-in citizen takes the application into their account; then its own page."""
+    """The logged-in citizen takes the application into their account (the code typed again: no page holds it);
+    then its own page."""
     akun = auth.require(request, "warga")
     nomor, kode, errors = _pair(form)
     if errors:

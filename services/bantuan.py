@@ -3,13 +3,20 @@ the citizen tracks it without an account, and later claims it into their own acc
 
 **Filing.** An officer of the agency that runs the service in the officer's region types the NIK from the
 KTP-el the citizen shows and ticks that the card was checked against the person. The NIK must be in the
-population registry. The draft belongs to the NIK's *stand-in* (``db/bantuan.py``): a row of ``akun`` with
-status 'tanpa_akun', no NIK of its own (the citizen can still register), no phone and no usable password,
-raised to ``terverifikasi_petugas`` by that in-person check (recorded in ``jaminan``). The officer fills the
-answers and uploads the papers (the same checks as the citizen's form), then submits: the registration
-number and the due date are set as for an online submit, and a tracking code is drawn, printed once on the
-receipt and kept only as a keyed hash (HMAC, bound to the application). An SMS with number and code goes to a
-number the citizen gives, if any. Who filed it is in the timeline and the audit log.
+population registry, which is asked only within the officer's limit of distinct NIKs a day
+(``NIK_PER_OFFICER``; the same NIK again is free). The draft belongs to the NIK's *stand-in*
+(``db/bantuan.py``): a row of ``akun`` with status 'tanpa_akun', no NIK of its own (the citizen can still
+register), no phone and no usable password. The stand-in and the draft are made at the start because they hold
+the answers and papers; the stand-in is raised to ``terverifikasi_petugas`` (recorded in ``jaminan``) only when
+an application is submitted under that in-person check and stays with it, so a NIK typed and left leaves no
+record that its owner was verified. The officer fills the answers and uploads the papers (the same checks as the
+citizen's form; each save audited as ``ubah_di_loket`` with the fields it changed), then submits: the
+registration number and the due date are set as for an online submit, and a tracking code is drawn and kept
+only as a keyed hash (HMAC, bound to the application). The submit answers with a redirect; the code reaches the
+receipt page once, sealed (AES-GCM) in the officer's session, so it is in clear in no stored answer
+(``idempotensi``) and nowhere in the database. An SMS with number and code goes to a number the citizen gives,
+if any; the outbox keeps the code only until the SMS is sent (``notifikasi.secret``). Who filed it is in the
+timeline and the audit log.
 
 **Whose it is.** When the NIK already has an account, active and at a level that reaches the service's issue
 level (never below face-verified), the submit files it straight into that account: the citizen sees it at once.
@@ -19,19 +26,24 @@ document that the in-person check just allowed.
 
 **Tracking and claiming.** ``/lacak`` shows status, timeline (no officer names), due date and whether the
 document is ready for the number and the code; a wrong pair is one message, never which half was wrong, and
-wrong pairs are limited per client address only. A logged-in citizen whose NIK is the application's claims it
-with the same pair: it moves from the stand-in to their account (audited, idempotent). While the document is
+wrong pairs are limited per client address only (``pengaduan.limited_lookup``, as complaints are). The result
+page does not repeat the code: a logged-in citizen whose NIK is the application's types it again to claim it,
+and it moves from the stand-in to their account (audited, idempotent). While the document is
 still to be issued, the account must have the level the service issues at, or the claim would hold it back.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlite_utils import Database
 
 from db import audit
@@ -44,19 +56,30 @@ from services import angka, dokumen, jaminan, kalender, notifikasi, ratelimit
 from services import nik as nik_rules
 from services import permohonan as permohonan_svc
 from services.identitas import normalise_phone
+from services.pengaduan import TrackingPaused, limited_lookup, normalise_number
 from services.permohonan import Pelayanan
 from services.samaran import mask_nik, mask_phone
 
 KEY_PURPOSE = "kode-lacak-permohonan"  # Identity.subkey: the key of the tracking codes' hashes
+SEAL_PURPOSE = "tanda-terima-sekali"  # Identity.subkey: the key that seals a receipt's code in the officer's session
+RECEIPT_SHOWN_S = 15 * 60  # the sealed code is shown on the receipt page within this time of the submit, once
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read from paper, typed on a phone
 CODE_LENGTH = 8  # 40 bits; with the limit below a guess per address succeeds about once in 10^10 years
 TRACK_PER_CLIENT = ratelimit.Limit("lacak-permohonan:klien", 20, 3600)
 CLAIM_PER_ACCOUNT = ratelimit.Limit("klaim-permohonan:akun", 10, 3600)
+# Applicants' NIKs an officer has the registry check at the counter: distinct NIKs per officer and day (the same
+# NIK again is free). Not ratelimit.allow_other_nik's 10 per account: a counter serves dozens of people a day.
+NIK_PER_OFFICER = ratelimit.Limit("nik-loket:petugas", 60, 86400)
+NIK_CHECKED = ratelimit.Limit("nik-loket:dicek", 1, 86400)  # "this officer had this NIK checked today"
 RECENT_DAYS = 30
 FACE = "terverifikasi_wajah"
 
 NIK_UNKNOWN = ("NIK tidak ditemukan di data kependudukan (Dukcapil). Periksa 16 angka pada KTP-el; permohonan "
                "belum dibuat.")
+NIK_LIMITED = ("Pemeriksaan NIK ke data kependudukan dari akun Anda sudah mencapai {n} NIK hari ini. Coba lagi "
+               "dalam {wait}; NIK yang sudah diperiksa hari ini tetap dapat dipakai.")
+ONCE_SHOWN = ("Kode pelacakan hanya tampil sekali, pada tanda terima saat diajukan, dan tidak disimpan. Bila warga "
+              "belum mencatatnya atau kehilangan tanda terima, buat kode baru di bawah.")
 NOT_FOUND = ("Nomor registrasi atau kode pelacakan tidak cocok. Periksa keduanya pada tanda terima dari loket, "
              "lalu coba lagi.")
 NOT_YOURS = ("Nomor registrasi atau kode pelacakan tidak cocok dengan permohonan atas NIK akun Anda. Periksa "
@@ -76,10 +99,11 @@ TRACK_NEXT = {
 
 @dataclass
 class Loket:
-    """What counter filing, tracking and claiming need: the application service and the key of the codes."""
+    """What counter filing, tracking and claiming need: the application service and the keys of the codes."""
 
     pel: Pelayanan
-    key: bytes
+    key: bytes   # of the tracking codes' hashes (KEY_PURPOSE)
+    seal: bytes  # of a receipt's code on its way to the receipt page (SEAL_PURPOSE)
 
 
 # --- Tracking codes -----------------------------------------------------------------------------------------
@@ -96,11 +120,6 @@ def shown_code(code: str) -> str:
 def normalise_code(raw: str) -> str:
     """A code as typed: spaces and dashes dropped, letters upper-case."""
     return "".join(ch for ch in (raw or "").upper() if ch.isascii() and ch.isalnum())[:16]
-
-
-def normalise_number(raw: str) -> str:
-    """A registration number as typed from a receipt: spaces dropped (its dashes stay), letters upper-case."""
-    return "".join((raw or "").split()).upper()[:40]
 
 
 def _digest(key: bytes, permohonan_id: int, code: str) -> str:
@@ -130,9 +149,23 @@ class Started:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _registry_wait(db: Database, officer: dict, nik: str) -> float:
+    """0 when the registry may be asked about this NIK for this officer now (counted), else seconds to wait."""
+    who = str(officer["id"])
+    checked = f"{who}:{ratelimit.digest(nik)}"
+    if ratelimit.blocked(db, NIK_CHECKED, checked):
+        return 0.0
+    wait = ratelimit.wait_s(db, NIK_PER_OFFICER, who)
+    if not wait:
+        with write(db):
+            ratelimit.record_failure(db, NIK_CHECKED, checked)
+            ratelimit.record_failure(db, NIK_PER_OFFICER, who)
+    return wait
+
+
 def start(loket: Loket, officer: dict, nik_raw: str, layanan_raw: str, ktp_checked: bool) -> Started:
-    """The draft of a citizen present at the counter for one of the officer's services. The registry is asked
-    (raises ServiceUnavailable when it does not answer: nothing is written then)."""
+    """The draft of a citizen present at the counter for one of the officer's services. The registry is asked,
+    within the officer's limit (raises ServiceUnavailable when it does not answer: nothing is written then)."""
     db = loket.pel.db
     errors = {}
     checked = nik_rules.check(db, nik_raw)
@@ -148,17 +181,19 @@ def start(loket: Loket, officer: dict, nik_raw: str, layanan_raw: str, ktp_check
         errors["ktp_diperiksa"] = "Periksa KTP-el asli warga yang hadir, lalu centang pernyataannya."
     if errors:
         return Started(errors=errors)
+    wait = _registry_wait(db, officer, checked.nik)
+    if wait:
+        return Started(errors={"nik": NIK_LIMITED.format(n=NIK_PER_OFFICER.attempts,
+                                                         wait=ratelimit.wait_message(wait))})
     resident = loket.pel.registry.lookup(checked.nik)
     if resident is None:
         return Started(errors={"nik": NIK_UNKNOWN})
     stamp = kalender.stamp()
     with write(db):
         akun_id = q.stand_in_of(db, checked.nik)
-        if akun_id is None:
+        if akun_id is None:  # not verified yet: the submit records the in-person check (``file``)
             akun_id = q.create_stand_in(db, checked.nik, resident.nama, officer["wilayah_kode"],
                                         f"loket-{secrets.token_hex(8)}", stamp)
-            identitas_q.record_assurance(db, akun_id, "terverifikasi_petugas", "gerai", petugas_id=officer["id"],
-                                         keterangan="KTP-el diperiksa langsung saat permohonan diajukan di loket")
         pid = permohonan_q.draft_for(db, akun_id, layanan_id, officer["wilayah_kode"], officer["instansi_id"])
         q.open_record(db, pid, checked.nik, officer["id"], stamp)
         audit.append(db, officer["id"], "mulai_di_loket", f"permohonan:{pid}",
@@ -193,6 +228,17 @@ def summary_page(db: Database, p: dict, rec: dict) -> dict:
 
 
 @dataclass
+class Once:
+    """What only the receipt page shows, once: sealed into the officer's session by the submit (or a new code)
+    and opened by the page it redirects to (``seal``, ``receipt``)."""
+
+    permohonan_id: int
+    kode: str = ""            # the tracking code as drawn (8 characters); '' on a resubmit (the first stays valid)
+    sms: str = ""             # masked number the SMS went to
+    kode_baru: bool = False   # a new code replacing a lost receipt's
+
+
+@dataclass
 class Receipt:
     """What the citizen takes home: the number, the code (shown only here), where and how to track it."""
 
@@ -205,7 +251,7 @@ class Receipt:
     nama: str
     nik: str                  # masked
     tenggat: str              # ISO date
-    di_akun: bool             # filed straight into the citizen's own account
+    di_akun: bool             # in the citizen's own account
     sms: str = ""             # masked number the SMS went to
     kode_baru: bool = False   # a new code replacing a lost receipt's
 
@@ -213,8 +259,45 @@ class Receipt:
 @dataclass
 class Filed:
     errors: dict[str, str] = field(default_factory=dict)
-    receipt: Receipt | None = None
+    once: Once | None = None  # submitted: what its receipt page shows once
     already: bool = False     # submitted before (another tab, a reload): nothing filed again
+
+
+def _bound_to(officer: dict, permohonan_id: int) -> bytes:
+    return f"tanda-terima|{officer['id']}|{permohonan_id}".encode()
+
+
+def seal(loket: Loket, officer: dict, once: Once) -> str:
+    """The code on its way from the submit to the receipt page, for the officer's session: encrypted and bound to
+    the officer and the application, so the session (and the stored answer of the submit, which replays it to a
+    retry) holds no code in clear."""
+    body = json.dumps({"kode": once.kode, "sms": once.sms, "baru": once.kode_baru, "t": kalender.seconds()})
+    nonce = secrets.token_bytes(12)
+    box = AESGCM(loket.seal).encrypt(nonce, body.encode(), _bound_to(officer, once.permohonan_id))
+    return base64.urlsafe_b64encode(nonce + box).decode()
+
+
+def receipt(loket: Loket, officer: dict, p: dict, rec: dict, sealed) -> Receipt | None:
+    """The receipt with its code from what ``seal`` made (taken from the session by the caller: shown once).
+    None when there is none, it is another officer's or application's, older than ``RECEIPT_SHOWN_S``, or its
+    code was replaced by a newer one."""
+    if not isinstance(sealed, str) or permohonan_svc.editable(p):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        body = json.loads(AESGCM(loket.seal).decrypt(raw[:12], raw[12:], _bound_to(officer, p["id"])))
+        kode, sms, baru, t = str(body["kode"]), str(body["sms"]), bool(body["baru"]), float(body["t"])
+    except (ValueError, TypeError, KeyError, InvalidTag):
+        return None
+    if not 0 <= kalender.seconds() - t <= RECEIPT_SHOWN_S:
+        return None
+    if kode and not hmac.compare_digest(rec["kode_hash"] or "", _digest(loket.key, p["id"], kode)):
+        return None
+    owner = q.owner_of(loket.pel.db, p["id"])
+    return Receipt(permohonan_id=p["id"], nomor=p["nomor"], kode=shown_code(kode) if kode else "",
+                   layanan=p["layanan_nama"], instansi=p["instansi_nama"], wilayah_kode=p["wilayah_kode"],
+                   nama=p["pemohon_nama"], nik=mask_nik(rec["nik"]), tenggat=p["tenggat"] or "",
+                   di_akun=bool(owner and owner["status"] != q.STAND_IN), sms=sms, kode_baru=baru)
 
 
 def _level_to_file_into(p: dict) -> str:
@@ -240,10 +323,11 @@ def file(loket: Loket, officer: dict, p: dict, answers: dict[str, str], files: d
     phone = normalise_phone(telepon) if telepon.strip() else ""
     if telepon.strip() and not phone:
         errors["telepon"] = "Nomor HP tidak dikenali. Tulis seperti 0812 3456 7890, atau kosongkan."
-    errors.update(permohonan_svc.save(pel, p, answers, files))
+    saved = permohonan_svc.save(pel, p, answers, files)
+    errors.update(saved)
+    p = _record_changes(db, officer, p, files, saved)
     if errors or not submit:
         return Filed(errors=errors)
-    p = permohonan_q.get(db, p["id"])
     errors = permohonan_svc.check_answers(pel, p)
     if errors:
         return Filed(errors=errors)
@@ -264,17 +348,34 @@ def file(loket: Loket, officer: dict, p: dict, answers: dict[str, str], files: d
         owner = _account_to_file_into(db, rec["nik"], p) if not again else None
         if owner is not None:
             q.move_to(db, p["id"], owner["id"])
+        elif q.verify_stand_in(db, p["akun_id"]):  # stays with the stand-in: the in-person check counts from now
+            identitas_q.record_assurance(db, p["akun_id"], "terverifikasi_petugas", "gerai", petugas_id=officer["id"],
+                                         keterangan="KTP-el diperiksa langsung saat permohonan diajukan di loket")
         q.mark_submitted(db, p["id"], officer["id"], stamp, None if again else _digest(loket.key, p["id"], code))
         audit.append(db, officer["id"], "ajukan_di_loket", objek, {
             "keterangan": f"diajukan di loket oleh {officer['nama']}", "petugas": officer["id"], "nomor": nomor,
             "ke_akun_warga": owner["id"] if owner else None, "sms": mask_phone(phone), "diajukan_kembali": again},
             waktu=stamp)
         _tell(db, p, owner, phone, nomor, "" if again else code, due, lacak_url)
-    return Filed(receipt=Receipt(
-        permohonan_id=p["id"], nomor=nomor, kode="" if again else shown_code(code), layanan=p["layanan_nama"],
-        instansi=p["instansi_nama"], wilayah_kode=p["wilayah_kode"], nama=p["pemohon_nama"], nik=mask_nik(rec["nik"]),
-        tenggat=due.isoformat(), di_akun=owner is not None or p["pemohon_status"] != q.STAND_IN,
-        sms=mask_phone(phone)))
+    return Filed(once=Once(p["id"], "" if again else code, mask_phone(phone)))
+
+
+def _record_changes(db: Database, officer: dict, p: dict, uploads: dict[str, tuple[str, bytes]],
+                    refused: dict[str, str]) -> dict:
+    """After the officer's save ("Simpan dulu", or the save before "Ajukan"): the audit log names the answers it
+    changed and the papers it kept (never their values). The application as it is now."""
+    now = permohonan_q.get(db, p["id"])
+    kinds = {f["nama"]: f["jenis"] for f in p["formulir"]}
+    changed = sorted(name for name, kind in kinds.items()
+                     if kind != "berkas" and str(now["data"].get(name, "")) != str(p["data"].get(name, "")))
+    papers = sorted(name for name, (_, data) in uploads.items()
+                    if kinds.get(name) == "berkas" and data and name not in refused)
+    if changed or papers:
+        with write(db):
+            audit.append(db, officer["id"], "ubah_di_loket", f"permohonan:{p['id']}", {
+                "keterangan": f"diubah di loket oleh {officer['nama']}", "isian": changed, "berkas": papers},
+                waktu=kalender.stamp())
+    return now
 
 
 def _tell(db: Database, p: dict, owner: dict | None, phone: str, nomor: str, code: str, due: dt.date,
@@ -284,7 +385,7 @@ def _tell(db: Database, p: dict, owner: dict | None, phone: str, nomor: str, cod
     when = kalender.format_date(due)
     if phone:
         text = (f"MPP Digital: permohonan {p['layanan_nama']} nomor {nomor} diterima di loket. "
-                + (f"Kode pelacakan {shown_code(code)}. " if code else "")
+                + (f"Kode pelacakan {notifikasi.secret(shown_code(code))}. " if code else "")
                 + f"Lacak di {lacak_url}. Batas waktu {when}.")
         outbox.enqueue(db, owner["id"] if owner else None, "sms", phone, text, kalender.seconds())
     account = owner or ({"id": p["akun_id"], "telepon": p["pemohon_telepon"]} if p["pemohon_status"] != q.STAND_IN
@@ -294,9 +395,9 @@ def _tell(db: Database, p: dict, owner: dict | None, phone: str, nomor: str, cod
                                             f"loket MPP dan ada di akun Anda. Batas waktu layanan {when}.")
 
 
-def renew_code(loket: Loket, officer: dict, p: dict, rec: dict, ktp_checked: bool) -> tuple[Receipt | None, str]:
+def renew_code(loket: Loket, officer: dict, p: dict, rec: dict, ktp_checked: bool) -> tuple[Once | None, str]:
     """A new tracking code for a lost receipt (the old one stops working): the citizen is at the counter again
-    with the KTP-el. (receipt, '') or (None, why not)."""
+    with the KTP-el. (what its receipt page shows once, '') or (None, why not)."""
     db = loket.pel.db
     if not ktp_checked:
         return None, "Periksa lagi KTP-el asli warga yang hadir, lalu centang pernyataannya."
@@ -310,11 +411,7 @@ def renew_code(loket: Loket, officer: dict, p: dict, rec: dict, ktp_checked: boo
         audit.append(db, officer["id"], "kode_lacak_baru", f"permohonan:{p['id']}",
                      {"keterangan": f"kode pelacakan baru dibuat di loket oleh {officer['nama']}",
                       "ktp_diperiksa": True}, waktu=stamp)
-    owner = q.owner_of(db, p["id"])
-    return Receipt(permohonan_id=p["id"], nomor=p["nomor"], kode=shown_code(code), layanan=p["layanan_nama"],
-                   instansi=p["instansi_nama"], wilayah_kode=p["wilayah_kode"], nama=p["pemohon_nama"],
-                   nik=mask_nik(rec["nik"]), tenggat=p["tenggat"] or "",
-                   di_akun=bool(owner and owner["status"] != q.STAND_IN), kode_baru=True), ""
+    return Once(p["id"], code, kode_baru=True), ""
 
 
 def filed_page(db: Database, officer: dict) -> dict:
@@ -334,14 +431,6 @@ def filed_page(db: Database, officer: dict) -> dict:
 
 # --- The citizen: track, claim -----------------------------------------------------------------------------
 
-class TrackingPaused(Exception):
-    """Too many wrong number/code pairs from this address: it waits before trying again."""
-
-    def __init__(self, wait_s: float):
-        super().__init__(wait_s)
-        self.wait_s = wait_s
-
-
 def paused_message(wait_s: float) -> str:
     return (f"Terlalu banyak nomor atau kode yang tidak cocok dari jaringan ini. Coba lagi dalam "
             f"{ratelimit.wait_message(wait_s)}.")
@@ -349,15 +438,11 @@ def paused_message(wait_s: float) -> str:
 
 def track(loket: Loket, nomor: str, kode: str, client: str, akun: dict | None = None) -> dict | None:
     """What the holder of the receipt sees, or None for a wrong pair (counted for this client address only;
-    raises TrackingPaused past the limit, so codes cannot be guessed at speed)."""
+    raises TrackingPaused past the limit, so codes cannot be guessed at speed). The page it makes is the
+    answer to a POST, kept for retries (``idempotensi``): it holds no code."""
     db = loket.pel.db
-    wait = ratelimit.wait_s(db, TRACK_PER_CLIENT, client)
-    if wait:
-        raise TrackingPaused(wait)
-    rec = _matching(loket, nomor, kode)
+    rec = limited_lookup(db, lambda: _matching(loket, nomor, kode), (TRACK_PER_CLIENT, client))
     if rec is None:
-        with write(db):
-            ratelimit.record_failure(db, TRACK_PER_CLIENT, client)
         return None
     p = permohonan_q.get(db, rec["permohonan_id"])
     doc = dokumen.of_application(db, p["id"])
@@ -368,7 +453,7 @@ def track(loket: Loket, nomor: str, kode: str, client: str, akun: dict | None = 
         "nik": mask_nik(rec["nik"]), "langkah": TRACK_NEXT[p["status"]], "status": permohonan_svc.STATUS,
         "riwayat": [{"status": r["status"], "waktu": r["waktu"], "catatan": r["catatan"]}
                     for r in permohonan_q.timeline(db, p["id"])],
-        "dokumen": doc.status if doc else "", "nomor": p["nomor"], "kode": normalise_code(kode),
+        "dokumen": doc.status if doc else "", "nomor": p["nomor"],
         "milik_saya": bool(citizen and p["akun_id"] == citizen["id"]),
         "bisa_klaim": bool(citizen and p["akun_id"] != citizen["id"] and citizen.get("nik") == rec["nik"]),
     }
@@ -385,14 +470,16 @@ def claim(loket: Loket, akun: dict, nomor: str, kode: str, client: str) -> Claim
     """The logged-in citizen takes the application with this number and code into their account: only when its
     applicant's NIK is theirs. Wrong pairs count per client address and per account (the claimer's own)."""
     db = loket.pel.db
-    wait = max(ratelimit.wait_s(db, TRACK_PER_CLIENT, client), ratelimit.wait_s(db, CLAIM_PER_ACCOUNT, str(akun["id"])))
-    if wait:
-        return Claimed(message=paused_message(wait), wait_s=wait)
-    rec = _matching(loket, nomor, kode)
-    if rec is None or not akun.get("nik") or rec["nik"] != akun["nik"]:
-        with write(db):
-            ratelimit.record_failure(db, TRACK_PER_CLIENT, client)
-            ratelimit.record_failure(db, CLAIM_PER_ACCOUNT, str(akun["id"]))
+
+    def theirs():
+        found = _matching(loket, nomor, kode)
+        return found if found and akun.get("nik") and found["nik"] == akun["nik"] else None
+
+    try:
+        rec = limited_lookup(db, theirs, (TRACK_PER_CLIENT, client), (CLAIM_PER_ACCOUNT, str(akun["id"])))
+    except TrackingPaused as e:
+        return Claimed(message=paused_message(e.wait_s), wait_s=e.wait_s)
+    if rec is None:
         return Claimed(message=NOT_YOURS)
     pid = rec["permohonan_id"]
     p = permohonan_q.get(db, pid)

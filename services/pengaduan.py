@@ -52,7 +52,8 @@ def unattended(db: Database, now: dt.datetime | None = None) -> list[dict]:
 
 
 def normalise_number(nomor: str) -> str:
-    """A complaint number as a person types it from a note: spaces dropped, letters upper-case."""
+    """A number as a person types it from a note or a receipt (a complaint's, or an application's filed at the
+    counter, services/bantuan.py): spaces dropped (its dashes stay), letters upper-case."""
     return "".join((nomor or "").split()).upper()[:40]
 
 
@@ -170,21 +171,37 @@ def already_filed(note: dict | None, form: dict, now: dt.datetime | None = None)
 
 
 class TrackingPaused(Exception):
-    """Too many wrong tracking codes from this address: it waits before trying again."""
+    """Too many wrong number/code pairs from this address (or account): it waits ``wait_s`` before trying again."""
+
+    def __init__(self, wait_s: float = 0.0):
+        super().__init__(wait_s)
+        self.wait_s = wait_s
+
+
+def limited_lookup(db: Database, find, *limits: tuple[ratelimit.Limit, str]):
+    """``find()``: a record found by its number and secret code, or None. Wrong pairs count against each
+    ``(limit, who)``, ``who`` being something the asker owns (their address, their account), never the record:
+    past any limit this raises TrackingPaused before ``find`` runs, so codes cannot be guessed at speed, and the
+    holder of the right code elsewhere is never slowed by anyone else's guesses. Complaints and applications
+    filed at the counter (services/bantuan.py) are looked up this way."""
+    wait = max(ratelimit.wait_s(db, limit, who) for limit, who in limits)
+    if wait:
+        raise TrackingPaused(wait)
+    found = find()
+    if found is None:
+        with write(db):
+            for limit, who in limits:
+                ratelimit.record_failure(db, limit, who)
+    return found
 
 
 def track(db: Database, nomor: str, kode: str, client: str) -> dict | None:
-    """The complaint with this number, if the code is its tracking code. Wrong guesses count per address
-    (:data:`TRACK_PER_CLIENT`): the code is the only key to a complaint's text, so it cannot be guessed
-    at speed; a citizen with the right link is never slowed by anyone else's guesses."""
-    if ratelimit.blocked(db, TRACK_PER_CLIENT, client):
-        raise TrackingPaused()
-    row = q.by_number(db, nomor)
-    if row is None or not same_secret(kode or "", row["kode_lacak"]):
-        with write(db):
-            ratelimit.record_failure(db, TRACK_PER_CLIENT, client)
-        return None
-    return row
+    """The complaint with this number, if the code is its tracking code; wrong guesses count per address
+    (:data:`TRACK_PER_CLIENT`): the code is the only key to a complaint's text."""
+    def find():
+        row = q.by_number(db, nomor)
+        return row if row is not None and same_secret(kode or "", row["kode_lacak"]) else None
+    return limited_lookup(db, find, (TRACK_PER_CLIENT, client))
 
 
 def handling_page(db: Database, who: dict) -> dict:

@@ -3,13 +3,16 @@ number and code without an account, and later claims it into their own account."
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
+import zlib
 
 from starlette.testclient import TestClient
 
 from app import create_app
+from services import bantuan, notifikasi, ratelimit
 from services.passwords import hash_password
 from tests.helpers import answers_for, form_fields, jpeg, login, register, soup, text_of
 
@@ -43,15 +46,37 @@ def _submit_body(client, db, url: str, slug: str, phone: str = "") -> dict:
 
 
 def _file(client, db, nik: str, slug: str = "ktp-el", phone: str = "") -> tuple[int, str, str, object]:
-    """Start and submit at the counter; (application id, number, code, receipt response)."""
+    """Start and submit at the counter; (application id, number, code, receipt page)."""
     r = _start(client, db, nik, slug)
     assert r.status_code == 303, text_of(r)
     url = r.headers["location"]
     pid = int(url.split("/")[3])
-    receipt = client.post(url, data=_submit_body(client, db, url, slug, phone))
+    submitted = client.post(url, data=_submit_body(client, db, url, slug, phone), follow_redirects=False)
+    assert submitted.status_code == 303 and submitted.headers["location"] == url, text_of(submitted)
+    receipt = client.get(url)
     assert receipt.status_code == 200, text_of(receipt)
     text = text_of(receipt)
     return pid, NUMBER.search(text).group(0), CODE.search(text).group(0), receipt
+
+
+def _kept_for_retries(db) -> str:
+    """All the idempotency table holds: the answers kept for retried submits and the sessions they left."""
+    rows = db.execute("SELECT isi, sesi FROM idempotensi").fetchall()
+    return "\n".join(zlib.decompress(r["isi"]).decode("utf-8", "replace") + (r["sesi"] or "") for r in rows)
+
+
+def _in_clear(code: str, text: str) -> bool:
+    return code in text or code.replace("-", "") in text
+
+
+class Gateway:
+    """An SMS gateway that keeps what it was handed."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, kanal, tujuan, isi):
+        self.sent.append((tujuan, isi))
 
 
 def _track(client, nomor: str, kode: str):
@@ -76,6 +101,7 @@ def test_officer_files_for_a_citizen_present_and_the_receipt_shows_number_and_co
     assert "Siti Rahmawati" in text_of(form) and "2171********0001" in text_of(form)
     body = _submit_body(client, db, url, "ktp-el", phone="0812-7000-0003")
     receipt = client.post(url, data=body, files={"berkas_surat_kehilangan": ("surat.jpg", jpeg(), "image/jpeg")})
+    assert [r.status_code for r in receipt.history] == [303]  # the submit redirects to the receipt page
     assert receipt.status_code == 200 and receipt.headers["cache-control"] == "no-store"
     text = text_of(receipt)
     nomor, kode = NUMBER.search(text).group(0), CODE.search(text).group(0)
@@ -98,6 +124,10 @@ def test_officer_files_for_a_citizen_present_and_the_receipt_shows_number_and_co
     # the SMS carries number and code, through the outbox
     sms = db.execute("SELECT tujuan, isi FROM notifikasi WHERE tujuan = '081270000003'").fetchone()
     assert nomor in sms["isi"] and kode in sms["isi"] and "/lacak" in sms["isi"]
+    # the code is shown once: the page again shows the number, says so, and offers a new code
+    again = text_of(client.get(url))
+    assert nomor in again and not CODE.search(again) and "hanya tampil sekali" in again
+    assert "Buat kode baru" in again
     # "which applications reached the server": today's list has it
     listing = text_of(client.get("/petugas/bantu"))
     assert nomor in listing.split("Hari ini", 1)[1]
@@ -156,10 +186,13 @@ def test_retrying_the_same_submit_files_once(client, db):
     url = first.headers["location"]
     assert _start(client, db, SITI).headers["location"] == url  # the same visit again: the same draft
     body = _submit_body(client, db, url, "ktp-el", phone="081270000003")
-    a = client.post(url, data=body)
-    b = client.post(url, data=body)  # the line dropped, the laptop sends it again (same _idem)
-    assert a.status_code == b.status_code == 200 and b.headers.get("x-idempotent-replay") == "1"
-    assert CODE.search(text_of(a)).group(0) == CODE.search(text_of(b)).group(0)
+    a = client.post(url, data=body, follow_redirects=False)
+    b = client.post(url, data=body, follow_redirects=False)  # the line dropped, the laptop sends it again (same _idem)
+    assert a.status_code == b.status_code == 303 and b.headers.get("x-idempotent-replay") == "1"
+    assert a.headers["location"] == b.headers["location"] == url
+    receipt = text_of(client.get(url))  # the retry leads to the receipt, code and all
+    assert "Permohonan diajukan" in receipt and CODE.search(receipt)
+    assert not CODE.search(text_of(client.get(url)))  # and only once
     pid = int(url.split("/")[3])
     fresh = form_fields(client, url, f"/petugas/permohonan/{pid}/kode-lacak")  # the page again: a new key
     again = client.post(url, data={**body, **fresh})
@@ -214,13 +247,21 @@ def test_the_citizen_registers_later_and_claims_it_into_their_account(app, clien
         assert register(ahmad, AHMAD).status_code == 303  # registering is not blocked by the application
         tracked = _track(ahmad, nomor, kode)
         assert "Tambahkan ke akun saya" in text_of(tracked)
+        claim_form = soup(tracked).find("form", action="/lacak/klaim")
+        assert claim_form.find("input", attrs={"name": "kode"}).get("value", "") == ""  # typed again, not carried
+        fields = form_fields(ahmad, "/lacak", "/lacak")
+        untyped = ahmad.post("/lacak/klaim", data={**fields, "nomor": nomor, "kode": ""})
+        assert untyped.status_code == 400 and "Isi kode pelacakan" in text_of(untyped)
         early = _claim(ahmad, nomor, kode)  # only registered: the document would wait for the account's level
         assert early.status_code == 400 and "Terverifikasi wajah" in text_of(early)
         db.execute("UPDATE akun SET tingkat = 'terverifikasi_wajah' WHERE nik = ?", [AHMAD["nik"]])
         db.conn.commit()
         done = _claim(ahmad, nomor, kode)
         assert done.status_code == 303 and done.headers["location"] == f"/permohonan/{pid}"
-        assert "kini ada di akun Anda" in text_of(ahmad.get(done.headers["location"]))
+        page = ahmad.get(done.headers["location"])
+        assert "kini ada di akun Anda" in text_of(page)
+        opened = soup(page).find("h2", string="Siapa yang membuka permohonan Anda").find_next("ul").get_text(" ")
+        assert "tambahkan ke akun pemohon" in opened and "klaim_permohonan" not in opened
         assert nomor in text_of(ahmad.get("/permohonan"))
         again = _claim(ahmad, nomor, kode)  # pressed again later: nothing more happens
         assert again.headers["location"] == f"/permohonan/{pid}"
@@ -254,9 +295,125 @@ def test_a_lost_receipt_gets_a_new_code_and_the_old_one_stops_working(app, clien
     assert client.post(url, data=fields).status_code == 400  # the card is checked again first
     fields = form_fields(client, f"/petugas/permohonan/{pid}/bantu", url)
     r = client.post(url, data={**fields, "ktp_diperiksa": "ya"})
+    assert [h.status_code for h in r.history] == [303] and "Kode pelacakan baru" in text_of(r)
     new = CODE.search(text_of(r)).group(0)
     assert r.status_code == 200 and new != old
+    assert not CODE.search(text_of(client.get(f"/petugas/permohonan/{pid}/bantu")))  # shown once
+    assert not _in_clear(new, _kept_for_retries(db))
     with _client(app) as anyone:
         assert _track(anyone, nomor, old).status_code == 400
         assert _track(anyone, nomor, new).status_code == 200
     assert db.execute("SELECT akun_id FROM audit WHERE aksi = 'kode_lacak_baru'").fetchone()[0] == _officer_id(db)
+
+
+def test_the_tracking_code_is_kept_in_clear_nowhere(app, client, db):
+    """Only its HMAC stays: not the answer of the submit kept for retries, not the session, not the /lacak pages,
+    not the SMS once it is sent."""
+    assert login(client, "dukcapil.batam").status_code == 303
+    url = _start(client, db, SITI).headers["location"]
+    client.post(url, data=_submit_body(client, db, url, "ktp-el", phone="081270000003"), follow_redirects=False)
+    cookie = client.cookies.get("mpp_sesi").split(".")[0]  # the session on its way to the receipt page
+    session = base64.b64decode(cookie + "=" * (-len(cookie) % 4)).decode()
+    assert "tanda_terima" in session
+    receipt = text_of(client.get(url))
+    nomor, kode = NUMBER.search(receipt).group(0), CODE.search(receipt).group(0)
+    assert not _in_clear(kode, session)
+    with _client(app) as anyone:
+        tracked = _track(anyone, nomor, kode)
+        assert tracked.status_code == 200 and not _in_clear(kode, tracked.text)  # not even in a hidden field
+    kept_for_retries = _kept_for_retries(db)
+    assert "tanda_terima" in kept_for_retries and nomor in kept_for_retries  # the submit's session, the track page
+    assert not _in_clear(kode, kept_for_retries)
+    # the SMS: the outbox holds the code until the gateway has it, then no more
+    row = db.execute("SELECT id, isi FROM notifikasi WHERE tujuan = '081270000003'").fetchone()
+    assert kode in notifikasi.readable(row["isi"])
+    gateway = Gateway()
+    assert notifikasi.deliver_due(db, gateway, now=1e12) >= 1
+    assert [isi for tujuan, isi in gateway.sent if tujuan == "081270000003"][0].count(kode) == 1
+    kept = db.execute("SELECT status, isi FROM notifikasi WHERE id = ?", [row["id"]]).fetchone()
+    assert kept["status"] == "terkirim" and not _in_clear(kode, kept["isi"])
+    assert nomor in kept["isi"] and notifikasi.HIDDEN in kept["isi"]
+    with _client(app) as anyone:  # the receipt's pair still works: the hash is what is checked
+        assert _track(anyone, nomor, kode).status_code == 200
+
+
+def test_the_demo_outbox_never_shows_a_tracking_code(client, db):
+    """An SMS to a number given at the counter for a citizen with an account is listed to the region's officers
+    on /demo/pesan: without its code, even before it is sent."""
+    assert login(client, "dukcapil.batam").status_code == 303
+    _, nomor, kode, _ = _file(client, db, BUDI, phone="081270000004")
+    page = text_of(client.get("/demo/pesan"))
+    assert nomor in page and "[disembunyikan]" in page and not _in_clear(kode, page)
+
+
+def test_counter_nik_checks_are_limited_per_officer_before_the_registry_is_asked(app, client, db, monkeypatch):
+    assert login(client, "dukcapil.batam").status_code == 303
+    asked = []
+    registry = app.state.deps.pelayanan.registry
+    real = registry.lookup
+    monkeypatch.setattr(registry, "lookup", lambda nik: asked.append(nik) or real(nik))
+    officer = str(_officer_id(db))
+    for _ in range(bantuan.NIK_PER_OFFICER.attempts - 1):  # an officer's busy day so far
+        ratelimit.record_failure(db, bantuan.NIK_PER_OFFICER, officer)
+    db.conn.commit()
+    assert "NIK tidak ditemukan" in text_of(_start(client, db, UNKNOWN))  # the last one of the day: asked
+    refused = _start(client, db, SITI)
+    assert refused.status_code == 400 and "sudah mencapai 60 NIK hari ini" in text_of(refused)
+    assert asked == [UNKNOWN]  # the registry never heard of SITI
+    assert db.execute("SELECT count(*) FROM akun WHERE status = 'tanpa_akun'").fetchone()[0] == 0
+    assert "NIK tidak ditemukan" in text_of(_start(client, db, UNKNOWN))  # the same NIK again: still free
+    assert asked == [UNKNOWN, UNKNOWN]
+
+
+def test_a_nik_typed_leaves_no_verification_until_an_application_is_filed(client, db):
+    """The stand-in holds the draft from the start, but the in-person check is recorded only by the submit."""
+    assert login(client, "dukcapil.batam").status_code == 303
+    url = _start(client, db, SITI).headers["location"]
+    stand_in = db.execute("SELECT id, tingkat FROM akun WHERE nik_asal = ? AND status = 'tanpa_akun'",
+                          [SITI]).fetchone()
+    assert stand_in["tingkat"] == "dasar"
+    assert db.execute("SELECT count(*) FROM jaminan WHERE akun_id = ?", [stand_in["id"]]).fetchone()[0] == 0
+    client.post(url, data=_submit_body(client, db, url, "ktp-el"))
+    assert db.execute("SELECT tingkat FROM akun WHERE id = ?", [stand_in["id"]]).fetchone()[0] == \
+        "terverifikasi_petugas"
+    proof = db.execute("SELECT kanal, petugas_id FROM jaminan WHERE akun_id = ?", [stand_in["id"]]).fetchall()
+    assert [tuple(r) for r in proof] == [("gerai", _officer_id(db))]
+
+
+def test_saving_at_the_counter_is_audited_and_the_citizen_reads_each_step_in_words(app, client, db):
+    assert login(client, "dukcapil.batam").status_code == 303
+    url = _start(client, db, BUDI).headers["location"]
+    pid = int(url.split("/")[3])
+    fields = form_fields(client, url, url)
+    saved = client.post(url, data={**fields, "tanggal_datang": "01-12-2026", "aksi": "simpan"},
+                        files={"berkas_surat_kehilangan": ("surat.jpg", jpeg(), "image/jpeg")})
+    assert "Isian dan berkas tersimpan" in text_of(saved)
+    row = db.execute("SELECT akun_id, detail FROM audit WHERE aksi = 'ubah_di_loket' AND objek = ?",
+                     [f"permohonan:{pid}"]).fetchone()
+    detail = json.loads(row["detail"])
+    assert row["akun_id"] == _officer_id(db) and detail["isian"] == ["tanggal_datang"]
+    assert detail["berkas"] == ["berkas_surat_kehilangan"] and "Rina Wulandari" in detail["keterangan"]
+    client.post(url, data={**form_fields(client, url, url), "tanggal_datang": "01-12-2026", "aksi": "simpan"})
+    assert db.execute("SELECT count(*) FROM audit WHERE aksi = 'ubah_di_loket'").fetchone()[0] == 1  # no change
+    client.post(url, data=_submit_body(client, db, url, "ktp-el"))
+    with _client(app) as budi:
+        assert login(budi, BUDI).status_code == 303
+        page = soup(budi.get(f"/permohonan/{pid}"))
+        opened = page.find("h2", string="Siapa yang membuka permohonan Anda").find_next("ul").get_text(" ")
+        for words in ("mulai mengisi di loket MPP", "ubah isian atau berkas di loket MPP", "ajukan di loket MPP"):
+            assert words in opened
+        assert "_di_loket" not in opened
+
+
+def test_a_tracking_code_sms_given_up_keeps_no_code(client, db):
+    assert login(client, "dukcapil.batam").status_code == 303
+    _, _, kode, _ = _file(client, db, SITI, phone="081270000003")
+
+    class Down:
+        def send(self, kanal, tujuan, isi):
+            raise ConnectionError("gateway SMS tidak menjawab")
+
+    for i in range(notifikasi.MAX_ATTEMPTS):
+        notifikasi.deliver_due(db, Down(), now=1e12 + i * 10_000)
+    row = db.execute("SELECT status, isi FROM notifikasi WHERE tujuan = '081270000003'").fetchone()
+    assert row["status"] == "gagal" and not _in_clear(kode, row["isi"])
