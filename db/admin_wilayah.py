@@ -99,7 +99,8 @@ _SERVICE = """SELECT l.id, l.slug, l.nama, l.kelompok, l.instansi AS jenis_kode,
                      coalesce(lw.instansi_id, i.id) AS instansi_id, i.nama AS instansi_nama
               FROM layanan l
               LEFT JOIN layanan_wilayah lw ON lw.layanan_id = l.id AND lw.wilayah_kode = :w
-              LEFT JOIN instansi i ON i.wilayah_kode = :w AND i.jenis_kode = l.instansi"""
+              LEFT JOIN instansi i ON i.wilayah_kode = :w AND i.jenis_kode = l.instansi
+              WHERE l.wilayah_pemilik IS NULL AND l.pensiun IS NULL"""  # national templates (a region's own: rancang)
 
 
 def services(db: Database, kode: str) -> list[dict]:
@@ -107,7 +108,7 @@ def services(db: Database, kode: str) -> list[dict]:
 
 
 def service(db: Database, kode: str, layanan_id: int) -> dict | None:
-    row = db.execute(_SERVICE + " WHERE l.id = :id", {"w": kode, "id": layanan_id}).fetchone()
+    row = db.execute(_SERVICE + " AND l.id = :id", {"w": kode, "id": layanan_id}).fetchone()
     return dict(row) if row else None
 
 

@@ -111,14 +111,18 @@ def slug_taken(db: Database, slug: str) -> bool:
     return db.execute("SELECT 1 FROM layanan WHERE slug = ?", [slug]).fetchone() is not None
 
 
-def index_for_search(db: Database, layanan_id: int, agency_text: str) -> None:
-    """Replace the service's row in the catalogue search index."""
-    row = db.execute("SELECT nama, singkatan, ringkasan, kata_kunci FROM layanan WHERE id = ?",
-                     [layanan_id]).fetchone()
+def index_for_search(db: Database, layanan_id: int) -> None:
+    """Replace the service's row in the catalogue search index: its texts, and the names of its agency types
+    (the catalogue load at start-up writes every row this same way)."""
+    row = db.execute(
+        """SELECT l.nama, l.singkatan, l.ringkasan, l.kata_kunci,
+                  trim(coalesce(a.nama || ' ' || a.singkatan, '') || ' ' || coalesce(t.nama || ' ' || t.singkatan, ''))
+           FROM layanan l LEFT JOIN jenis_instansi a ON a.kode = l.instansi
+           LEFT JOIN jenis_instansi t ON t.kode = l.instansi_teknis WHERE l.id = ?""", [layanan_id]).fetchone()
     db.execute("DELETE FROM layanan_fts WHERE rowid = ?", [layanan_id])
     db.execute("INSERT INTO layanan_fts (rowid, nama, singkatan, ringkasan, kata_kunci, instansi) "
                "VALUES (?, ?, ?, ?, ?, ?)",
-               [layanan_id, row[0], row[1], row[2], " ".join(json.loads(row[3])), agency_text])
+               [layanan_id, row[0], row[1], row[2], " ".join(json.loads(row[3])), row[4]])
 
 
 def offer_in_region(db: Database, kode: str, layanan_id: int, instansi_id: int) -> None:
@@ -130,12 +134,6 @@ def offer_in_region(db: Database, kode: str, layanan_id: int, instansi_id: int) 
 def retire(db: Database, layanan_id: int, waktu: str) -> None:
     db.execute("UPDATE layanan SET pensiun = ? WHERE id = ? AND pensiun IS NULL", [waktu, layanan_id])
     db.execute("UPDATE layanan_wilayah SET aktif = 0 WHERE layanan_id = ?", [layanan_id])
-
-
-def service_row(db: Database, layanan_id: int) -> dict | None:
-    row = db.execute("SELECT id, slug, versi, pensiun, wilayah_pemilik FROM layanan WHERE id = ?",
-                     [layanan_id]).fetchone()
-    return dict(row) if row else None
 
 
 # ------------------------------------------------------------------ working copies

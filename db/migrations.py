@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from db import definisi
 from db.connection import write
 
 migrations = Migrations("mpp")
@@ -720,6 +721,35 @@ def m019_perwalian(db: Database) -> None:
         ALTER TABLE permohonan ADD COLUMN untuk_perwalian INTEGER REFERENCES perwalian(id);
         """
     )
+
+
+@migrations(name="020_versi_awal")
+def m020_versi_awal(db: Database) -> None:
+    # Services already in the database when versions came (016) keep what they were as their version 1, taken
+    # before the catalogue files are loaded again: applications started before then stay on it, and a file that
+    # changed since becomes version 2. (A new database has no service yet: the first load makes version 1.)
+    if "'daerah'" not in db.execute("SELECT sql FROM sqlite_schema WHERE name = 'layanan'").fetchone()[0]:
+        raise RuntimeError("016_layanan_sebagai_data did not widen layanan.kelompok: the table's text differs")
+    for row in db.execute("SELECT * FROM layanan WHERE id NOT IN (SELECT layanan_id FROM layanan_versi)").fetchall():
+        db.execute("INSERT INTO layanan_versi (layanan_id, versi, definisi, terbit, akun_id) "
+                   "VALUES (?, 1, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), NULL)",
+                   [row["id"], definisi.canonical(definisi.of_row(row))])
+        db.execute("UPDATE layanan SET versi = 1 WHERE id = ?", [row["id"]])
+
+
+@migrations(name="021_daerah_yang_sudah_jalan")
+def m021_daerah_yang_sudah_jalan(db: Database) -> None:
+    # Citizens see a region only once it is live (mpp.digital_aktif = 1, db/penyiapan.LIVE), set when its manager
+    # opens it. Regions already in use before onboarding came (an enabled service, an application or a ticket)
+    # had their profile saved from the console with the default 0: they stay live. A region the ministry
+    # onboarded (audited 'siapkan_daerah') waits for its manager. Nothing else is created or changed.
+    db.execute(
+        """UPDATE mpp SET digital_aktif = 1
+           WHERE digital_aktif = 0
+             AND (EXISTS (SELECT 1 FROM layanan_wilayah lw WHERE lw.wilayah_kode = mpp.wilayah_kode AND lw.aktif = 1)
+                  OR EXISTS (SELECT 1 FROM permohonan p WHERE p.wilayah_kode = mpp.wilayah_kode)
+                  OR EXISTS (SELECT 1 FROM tiket t WHERE t.wilayah_kode = mpp.wilayah_kode))
+             AND 'mpp:' || wilayah_kode NOT IN (SELECT objek FROM audit WHERE aksi = 'siapkan_daerah')""")
 
 
 def migrate(db: Database) -> list[str]:

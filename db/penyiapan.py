@@ -3,7 +3,9 @@ MPP Digital yet, the rows that put one on it (its MPP profile, agencies, counter
 services, its manager's account), what it has before its manager opens it, and opening it.
 
 A region is *on the platform* once it has any of: an ``mpp`` row, an agency, a manager account. It is
-*live* (citizens apply, book and see it) when ``mpp.digital_aktif = 1``.
+*live* (citizens apply, book and see it) when ``mpp.digital_aktif = 1``: :data:`LIVE` is that rule, the one
+place it is written; the catalogue (db/katalog.py), applications (db/permohonan.py) and the online queue
+(services/antrean.py through :func:`is_live`) ask it here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from db.connection import write
+
+# The regions citizens can use (apply, book online, see in the catalogue): their manager opened them
+# (:func:`open_to_citizens`), or they were in use before onboarding existed (migration 021).
+LIVE = "SELECT wilayah_kode FROM mpp WHERE digital_aktif = 1"
 
 _ON_PLATFORM = """(EXISTS (SELECT 1 FROM mpp m WHERE m.wilayah_kode = :w)
                   OR EXISTS (SELECT 1 FROM instansi i WHERE i.wilayah_kode = :w)
@@ -32,11 +38,11 @@ def candidates(db: Database) -> list[dict]:
 def waiting(db: Database) -> list[dict]:
     """Regions with an MPP profile that their manager has not opened to citizens yet."""
     return [dict(r) for r in db.execute(
-        """SELECT k.kode, k.nama, p.nama AS provinsi_nama, m.nama AS mpp_nama,
+        f"""SELECT k.kode, k.nama, p.nama AS provinsi_nama, m.nama AS mpp_nama,
                   (SELECT group_concat(a.username, ', ') FROM akun a
                    WHERE a.peran = 'admin_wilayah' AND a.wilayah_kode = k.kode) AS pengelola
            FROM mpp m JOIN kabkota k ON k.kode = m.wilayah_kode JOIN provinsi p ON p.kode = k.provinsi_kode
-           WHERE m.digital_aktif = 0 ORDER BY p.kode, k.kode""")]
+           WHERE m.wilayah_kode NOT IN ({LIVE}) ORDER BY p.kode, k.kode""")]
 
 
 def region(db: Database, kode: str) -> dict | None:
@@ -44,7 +50,7 @@ def region(db: Database, kode: str) -> dict | None:
     row = db.execute(
         f"""SELECT k.kode, k.nama, p.nama AS provinsi_nama, n.status AS status_nasional, n.tanggal_berdiri,
                    {_ON_PLATFORM} AS di_platform,
-                   coalesce((SELECT m.digital_aktif FROM mpp m WHERE m.wilayah_kode = :w), 0) AS digital_aktif
+                   :w IN ({LIVE}) AS digital_aktif
             FROM kabkota k JOIN provinsi p ON p.kode = k.provinsi_kode
             LEFT JOIN mpp_nasional n ON n.wilayah_kode = k.kode
             WHERE k.kode = :w""", {"w": kode}).fetchone()
@@ -129,4 +135,5 @@ def open_to_citizens(db: Database, kode: str) -> bool:
 
 
 def is_live(db: Database, kode: str) -> bool:
-    return db.execute("SELECT 1 FROM mpp WHERE wilayah_kode = ? AND digital_aktif = 1", [kode]).fetchone() is not None
+    """Whether citizens can use the region's MPP Digital (apply, book online, see its services)."""
+    return bool(db.execute(f"SELECT ? IN ({LIVE})", [kode]).fetchone()[0])

@@ -7,6 +7,8 @@ import json
 from sqlite_utils import Database
 
 from db.connection import write
+from db.definisi import version
+from db.katalog import OFFERED
 
 OPEN = ("diajukan", "diverifikasi", "perlu_perbaikan", "disetujui")
 
@@ -63,11 +65,9 @@ _PINNED = {"nama": "layanan_nama", "singkatan": "layanan_singkatan", "formulir":
 
 
 def _on_its_version(db: Database, p: dict) -> None:
-    row = db.execute("SELECT definisi FROM layanan_versi WHERE layanan_id = ? AND versi = ?",
-                     [p["layanan_id"], p["layanan_versi"]]).fetchone()
-    if row is None:
+    definisi = version(db, p["layanan_id"], p["layanan_versi"])
+    if definisi is None:
         return
-    definisi = json.loads(row[0])
     for key, col in _PINNED.items():
         if key in definisi:
             p[col] = int(definisi[key]) if key == "terbitkan_dokumen" else definisi[key]
@@ -196,12 +196,12 @@ def services_of_agency(db: Database, instansi_id: int) -> list[dict]:
 
 
 def offering(db: Database, slug: str, wilayah_kode: str) -> dict | None:
-    """The service as offered in a region (its agency there), if enabled and the region is live."""
+    """The service as offered in a region (its agency there): enabled, not retired, national or the region's
+    own, and the region live (db/katalog.OFFERED, the rule the catalogue lists by)."""
     row = db.execute(
-        """SELECT l.id AS layanan_id, lw.instansi_id FROM layanan l
-           JOIN layanan_wilayah lw ON lw.layanan_id = l.id AND lw.aktif = 1
-           JOIN mpp m ON m.wilayah_kode = lw.wilayah_kode AND m.digital_aktif = 1
-           WHERE l.slug = ? AND lw.wilayah_kode = ?""",
+        f"""SELECT l.id AS layanan_id, lw.instansi_id FROM layanan l
+            JOIN layanan_wilayah lw ON lw.layanan_id = l.id
+            WHERE l.slug = ? AND lw.wilayah_kode = ? AND {OFFERED}""",
         [slug, wilayah_kode],
     ).fetchone()
     return dict(row) if row else None

@@ -31,7 +31,3 @@ def recent_in_region(db: Database, wilayah_kode: str, limit: int = 20) -> list[d
            FROM perwalian w JOIN akun a ON a.id = w.wali_akun_id JOIN akun o ON o.id = w.petugas_id
            WHERE w.wilayah_kode = ? AND w.dicabut IS NULL ORDER BY w.id DESC LIMIT ?""", [wilayah_kode, limit])]
 
-
-def citizen_by_nik(db: Database, nik: str) -> dict | None:
-    row = db.execute("SELECT id, nik, nama FROM akun WHERE nik = ? AND peran = 'warga'", [nik]).fetchone()
-    return dict(row) if row else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from db.connection import write
-from db.definisi import record_catalogue_versions
+from db.definisi import index_for_search, record_catalogue_versions
 
 KATALOG_DIR = Path(__file__).parent / "katalog"
 CATALOGUE_FILES = ("layanan_adminduk.toml", "layanan_nakes.toml")
@@ -80,7 +80,6 @@ def load_catalogue(db: Database, waktu: str = "") -> int:
     """
     agencies = read_toml("instansi.toml")["instansi"]
     services = [s for name in CATALOGUE_FILES for s in read_toml(name)["layanan"]]
-    agency_names = {a["kode"]: f'{a["nama"]} {a["singkatan"]}' for a in agencies}
     with write(db):
         for a in agencies:
             db.execute(
@@ -100,14 +99,8 @@ def load_catalogue(db: Database, waktu: str = "") -> int:
                 row,
             )
         db.execute("DELETE FROM layanan_fts")
-        for s in db.execute("SELECT * FROM layanan").fetchall():
-            agency = agency_names.get(s["instansi"], "") + " " + agency_names.get(s["instansi_teknis"], "")
-            db.execute(
-                "INSERT INTO layanan_fts (rowid, nama, singkatan, ringkasan, kata_kunci, instansi) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [s["id"], s["nama"], s["singkatan"], s["ringkasan"],
-                 " ".join(json.loads(s["kata_kunci"])), agency],
-            )
+        for (layanan_id,) in db.execute("SELECT id FROM layanan").fetchall():
+            index_for_search(db, layanan_id)
         record_catalogue_versions(db, waktu)
     return len(services)
 

@@ -1,11 +1,10 @@
-"""Guardianship recorded at the identity desk: /petugas/perwalian (Disdukcapil officers)."""
+"""Guardianship recorded at the identity desk: /petugas/perwalian (Disdukcapil officers, as the desk)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from routes.petugas import _identity_officer
 from services import perwalian as svc
 from web import auth
 from web.identity import identity_of
@@ -13,7 +12,7 @@ from web.render import db_of, path_to, render, with_form
 
 
 def page(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200):
-    officer = _identity_officer(request)
+    officer = auth.require_agency(request, "disdukcapil")
     return render(request, "petugas_perwalian.html", {
         **svc.desk_page(db_of(request), officer), "errors": errors or {}, "v": values or {},
         "pesan": request.session.pop("pesan", None)}, status_code=status_code)
@@ -21,7 +20,7 @@ def page(request: Request, errors: dict | None = None, values: dict | None = Non
 
 @with_form
 def record(request: Request, form):
-    officer = _identity_officer(request)
+    officer = auth.require_agency(request, "disdukcapil")
     try:
         name = svc.record(db_of(request), identity_of(request).registry, officer, form)
     except svc.Refused as e:

@@ -26,10 +26,7 @@ REVIEW_REASONS = {
 
 def _identity_officer(request: Request) -> dict:
     """Assisted activation is Disdukcapil's work: other officers do not see it (404)."""
-    found = auth.require(request, "petugas")
-    if found["instansi_jenis"] != "disdukcapil":
-        raise HTTPException(404)
-    return found
+    return auth.require_agency(request, "disdukcapil")
 
 
 def officer_home(request: Request):

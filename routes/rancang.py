@@ -98,7 +98,7 @@ def preview(request: Request):
     back = path_to(request, "admin_rancang_ubah", kode=kode, id=page["r"]["id"])
     if request.query_params.get("bagian") == "formulir":
         return render(request, "permohonan_isi.html", {"p": page["p"], "berkas": {}, "perbaiki": [], "errors": {},
-                                                       "tautan": {}, "pratinjau": back})
+                                                       "tautan": {}, "pratinjau": back, "dukcapil": page["dukcapil"]})
     return render(request, "layanan_detail.html", {"s": page["s"], "keluarga": [], "pratinjau": back})
 
 

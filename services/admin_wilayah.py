@@ -49,8 +49,15 @@ def region(db: Database, admin: dict, kode: str) -> dict:
     return found
 
 
-def _text(form: dict, name: str, limit: int) -> str:
+def form_text(form, name: str, limit: int) -> str:
+    """A typed line, its spaces made single, kept to ``limit`` + 1 characters (so "too long" is still seen)."""
     return " ".join(str(form.get(name, "")).split())[:limit + 1]
+
+
+def form_list(form, name: str) -> list[str]:
+    """Every value sent for a multi-choice field (checkboxes): a form's ``getlist``, or a dict's list or str."""
+    chosen = form.getlist(name) if hasattr(form, "getlist") else form.get(name, [])
+    return [chosen] if isinstance(chosen, str) else list(chosen)
 
 
 def _own_agency(db: Database, kode: str, raw) -> dict | None:
@@ -99,8 +106,8 @@ def save_profile(db: Database, admin: dict, kode: str, form: dict) -> None:
 def checked_profile(form: dict) -> dict:
     """The MPP profile fields of a form (name, address, hours, map link), or ``Refused`` with each problem;
     the ministry's onboarding form checks them the same way."""
-    values = {"nama": _text(form, "nama", 120), "alamat": _text(form, "alamat", 300),
-              "jam_layanan": _text(form, "jam_layanan", 200), "peta_url": str(form.get("peta_url", "")).strip()}
+    values = {"nama": form_text(form, "nama", 120), "alamat": form_text(form, "alamat", 300),
+              "jam_layanan": form_text(form, "jam_layanan", 200), "peta_url": str(form.get("peta_url", "")).strip()}
     errors = {}
     for name, label, limit in (("nama", "Nama MPP", 120), ("alamat", "Alamat", 300),
                                ("jam_layanan", "Jam layanan", 200)):
@@ -132,7 +139,7 @@ def add_agency(db: Database, admin: dict, kode: str, region_name: str, form: dic
         raise Refused({"jenis_kode": "Pilih jenis instansi."})
     if jenis in present:
         raise Refused({"jenis_kode": f"{types[jenis]['singkatan']} sudah ada di daerah ini; ubah namanya saja."})
-    nama = _text(form, "nama", 120) or f"{types[jenis]['singkatan']} {region_name}"
+    nama = form_text(form, "nama", 120) or f"{types[jenis]['singkatan']} {region_name}"
     if len(nama) > 120:
         raise Refused({"nama": "Nama instansi paling banyak 120 karakter."})
     with write(db):
@@ -148,7 +155,7 @@ def rename_agency(db: Database, admin: dict, kode: str, form: dict) -> None:
     found = q.agency(db, kode, _int(form.get("id")))
     if found is None:
         raise NotFound("instansi")
-    nama = _text(form, "nama", 120)
+    nama = form_text(form, "nama", 120)
     if not nama or len(nama) > 120:
         raise Refused({f"nama_{found['id']}": "Nama instansi wajib diisi, paling banyak 120 karakter."})
     with write(db):
@@ -180,7 +187,7 @@ def save_counter(db: Database, admin: dict, kode: str, form: dict) -> int:
         if before is None:
             raise NotFound("gerai")
     values = {"instansi_id": _int(form.get("instansi_id"), 0), "nomor": str(form.get("nomor", "")).strip(),
-              "nama": _text(form, "nama", 80), "jam_buka": str(form.get("jam_buka", "")).strip(),
+              "nama": form_text(form, "nama", 80), "jam_buka": str(form.get("jam_buka", "")).strip(),
               "jam_tutup": str(form.get("jam_tutup", "")).strip(),
               "kuota_daring": _int(form.get("kuota_daring"), -1),
               "kuota_langsung": _int(form.get("kuota_langsung"), -1)}
@@ -249,9 +256,9 @@ def save_service(db: Database, admin: dict, kode: str, form: dict) -> dict:
         fee = _int(raw_fee)
         if fee is None or not 0 <= fee <= 100_000_000:
             errors["biaya"] = "Biaya dalam rupiah, angka saja (mis. 50000), atau kosongkan untuk biaya katalog."
-        elif row["kelompok"] == "adminduk" and fee > 0:
+        elif (row["kelompok"] == "adminduk" or row["jenis_kode"] == "disdukcapil") and fee > 0:
             errors["biaya"] = ADMINDUK_GRATIS
-    keterangan = _text(form, "biaya_keterangan", 200)
+    keterangan = form_text(form, "biaya_keterangan", 200)
     if fee and not keterangan and "biaya" not in errors:
         errors["biaya_keterangan"] = "Sebutkan dasar hukum biaya (mis. Perda retribusi nomor/tahun)."
     if len(keterangan) > 200:
@@ -275,9 +282,7 @@ def save_service(db: Database, admin: dict, kode: str, form: dict) -> dict:
 # ------------------------------------------------------------------ officers
 
 def _duties(form) -> list[str]:
-    chosen = form.getlist("jabatan") if hasattr(form, "getlist") else form.get("jabatan", [])
-    if isinstance(chosen, str):
-        chosen = [chosen]
+    chosen = form_list(form, "jabatan")
     return [j for j in JABATAN if j in chosen]
 
 
@@ -300,7 +305,7 @@ def login_errors(db: Database, username: str, nama: str, password: str, who: str
 
 def create_officer(db: Database, admin: dict, kode: str, form) -> int:
     username = str(form.get("username", "")).strip().lower()
-    nama = _text(form, "nama", 120)
+    nama = form_text(form, "nama", 120)
     password = str(form.get("kata_sandi", ""))
     instansi = _own_agency(db, kode, form.get("instansi_id"))
     duties = _duties(form)
@@ -366,7 +371,7 @@ def holidays_page(db: Database, kode: str) -> dict:
 
 def add_holiday(db: Database, admin: dict, kode: str, form: dict) -> str:
     raw = str(form.get("tanggal", "")).strip()
-    nama = _text(form, "nama", 100)
+    nama = form_text(form, "nama", 100)
     errors = {}
     try:
         tanggal = dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 import services
 from db import antrean as q
-from db import audit, wilayah
+from db import audit, penyiapan, wilayah
 from db.connection import write
 from services import angka, kalender, skm
 
@@ -55,7 +55,7 @@ def hall(db: Database, kode: str, booking: bool = False) -> dict:
     """The MPP of a region code from a path (``NotFound`` when the code is not one, or the region has none;
     for ``booking`` online also when its manager has not opened MPP Digital to citizens yet)."""
     mpp = wilayah.get_mpp(db, kode) if angka.is_digits(kode, 4) else None
-    if mpp is None or (booking and not mpp["digital_aktif"]):
+    if mpp is None or (booking and not penyiapan.is_live(db, mpp["wilayah_kode"])):
         raise NotFound(kode)
     return mpp
 
@@ -140,7 +140,7 @@ def book(db: Database, akun: dict, gerai_id: int, tanggal: str, jam: str, layana
          now: dt.datetime | None = None) -> dict:
     """An online booking; raises QueueRefused with the reason a citizen reads."""
     g = q.counter(db, gerai_id)
-    if g is None or not (wilayah.get_mpp(db, g["wilayah_kode"]) or {}).get("digital_aktif"):
+    if g is None or not penyiapan.is_live(db, g["wilayah_kode"]):
         raise QueueRefused("Gerai tidak ditemukan.")  # or its region is not open to citizens online yet
     try:
         day = dt.date.fromisoformat(tanggal)

@@ -15,6 +15,7 @@ MAX_QUERY_CHARS = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 GROUP_TITLES = {"adminduk": "Administrasi kependudukan", "nakes": "Perizinan tenaga kesehatan",
                 "daerah": "Layanan daerah"}  # a region's own services (services/rancang.py)
+PAGE_LIMIT = 100  # services on one page of the catalogue without a region; the page says when there are more
 
 
 def fts_expression(q: str) -> str | None:
@@ -58,15 +59,22 @@ def spelling_fixed(db: Database, q: str) -> str | None:
 
 
 def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
-    """Services matching ``q`` (all when empty), limited to a region's enabled set. When the words as
-    typed find nothing, a misspelt word is replaced by the closest catalogue word (``koreksi``)."""
+    """Services matching ``q`` (all when empty), limited to what a region offers. When the words as typed find
+    nothing, a misspelt word is replaced by the closest catalogue word (``koreksi``).
+
+    Without a region the list is the national catalogue and the live regions' own services, at most
+    :data:`PAGE_LIMIT` (national templates first): ``lebih`` says there are more, of ``semua``, and ``daerah``
+    (the live regions) lets the citizen narrow it to one region. A region's list is never cut."""
     region = wilayah.get_kabkota(db, kode_wilayah) if kode_wilayah else None
+    kode = region["kode"] if region else None
+    limit = None if region else PAGE_LIMIT
     match = fts_expression(q)
-    rows = katalog.list_services(db, match=match, wilayah=region["kode"] if region else None)
+    rows = katalog.list_services(db, match=match, wilayah=kode, limit=limit)
     koreksi = None
     if match and not rows and (koreksi := spelling_fixed(db, q)):
         match = fts_expression(koreksi)
-        rows = katalog.list_services(db, match=match, wilayah=region["kode"] if region else None)
+        rows = katalog.list_services(db, match=match, wilayah=kode, limit=limit)
+    semua = katalog.count_services(db, match=match, wilayah=kode) if limit and len(rows) >= limit else len(rows)
     groups = []
     for key, title in GROUP_TITLES.items():
         items = [r for r in rows if r["kelompok"] == key]
@@ -74,7 +82,9 @@ def search(db: Database, q: str = "", kode_wilayah: str | None = None) -> dict:
             groups.append({"kelompok": key, "judul": title, "layanan": items})
     if match:  # keep relevance order in one list when searching
         groups = [{"kelompok": "hasil", "judul": "Hasil pencarian", "layanan": rows}] if rows else []
-    return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "kelompok": groups,
+    lebih = semua > len(rows)
+    return {"q": q[:MAX_QUERY_CHARS], "wilayah": region, "jumlah": len(rows), "semua": semua, "lebih": lebih,
+            "daerah": wilayah.digital_regions(db) if lebih else [], "kelompok": groups,
             "koreksi": koreksi if rows else None}
 
 

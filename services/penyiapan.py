@@ -34,20 +34,6 @@ Refused = admin_wilayah.Refused  # the form shown again with its messages (400)
 DEFAULT_AGENCIES = ("disdukcapil", "dpmptsp")  # the agency types whose services the catalogue carries today
 
 
-def _text(form, name: str, limit: int) -> str:
-    return " ".join(str(form.get(name, "")).split())[:limit + 1]
-
-
-def _chosen(form) -> list[str]:
-    chosen = form.getlist("instansi") if hasattr(form, "getlist") else form.get("instansi", [])
-    return [chosen] if isinstance(chosen, str) else list(chosen)
-
-
-def live(db: Database, kode: str) -> bool:
-    """Whether citizens can use the region's MPP Digital (apply, book online)."""
-    return q.is_live(db, kode)
-
-
 # ------------------------------------------------------------------ the ministry's side
 
 def list_page(db: Database) -> dict:
@@ -93,7 +79,7 @@ def form_page(db: Database, kode: str, values: dict | None = None) -> dict:
 def form_values(form) -> dict:
     """What the analyst typed, to show the form again: never the password."""
     keys = ("nama", "alamat", "jam_layanan", "peta_url", "username", "nama_pengelola")
-    return {**{k: str(form.get(k, "")) for k in keys}, "instansi": _chosen(form)}
+    return {**{k: str(form.get(k, "")) for k in keys}, "instansi": admin_wilayah.form_list(form, "instansi")}
 
 
 def onboard(db: Database, analyst: dict, kode: str, form) -> dict:
@@ -107,11 +93,11 @@ def onboard(db: Database, analyst: dict, kode: str, form) -> dict:
     except Refused as e:
         errors.update(e.errors)
     username = str(form.get("username", "")).strip().lower()
-    nama = _text(form, "nama_pengelola", 120)
+    nama = admin_wilayah.form_text(form, "nama_pengelola", 120)
     password = str(form.get("kata_sandi", ""))
     errors.update(admin_wilayah.login_errors(db, username, nama, password, "pengelola",
                                              ("username", "nama_pengelola", "kata_sandi")))
-    chosen = set(_chosen(form))
+    chosen = set(admin_wilayah.form_list(form, "instansi"))
     types = [t for t in q.agency_types(db) if t["kode"] in chosen]
     if not types or len(types) != len(chosen):
         errors["instansi"] = "Pilih sedikitnya satu instansi dari daftar."

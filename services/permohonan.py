@@ -52,6 +52,15 @@ NEXT_STEP = {
     "ditolak": "Permohonan ditolak. Baca alasannya; Anda dapat mengajukan permohonan baru atau pengaduan.",
     "selesai": "Dokumen sudah terbit. Unduh atau cetak dokumen Anda.",
 }
+# The audit log's names of actions on an application, as the citizen's page lists them ("Siapa yang membuka
+# permohonan Anda"); an officer action's own name (buka, verifikasi, setujui, terbitkan, perbaikan, tolak) is a word.
+ACTION_WORDS = {
+    "fiktif_positif": "dianggap dikabulkan (fiktif positif)", "fiktif_positif_ditunda": "fiktif positif ditunda",
+    "cabut_dokumen": "cabut dokumen",
+    "mulai_di_loket": "mulai mengisi di loket MPP", "ubah_di_loket": "ubah isian atau berkas di loket MPP",
+    "ajukan_di_loket": "ajukan di loket MPP", "kode_lacak_baru": "buat kode pelacakan baru di loket MPP",
+    "klaim_permohonan": "tambahkan ke akun pemohon",
+}
 HELD = ("Permohonan ini ditahan sementara identitas pemilik NIK diperiksa di gerai Disdukcapil MPP. "
         "Datang dengan KTP-el asli.")
 # ``permohonan.ditahan`` = COUNTER_CHECK: submitted and worked on as usual, but its document is issued only after
@@ -92,10 +101,13 @@ FLOW_SHORT = ("verifikator", "penandatangan")
 def actions_for(p: dict) -> dict[str, Action]:
     """The officer actions of this application's service: without a validator in its flow, verification
     approves at once, and the verifier is the one who may refuse."""
+    out = dict(ACTIONS)
+    if not p.get("terbitkan_dokumen", 1):  # the result is handed over at the counter: the signer closes the case
+        out["terbitkan"] = replace(ACTIONS["terbitkan"], button="Selesaikan permohonan (hasil diserahkan di gerai)")
     if "validator" in p.get("alur", FLOW_FULL):
-        return ACTIONS
-    out = {}
-    for name, a in ACTIONS.items():
+        return out
+    base, out = out, {}
+    for name, a in base.items():
         if name == "verifikasi":
             out[name] = replace(a, new_status="disetujui", button="Berkas lengkap dan benar: setujui")
         elif name == "tolak":
@@ -251,7 +263,8 @@ def submit_from_review(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int,
 def status_page(db: Database, p: dict) -> dict:
     """The citizen's page of one application: its timeline, who opened it, the document, the survey."""
     objek = f"permohonan:{p['id']}"
-    return {"riwayat": q.timeline(db, p["id"]), "dibuka": audit.for_object(db, objek),
+    opened = [{**a, "aksi": ACTION_WORDS.get(a["aksi"], a["aksi"])} for a in audit.for_object(db, objek)]
+    return {"riwayat": q.timeline(db, p["id"]), "dibuka": opened,
             "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": fields_needing_fix(p),
             "skm_selesai": skm.done(db, objek),
             "loket": counter_visit(db, p) if p["ditahan"] == COUNTER_CHECK else None}
@@ -364,6 +377,7 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
     errors: dict[str, str] = {}
     files = q.files(pel.db, p["id"])
     data = p["data"]
+    from_registry = set(data.get(sekali_isi.MARK) or ())
     for f in p["formulir"]:
         name, label, value = f["nama"], f["label"], str(data.get(f["nama"], "")).strip()
         if f["jenis"] == "berkas":
@@ -374,6 +388,8 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
             if f["wajib"]:
                 errors[name] = f"{label} wajib diisi."
             continue
+        if name in from_registry:
+            continue  # the population registry's own value: nothing the citizen could correct here
         message = _check_value(pel, f, value, p)
         if message:
             errors[name] = message
@@ -533,8 +549,11 @@ def officer_action(pel: Pelayanan, officer: dict, p: dict, action: str, reason: 
                                 "statusnya.")
         if action in ("verifikasi", "setujui"):
             _room_for_one_more_place(pel, p, record, today)  # the technical check of the SIP quota, before approval
-        if action == "terbitkan":
+        if action == "terbitkan" and p["terbitkan_dokumen"]:
             _issue(pel, p, officer, record)  # checks the places again, as every issue does
+        elif action == "terbitkan":  # a service without an electronic document: done, handed over at the counter
+            q.set_status(pel.db, p["id"], "selesai", officer["id"], "Permohonan selesai; hasil diserahkan di gerai",
+                         diubah=stamp, selesai=stamp)
         else:
             extra = {"perbaikan": _json({"alasan": reason, "kolom": fields})} if action == "perbaikan" else {}
             q.set_status(pel.db, p["id"], new_status, officer["id"], reason, diubah=stamp, **extra)
@@ -570,7 +589,7 @@ def _refuse_unless_allowed(officer: dict, p: dict, action: str, reason: str,
     reason = reason.strip()[:1000]
     if actions[action].reason_label and not reason:
         raise ActionRefused("Tuliskan alasannya; pemohon akan membacanya.", field="alasan")
-    known = {f["nama"] for f in p["formulir"]}
+    known = {f["nama"] for f in p["formulir"]} - set(p["data"].get(sekali_isi.MARK) or ())  # registry's: not fixable
     fields = [f for f in (fields or []) if f in known]
     if actions[action].pick_fields and not fields:
         raise ActionRefused("Pilih isian yang perlu diperbaiki pemohon.", field="kolom")

@@ -8,10 +8,11 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from db import audit
+from db import identitas as identitas_q
 from db import perwalian as q
 from db.connection import write
 from integrations.dukcapil import Dukcapil, Member
-from services import kalender
+from services import jaminan, kalender
 from services import nik as nik_rules
 
 
@@ -47,9 +48,14 @@ def record(db: Database, registry: Dukcapil, officer: dict, form) -> str:
     if checked.errors:
         errors["wali_nik"] = f"NIK wali: {checked.errors[0]}"
     else:
-        guardian = q.citizen_by_nik(db, checked.nik)
+        guardian = identitas_q.account_by_nik(db, checked.nik)
         if guardian is None:
             errors["wali_nik"] = "NIK wali belum memiliki akun MPP Digital: buatkan akunnya dulu di meja identitas."
+        elif guardian["status"] != "aktif" or not jaminan.meets(guardian["tingkat"], "terverifikasi_wajah"):
+            # a merely registered account may be an impostor's: the ward's papers must not go there
+            errors["wali_nik"] = ("Akun wali belum terverifikasi. Verifikasi tatap muka dulu di Meja identitas (KTP-el "
+                                  "asli), lalu catat perwaliannya.")
+            guardian = None
     ward = None
     checked_ward = nik_rules.check(db, ward_nik)
     if checked_ward.errors:

@@ -10,6 +10,7 @@ transaction, and every form can be sent twice without doing the work twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -23,7 +24,8 @@ from db import definisi as q
 from db.connection import write
 from db.reference import DUKCAPIL_ATTRIBUTES, LEVELS, SEX_OPTIONS
 from services import angka, kalender
-from services.admin_wilayah import ADMINDUK_GRATIS, Refused, region
+from services.admin_wilayah import ADMINDUK_GRATIS, Refused, form_text, region
+from services.admin_wilayah import _own_agency as _agency
 from services.jaminan import SHORT as LEVEL_NAMES
 from services.permohonan import FLOW_FULL, FLOW_SHORT
 
@@ -41,12 +43,10 @@ FROM_REGISTRY = {"nama": "Nama", "nik": "NIK", "tempat_lahir": "Tempat lahir", "
 KIND_NAMES = {"teks": "teks singkat", "teks_panjang": "teks panjang", "tanggal": "tanggal", "pilihan": "pilihan",
               "nik": "NIK", "angka": "angka"}
 MAX_FIELDS = 60
+# names the application forms use themselves (the counter's receipt phone, the family choice, the form's own)
+RESERVED = {"csrf_token", "aksi", "untuk", "sms_telepon"}
 MAX_TEXT = {"teks": 200, "teks_panjang": 2000}
 DEFAULT_COMPLAINTS = ("Melalui menu Pengaduan MPP Digital, SP4N-LAPOR! (lapor.go.id), atau gerai pengaduan di MPP.")
-
-
-def _text(form, name: str, limit: int) -> str:
-    return " ".join(str(form.get(name, "")).split())[:limit + 1]
 
 
 def _lines(form, name: str) -> list[str]:
@@ -77,13 +77,9 @@ def blank(nama: str, jenis_kode: str) -> dict:
 def list_page(db: Database, kode: str) -> dict:
     rows = q.drafts_of_region(db, kode)
     for r in rows:
-        r["nama"] = _loads(r.pop("definisi"))["nama"]
+        r["nama"] = json.loads(r.pop("definisi"))["nama"]
         r["keadaan"] = "dihentikan" if r["pensiun"] else "terbit" if r["layanan_id"] else "draf"
     return {"rancangan": rows, "instansi": agencies_q.agencies(db, kode)}
-
-
-def _loads(text: str) -> dict:
-    return json.loads(text)
 
 
 def draft_of(db: Database, admin: dict, kode: str, rancangan_id: int) -> dict:
@@ -120,7 +116,10 @@ def preview(db: Database, admin: dict, kode: str, rancangan_id: int) -> dict:
                      "biaya": s["biaya"], "biaya_keterangan": s["biaya_keterangan"]}})
     p = {"id": 0, "layanan_nama": s["nama"], "wilayah_nama": w["nama"], "status": "draf", "data": {},
          "perbaikan": {}, "formulir": s["formulir"], "untuk_nik": None}
-    return {"r": d, "s": s, "p": p}
+    # what the registry fills for an applicant applying for themselves: shown, never an input
+    registry = {f["nama"]: f"({FROM_REGISTRY[f['dukcapil']]} pemohon)" for f in s["formulir"]
+                if f.get("dukcapil") and not f.get("dukcapil_anggota_saja")}
+    return {"r": d, "s": s, "p": p, "dukcapil": registry}
 
 
 def problems(definisi: dict) -> dict[str, str]:
@@ -143,10 +142,20 @@ def problems(definisi: dict) -> dict[str, str]:
 
 # ------------------------------------------------------------------ changes
 
+def _whole(change):
+    """Read the working copy, decide and write in one write transaction: two tabs, or two admins, never
+    lose each other's edits, and two first publications never make two services."""
+    @functools.wraps(change)
+    def run(db: Database, *args, **kwargs):
+        with write(db):
+            return change(db, *args, **kwargs)
+    return run
+
+
 def create(db: Database, admin: dict, kode: str, form) -> int:
     """A new service's working copy; sent again (same name), the one already made."""
     region(db, admin, kode)
-    nama = _text(form, "nama", 120)
+    nama = form_text(form, "nama", 120)
     errors = {}
     if len(nama) < 3 or len(nama) > 120:
         errors["nama"] = "Tulis nama layanan, 3 sampai 120 karakter."
@@ -158,19 +167,11 @@ def create(db: Database, admin: dict, kode: str, form) -> int:
     stamp = kalender.stamp()
     with write(db):
         for r in q.drafts_of_region(db, kode):
-            if _loads(r["definisi"])["nama"].casefold() == nama.casefold():
+            if json.loads(r["definisi"])["nama"].casefold() == nama.casefold() and not r["pensiun"]:
                 return r["id"]  # a retried form, or the same service twice: one working copy
         new_id = q.insert_draft(db, kode, agency["id"], blank(nama, agency["jenis_kode"]), stamp, admin["id"])
         audit.append(db, admin["id"], "buat_rancangan_layanan", f"rancangan:{new_id}", {"nama": nama}, waktu=stamp)
     return new_id
-
-
-def _agency(db: Database, kode: str, raw) -> dict | None:
-    instansi_id = angka.to_id(str(raw or ""))
-    found = agencies_q.agency(db, kode, instansi_id) if instansi_id is not None else None
-    if found is None and instansi_id is not None and agencies_q.agency_exists(db, instansi_id):
-        raise NotFound("instansi")  # another region's agency
-    return found
 
 
 def _editable(d: dict) -> None:
@@ -178,6 +179,7 @@ def _editable(d: dict) -> None:
         raise Refused({"_": "Layanan ini sudah dihentikan; riwayatnya tetap tersimpan, tetapi tidak dapat diubah."})
 
 
+@_whole
 def save_general(db: Database, admin: dict, kode: str, rancangan_id: int, form) -> None:
     """The service's description, terms, flow, assurance levels and document template."""
     d = draft_of(db, admin, kode, rancangan_id)
@@ -187,14 +189,16 @@ def save_general(db: Database, admin: dict, kode: str, rancangan_id: int, form) 
     agency = _agency(db, kode, form.get("instansi_id"))
     if agency is None:
         errors["instansi_id"] = "Pilih instansi yang memberikan layanan ini."
-    s["nama"] = _text(form, "nama", 120)
+    if agency is not None:
+        s["instansi"] = agency["jenis_kode"]  # the catalogue shows, searches and routes complaints by it
+    s["nama"] = form_text(form, "nama", 120)
     if len(s["nama"]) < 3 or len(s["nama"]) > 120:
         errors["nama"] = "Tulis nama layanan, 3 sampai 120 karakter."
-    s["singkatan"] = _text(form, "singkatan", 30)[:30]
-    s["ringkasan"] = _text(form, "ringkasan", 400)
+    s["singkatan"] = form_text(form, "singkatan", 30)[:30]
+    s["ringkasan"] = form_text(form, "ringkasan", 400)
     if len(s["ringkasan"]) > 400:
         errors["ringkasan"] = "Ringkasan paling banyak 400 karakter."
-    s["produk"] = _text(form, "produk", 200)
+    s["produk"] = form_text(form, "produk", 200)
     if len(s["produk"]) > 200:
         errors["produk"] = "Paling banyak 200 karakter."
     for name in ("persyaratan", "prosedur", "dasar_hukum"):
@@ -215,7 +219,7 @@ def save_general(db: Database, admin: dict, kode: str, rancangan_id: int, form) 
         errors["biaya"] = ADMINDUK_GRATIS
     else:
         s["biaya"] = fee
-    s["biaya_keterangan"] = _text(form, "biaya_keterangan", 200)
+    s["biaya_keterangan"] = form_text(form, "biaya_keterangan", 200)
     if fee and not s["biaya_keterangan"] and "biaya" not in errors:
         errors["biaya_keterangan"] = "Sebutkan dasar hukum biaya (mis. Perda retribusi nomor/tahun)."
     elif not fee:
@@ -234,7 +238,7 @@ def save_general(db: Database, admin: dict, kode: str, rancangan_id: int, form) 
             and LEVELS.index(s["tingkat_ajukan"]) > LEVELS.index(s["tingkat_terbit"]):
         errors["tingkat_terbit"] = "Tingkat untuk penerbitan tidak boleh lebih rendah dari tingkat untuk mengajukan."
     s["terbitkan_dokumen"] = form.get("terbitkan_dokumen") == "1"
-    s["dokumen_judul"] = _text(form, "dokumen_judul", 120)[:120]
+    s["dokumen_judul"] = form_text(form, "dokumen_judul", 120)[:120]
     known = {f["nama"] for f in s["formulir"] if f["jenis"] not in ("berkas", "nik")}
     s["dokumen_kolom"] = [n for n in form.getlist("dokumen_kolom") if n in known] if hasattr(form, "getlist") else []
     if errors:
@@ -249,6 +253,7 @@ def _store(db: Database, admin: dict, d: dict, instansi_id: int, s: dict, aksi: 
         audit.append(db, admin["id"], aksi, f"rancangan:{d['id']}", detail or {"nama": s["nama"]}, waktu=stamp)
 
 
+@_whole
 def change_field(db: Database, admin: dict, kode: str, rancangan_id: int, form) -> None:
     """Add, edit, move or remove one form field. Moves name the field and where it was, so a form sent
     twice moves it once; adding a label that exists is refused (the field is already there)."""
@@ -289,7 +294,7 @@ def change_field(db: Database, admin: dict, kode: str, rancangan_id: int, form) 
 
 def _field_from(form, fields: list[dict], editing: int | None) -> dict:
     errors = {}
-    label = _text(form, "kolom_label", 120)
+    label = form_text(form, "kolom_label", 120)
     if len(label) < 2 or len(label) > 120:
         errors["kolom_label"] = "Tulis label isian, 2 sampai 120 karakter."
     kind = str(form.get("kolom_jenis", ""))
@@ -298,11 +303,11 @@ def _field_from(form, fields: list[dict], editing: int | None) -> dict:
     name = field_name(label)
     if label and not name:
         errors["kolom_label"] = "Label perlu memuat huruf atau angka."
-    taken = {f["nama"] for i, f in enumerate(fields) if i != editing} | {"csrf_token", "aksi", "untuk"}
+    taken = {f["nama"] for i, f in enumerate(fields) if i != editing} | RESERVED
     if editing is None and name in taken:
         errors["kolom_label"] = "Sudah ada isian dengan label ini."
     field = {"nama": name, "label": label, "jenis": kind, "wajib": form.get("kolom_wajib") == "1"}
-    hint = _text(form, "kolom_petunjuk", 300)
+    hint = form_text(form, "kolom_petunjuk", 300)
     if len(hint) > 300:
         errors["kolom_petunjuk"] = "Petunjuk paling banyak 300 karakter."
     elif hint:
@@ -328,6 +333,7 @@ def _field_from(form, fields: list[dict], editing: int | None) -> dict:
             errors["kolom_dukcapil"] = f"{FROM_REGISTRY[source]} dari data Dukcapil hanya untuk isian berjenis {kinds}."
         else:
             field["dukcapil"] = source
+            field.pop("maks", None)  # the registry's value, whatever its length
             if form.get("kolom_anggota_saja") == "1":
                 field["dukcapil_anggota_saja"] = True
             if source == "jenis_kelamin":  # the registry's L/P, offered as the two choices
@@ -338,6 +344,7 @@ def _field_from(form, fields: list[dict], editing: int | None) -> dict:
     return field
 
 
+@_whole
 def publish(db: Database, admin: dict, kode: str, rancangan_id: int) -> int:
     """Publish the working copy as the service's next version; the version number. Sent twice, the second
     finds nothing new and says so."""
@@ -363,12 +370,13 @@ def publish(db: Database, admin: dict, kode: str, rancangan_id: int) -> int:
             q.update_service(db, layanan_id, s)
         versi = q.record_version(db, layanan_id, s, stamp, admin["id"])
         q.offer_in_region(db, kode, layanan_id, d["instansi_id"])
-        q.index_for_search(db, layanan_id, d["instansi_nama"])
+        q.index_for_search(db, layanan_id)
         audit.append(db, admin["id"], "terbitkan_layanan", f"layanan:{layanan_id}", {"versi": versi, "nama": s["nama"]},
                      waktu=stamp)
     return versi
 
 
+@_whole
 def retire(db: Database, admin: dict, kode: str, rancangan_id: int, form) -> None:
     """Stop offering the service: it leaves the catalogue, no new application can start, open ones go on;
     every version stays."""

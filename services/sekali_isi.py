@@ -27,7 +27,6 @@ from services import kalender
 
 MARK = "_dukcapil"  # in the answers: the fields whose value came from the registry
 EDITABLE = ("draf", "perlu_perbaikan")  # services/permohonan.editable: the registry's values are written only then
-MARKER = "dari data Dukcapil"
 
 
 @dataclass

@@ -267,3 +267,68 @@ def test_a_designed_field_can_be_filled_from_the_registry_and_is_not_typed(admin
     pid = start(citizen, slug_of(db, rid))
     form = citizen.get(f"/permohonan/{pid}/isi")
     assert soup(form).find(attrs={"name": "alamat_pemohon"}) is None and "dari data Dukcapil" in text_of(form)
+
+
+def test_an_upgraded_database_keeps_each_services_old_definition_as_version_1(tmp_path):
+    """A database from before versions: its services' definitions are kept as version 1 before the catalogue
+    files are loaded again, so an application started then stays on what the citizen was filling in."""
+    import json
+
+    from db import definisi
+    from db import permohonan as pq
+    from db.connection import connect
+    from db.migrations import migrate, migrations
+    from db.reference import load_catalogue, load_regions
+
+    db = connect(tmp_path / "lama.db")
+    with db.conn:
+        migrations.apply(db, stop_before="016_layanan_sebagai_data")
+    load_regions(db)
+    old_form = [{"nama": "alasan", "label": "Alasan (formulir lama)", "jenis": "teks", "wajib": True}]
+    db.execute("INSERT INTO jenis_instansi (kode, nama, singkatan, keterangan, layanan_gerai) VALUES "
+               "('disdukcapil', 'Dinas Kependudukan dan Pencatatan Sipil', 'Disdukcapil', '', '[]')")
+    lid = db.execute("INSERT INTO layanan (slug, nama, kelompok, instansi, ringkasan, jangka_waktu_hari, biaya, "
+                     "biaya_keterangan, produk, terbitkan_dokumen, persyaratan, prosedur, dasar_hukum, pengaduan, "
+                     "kata_kunci, formulir) VALUES ('kia', 'KIA lama', 'adminduk', 'disdukcapil', 'r', 1, 0, 'Gratis', "
+                     "'KIA', 1, '[]', '[]', '[]', 'p', '[]', ?)", [json.dumps(old_form)]).lastrowid
+    db.execute("INSERT INTO akun (peran, nik, nama, kata_sandi) VALUES ('warga', '2171031508900001', 'Budi', 'x')")
+    db.execute("INSERT INTO instansi (wilayah_kode, jenis_kode, nama) VALUES ('2171', 'disdukcapil', 'Disdukcapil')")
+    pid = db.execute("INSERT INTO permohonan (akun_id, layanan_id, wilayah_kode, instansi_id) VALUES (1, ?, '2171', 1)",
+                     [lid]).lastrowid
+    db.conn.commit()
+
+    migrate(db)
+    load_catalogue(db, "2026-12-02T02:00:00Z")  # the files of today: kia's definition differs
+    assert [v["versi"] for v in definisi.versions(db, lid)] == [2, 1]
+    assert pq.get(db, pid)["formulir"] == old_form and pq.get(db, pid)["layanan_nama"] == "KIA lama"
+    assert db.execute("SELECT nama FROM layanan WHERE id = ?", [lid]).fetchone()[0] != "KIA lama"
+
+
+def test_a_service_without_a_document_is_closed_by_the_signer_and_its_agency_can_change(app, admin, citizen, db):
+    rid = design(admin, db, {"terbitkan_dokumen": ""})
+    assert publish(admin, rid).status_code == 303
+    slug = slug_of(db, rid)
+    pid = start(citizen, slug)
+    fill(citizen, db, pid, slug)
+    assert submit(citizen, pid)[1].status_code == 303
+    officer = officer_client(app, "dpmptsp.batam")
+    try:
+        assert act(officer, pid, "verifikasi").status_code == 303
+        assert "Selesaikan permohonan" in text_of(officer.get(f"/petugas/permohonan/{pid}"))
+        assert act(officer, pid, "terbitkan").status_code == 303
+    finally:
+        officer.__exit__(None, None, None)
+    assert db.execute("SELECT status FROM permohonan WHERE id = ?", [pid]).fetchone()[0] == "selesai"
+    assert db.execute("SELECT count(*) FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0] == 0
+
+    page = f"{BASE}/{rid}"
+    other = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'").fetchone()[0]
+    disduk = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' "
+                        "AND jenis_kode = 'disdukcapil'").fetchone()[0]
+    assert other != disduk
+    r = post(admin, page, page, {**GENERAL, "terbitkan_dokumen": "", "instansi_id": str(disduk)})
+    assert r.status_code == 303
+    assert publish(admin, rid).status_code == 303  # an agency change is a change: version 2
+    row = db.execute("SELECT l.instansi, l.versi, lw.instansi_id FROM layanan l JOIN layanan_wilayah lw "
+                     "ON lw.layanan_id = l.id WHERE l.slug = ?", [slug]).fetchone()
+    assert tuple(row) == ("disdukcapil", 2, disduk)

@@ -54,6 +54,11 @@ def test_only_identity_desk_officers_record_and_only_for_real_people(app, db):
         assert unknown.status_code == 400 and "tidak ditemukan" in text_of(unknown)
         no_account = record(officer, {**GUARDIANSHIP, "wali_nik": "2171115006790002"})
         assert no_account.status_code == 400 and "belum memiliki akun" in text_of(no_account)
+        db.execute("INSERT INTO akun (peran, nik, nama, kata_sandi, wilayah_kode, tingkat) VALUES ('warga', "
+                   "'2171100402850002', 'Ahmad Fauzi', 'x', '2171', 'terdaftar')")
+        db.conn.commit()
+        only_registered = record(officer, {**GUARDIANSHIP, "wali_nik": "2171100402850002", "nik": BUDI})
+        assert only_registered.status_code == 400 and "belum terverifikasi" in text_of(only_registered)
     assert db.execute("SELECT count(*) FROM perwalian").fetchone()[0] == 0
 
 

@@ -80,6 +80,14 @@ def require(request: Request, *roles: str) -> dict:
     return found
 
 
+def require_agency(request: Request, jenis: str) -> dict:
+    """An officer of that kind of agency (``disdukcapil`` for the identity desk); other accounts get 404."""
+    found = require(request, "petugas")
+    if found["instansi_jenis"] != jenis:
+        raise HTTPException(404)
+    return found
+
+
 def same_site(path: str) -> str:
     """Only a path on this site ('' otherwise): never send someone to another site after a step."""
     return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else ""
