@@ -1,7 +1,13 @@
 # syntax=docker/dockerfile:1
-# The image of one deployment (fly.toml): Litestream runs the app and replicates its SQLite
-# database to S3-compatible storage (litestream.yml); scripts/entrypoint first restores the
-# database from that replica when the volume has none. See "Operations" in README.md.
+# The image of one deployment (fly.toml). Two database modes, chosen by the build argument DB_MODE:
+#   litestream (default): one machine; Litestream runs the app and replicates its SQLite database to
+#     S3-compatible storage (litestream.yml); scripts/entrypoint first restores the database from that
+#     replica when the volume has none.
+#   litefs: several machines; LiteFS (litefs.yml) mounts the database at /litefs, holds the primary's
+#     lease in Consul, replicates to the other machines and runs the app (scripts/litefs-exec).
+#     Build with `fly deploy --build-arg DB_MODE=litefs` (or [build.args] in fly.toml).
+# See "Operations" and "Multi-VM mode (LiteFS)" in README.md.
+ARG DB_MODE=litestream
 
 # 1. Pinned front-end files: htmx from the npm registry, checked against its sha256.
 FROM node:22-bookworm-slim AS vendor
@@ -18,7 +24,7 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev
 
 # 3. Runtime: code and environment owned by root, read-only to the app user.
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm AS runtime
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin mpp
 WORKDIR /app
 COPY . /app
@@ -38,6 +44,9 @@ ENV PATH="/app/.venv/bin:$PATH" \
     LITESTREAM_CONFIG=/app/litestream.yml \
     MPP_RUN_AS=mpp
 EXPOSE 8080
+
+# 4a. DB_MODE=litestream (the default): one machine, Litestream around the app.
+FROM runtime AS litestream
 # The entrypoint starts as root only to hand the volume (/data, mounted root-owned) to `mpp`;
 # it then re-runs itself as `mpp` (setpriv), restores the database if missing, and execs CMD.
 # Litestream and the app never run as root.
@@ -47,3 +56,22 @@ ENTRYPOINT ["/app/scripts/entrypoint"]
 # at most 16 KB of unparsed request head per connection. --no-proxy-headers: uvicorn's default would
 # rewrite the client address from X-Forwarded-For (see MPP_CLIENT_IP_HEADER).
 CMD ["litestream", "replicate", "-config", "/app/litestream.yml", "-exec", "python -m uvicorn --factory app:create_app --host 0.0.0.0 --port 8080 --no-proxy-headers --limit-concurrency 256 --timeout-keep-alive 5 --h11-max-incomplete-event-size 16384"]
+
+# 4b. DB_MODE=litefs: LiteFS (official image, as LiteFS's docs install it) mounts /litefs over FUSE and
+# runs as root, as its docs recommend; scripts/litefs-exec starts the app as `mpp` on port 8081 behind
+# LiteFS's proxy on 8080 (litefs.yml). `user_allow_other`: the app user may use the root-owned mount.
+FROM runtime AS litefs
+RUN apt-get update -y && apt-get install -y --no-install-recommends ca-certificates fuse3 sqlite3 \
+    && rm -rf /var/lib/apt/lists/* && echo user_allow_other >> /etc/fuse.conf
+COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs
+ENV MPP_DB=/litefs/mpp.db \
+    MPP_LITEFS_DIR=/litefs \
+    MPP_SPOOL_DIR=/data/spool \
+    MPP_TTE_DIR=/data/tte \
+    MPP_FILES_DIR=/data/objek \
+    PORT=8081
+ENTRYPOINT ["litefs", "mount", "-config", "/app/litefs.yml"]
+CMD []
+
+# The image built: the stage DB_MODE names.
+FROM ${DB_MODE}
