@@ -34,12 +34,27 @@ test: setup lint
 	scripts/ensure-pdfsig
 	scripts/fetch-faces-asian
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-s3
+
+# The tests that upload, check and hand out files, again with every file on a real S3 server (SeaweedFS, started
+# by tests/s3_support.py) instead of the local folder; tests/test_penyimpanan.py runs on both in the suite itself.
+S3_TESTS := tests/test_permohonan.py tests/test_dokumen.py tests/test_bantuan.py tests/test_bad_input.py \
+	tests/test_access_matrix.py
+.PHONY: test-s3
+test-s3: setup
+	MPP_TEST_STORAGE=s3 $(PY) -m pytest -q $(S3_TESTS)
 
 bench: setup
 	$(PY) -m bench
 
 clean:
 	rm -rf .venv .uv data static/vendor .cache
+
+# Object storage against the database: rows whose object is missing (exit 1), orphans; kept for /metrics.
+# Moving old blobs out of SQLite: $(PY) -m ops.penyimpanan pindahkan (README, Operations).
+.PHONY: check-storage
+check-storage: setup
+	$(PY) -m ops.penyimpanan check
 
 .PHONY: backup restore
 # One full Litestream snapshot of $(MPP_DB) into the file replica data/replica/ (MPP_REPLICA_DIR).
@@ -50,6 +65,13 @@ backup: setup
 restore: setup
 	@test -n "$(TO)" || { echo "usage: make restore TO=path/to/new.db" >&2; exit 2; }
 	$(PY) scripts/restore "$(TO)"
+
+# A province in one file (issue 18): builds (once, cached under data/volume/) 10 regions x 50,000 applications over
+# two years through the real schema, then prints p50/p95 of each heavy page. SKALA=0.05: a quick run (20x smaller);
+# VOLUME_ARGS for the rest (python -m bench.volume --help).
+.PHONY: bench-volume
+bench-volume: setup
+	$(PY) -m bench.volume $(if $(SKALA),--skala $(SKALA)) $(VOLUME_ARGS)
 
 .PHONY: bench-weaknet
 bench-weaknet: setup

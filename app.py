@@ -47,6 +47,8 @@ from web.formguard import FormGuardMiddleware
 from web.headers import SecurityHeadersMiddleware
 from web.headers import apply as security_headers
 from web.hosts import TrustedHosts
+from web.litefs import ReplayWrites, SpoolReceiver
+from web.readonly import ReadOnlyGets
 from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
@@ -60,10 +62,15 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     deps = wiring.build(settings)
     store = deps.store
     metrics = new_stats()
+    get_writes: list[str] = []  # writes tried while a GET/HEAD was answered (web/readonly.py)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        created = await run_in_threadpool(seed.seed, store.db, demo=settings.demo, waktu=kalender.stamp())
+        # migrate and seed on the machine that writes: a LiteFS replica reads the primary's (litefs.yml migrates on
+        # the candidate before any app starts, and the primary's own start does it again, idempotently)
+        primary = await run_in_threadpool(deps.cluster.is_primary)
+        created = (await run_in_threadpool(seed.seed, store.db, demo=settings.demo, waktu=kalender.stamp())
+                   if primary else [])
         await run_in_threadpool(kalender.load_zones, store.db)
         if settings.face_warmup:
             app.state.faces.warm_up()
@@ -117,7 +124,12 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     middleware = [
         Middleware(RequestLogMiddleware, stats=metrics),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
+        # a replica's spool hand-over to the primary: by bearer token, to a Machine's private address (web/litefs.py)
+        Middleware(SpoolReceiver, token=settings.internal_bearer, cluster=deps.cluster),
         Middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts),
+        Middleware(ReadOnlyGets, mode=settings.get_writes, found=get_writes),
+        # LiteFS replicas: a write is replayed to the primary before its body is read (web/litefs.py)
+        Middleware(ReplayWrites, cluster=deps.cluster),
         Middleware(CompressionMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="mpp_sesi",
                    max_age=settings.session_max_age, same_site="lax", https_only=settings.https),
@@ -139,6 +151,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
     app.state.signing_key = deps.signing_key
     app.state.tte = deps.tte
     app.state.metrics = metrics
+    app.state.get_writes = get_writes
     return app
 
 

@@ -85,6 +85,7 @@ def users(seconds: float) -> None:
         env = {"MPP_SECRET_KEY": "bench-only-key", "MPP_FACE_WARMUP": "0"}
         with running_server(db_path=db_path, env=env) as server:
             result = load_users.run(server.url, seconds, citizens=180, officers=20, submitters=30)
+        objects_per_application = object_bytes_per_application(db_path)
     login, steady = result["login"], result["steady"]
     out("users_concurrent", 200, "users")
     out("users_login_requests", login["requests"], "requests")
@@ -102,6 +103,19 @@ def users(seconds: float) -> None:
     out("users_verified", steady["verified"], "cases")
     for sample in result["error_samples"]:
         print(f"# error sample: {sample}", flush=True)
+    out("object_bytes_per_application", objects_per_application, "bytes")  # object storage, not SQLite
+
+
+def object_bytes_per_application(db_path: str) -> float:
+    """Average bytes of uploaded documents and sealed PDFs (object storage) per submitted application."""
+    from db.connection import connect
+    from services import penyimpanan
+
+    db = connect(db_path)
+    try:
+        return penyimpanan.object_bytes_per_application(db)
+    finally:
+        db.conn.close()
 
 
 def wait_for_models(server) -> float:
@@ -167,6 +181,8 @@ SECTIONS = {
     "stalled": printed("stalled"),
     "faces": faces,
     "pad": pad,
+    # applications per second, face verifications per second per core, database bytes per application (issue 18)
+    "capacity": printed("capacity"),
 }
 
 

@@ -69,7 +69,10 @@ class Citizen:
         self.client = httpx.Client(base_url=server.url, timeout=120, follow_redirects=True)
         page = self.client.get("/masuk")
         self.client.post("/masuk", data={**dict(_HIDDEN.findall(page.text)), "login": nik, "kata_sandi": PASSWORD})
-        r = self.client.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171")
+        r = self.client.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171")  # one button: a POST starts it
+        if "/isi" not in str(r.url):
+            r = self.client.post("/permohonan/baru", data={**dict(_HIDDEN.findall(r.text)), "layanan": "kartu-keluarga",
+                                                           "wilayah": "2171"})
         found = re.search(r"/permohonan/(\d+)/isi", str(r.url))
         kolom = re.findall(r'action="/permohonan/\d+/berkas/([a-z_]+)"', r.text)
         if not found or not kolom:

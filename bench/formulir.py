@@ -149,6 +149,9 @@ def log_in(client, login_id: str = CITIZEN) -> None:
 def draft(client, slug: str, answered: bool = True) -> str:
     """A citizen's draft of ``slug`` in the region, every typed field answered; its form page's path."""
     r = client.get(f"/permohonan/baru?layanan={slug}&wilayah={REGION}", follow_redirects=False)
+    if r.status_code == 200:  # no draft yet: the page's one button starts it (a POST; GETs only read)
+        r = client.post("/permohonan/baru", data={**hidden_fields(r.text, "/permohonan/baru"), "layanan": slug,
+                                                  "wilayah": REGION}, follow_redirects=False)
     assert r.status_code == 303, (slug, r.status_code)
     path = r.headers["location"]
     if answered:

@@ -129,8 +129,7 @@ async def _load(base: str, db_path: str, probe_path: str) -> dict:
                                                                      limits=users.CLIENT_LIMITS))
                    for _ in range(CITIZENS)]
         await asyncio.gather(*[users.login(setup, c, users.citizen_login(i)) for i, c in enumerate(clients)])
-        drafts = await asyncio.gather(*[setup.call(c, "GET", "/permohonan/baru?layanan=kartu-keluarga&wilayah=2171")
-                                        for c in clients])
+        drafts = await asyncio.gather(*[users.start_draft(setup, c) for c in clients])
         pids = [re.search(r"/permohonan/(\d+)/isi", str(r.url)) if r is not None else None for r in drafts]
         if setup.errors or not all(pids):
             raise RuntimeError(f"loop_lag set-up failed: {setup.errors[:3]}")

@@ -105,6 +105,17 @@ def hidden(html: str) -> dict:
     return dict(_HIDDEN.findall(html))
 
 
+async def start_draft(stats, client, slug: str = "kartu-keluarga", wilayah: str = "2171"):
+    """A citizen's draft, started as the service's page does: ``GET /permohonan/baru`` leads to the open draft or
+    shows one button, which POSTs (GETs only read). The answer ends on the draft's form (the client follows
+    redirects), or None."""
+    page = await stats.call(client, "GET", f"/permohonan/baru?layanan={slug}&wilayah={wilayah}")
+    if page is None or "/isi" in str(page.url):
+        return page
+    return await stats.call(client, "POST", "/permohonan/baru",
+                            data={**hidden(page.text), "layanan": slug, "wilayah": wilayah})
+
+
 async def login(stats, client, who) -> bool:
     """One try: the login page, then the form; whether it ended logged in (away from ``/masuk``)."""
     page = await stats.call(client, "GET", "/masuk")
@@ -157,7 +168,7 @@ async def submit(stats, c, pid: str, draft) -> None:
 async def citizen(stats, c, stop: float, submit_at: float | None):
     """Steady use of one logged-in citizen until ``stop``; submits once ``submit_at`` has passed."""
     await asyncio.sleep(random.uniform(0, THINK_S[1]))  # users do not move in step
-    r = await stats.call(c, "GET", "/permohonan/baru?layanan=kartu-keluarga&wilayah=2171")
+    r = await start_draft(stats, c)
     if r is None:
         return
     pid = re.search(r"/permohonan/(\d+)/isi", str(r.url))

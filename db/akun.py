@@ -105,6 +105,12 @@ def nth_latest_attempt(db: Database, key: str, since: float, n: int) -> float | 
     return row[0] if row else None
 
 
+def latest_attempts(db: Database, key: str, since: float, n: int) -> list[float]:
+    """The times of the ``n`` most recent attempts since ``since``, latest first."""
+    return [r[0] for r in db.execute("SELECT waktu FROM batas_laju WHERE kunci = ? AND waktu > ? ORDER BY waktu DESC "
+                                     "LIMIT ?", [key, since, n])]
+
+
 def record_attempt(db: Database, key: str, now: float) -> None:
     """One attempt; attempts older than every window are pruned on the way (indexed by time)."""
     with write(db):

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -28,6 +30,65 @@ log = logging.getLogger("mpp.db")
 
 class EventLoopBlocked(RuntimeError):
     """Database work attempted on the thread that runs the event loop."""
+
+
+class WriteWhileReading(RuntimeError):
+    """A write to SQLite while a GET or HEAD request is being answered (``READ_ONLY`` is set)."""
+
+
+@dataclass
+class ReadOnly:
+    """What a request that must not write is (``what``: "GET /petugas/permohonan/{id}"), and what to do when it
+    writes anyway: ``mode`` "raise" (the tests: the statement is refused) or "log" (production: logged with its
+    stack, allowed). ``seen`` is told of every write tried (the tests collect them per app)."""
+
+    what: Callable[[], str] | str
+    mode: str = "log"
+    seen: Callable[[str], None] | None = None
+    tried: list[str] = field(default_factory=list)
+
+    def label(self) -> str:
+        return self.what() if callable(self.what) else self.what
+
+    def write_tried(self, statement: str) -> bool:
+        """Record one write; True when it is to be refused."""
+        found = f"{self.label()}: {statement}"
+        self.tried.append(found)
+        if self.seen is not None:
+            self.seen(found)
+        if self.mode != "raise":
+            log.warning("SQLite write while answering %s", found, stack_info=True)
+        return self.mode == "raise"
+
+
+# Set (by web/readonly.py) while a GET or HEAD is answered: LiteFS replicas serve those, and a replica cannot
+# write. Starlette copies the context into the thread-pool thread of each route, so the guard below sees it there.
+READ_ONLY: contextvars.ContextVar[ReadOnly | None] = contextvars.ContextVar("mpp_read_only", default=None)
+
+# Authorizer actions that change the database file (a TEMP table is the connection's own: allowed).
+_WRITES = {
+    sqlite3.SQLITE_INSERT: "INSERT", sqlite3.SQLITE_UPDATE: "UPDATE", sqlite3.SQLITE_DELETE: "DELETE",
+    sqlite3.SQLITE_CREATE_TABLE: "CREATE TABLE", sqlite3.SQLITE_CREATE_INDEX: "CREATE INDEX",
+    sqlite3.SQLITE_CREATE_TRIGGER: "CREATE TRIGGER", sqlite3.SQLITE_CREATE_VIEW: "CREATE VIEW",
+    sqlite3.SQLITE_DROP_TABLE: "DROP TABLE", sqlite3.SQLITE_DROP_INDEX: "DROP INDEX",
+    sqlite3.SQLITE_DROP_TRIGGER: "DROP TRIGGER", sqlite3.SQLITE_DROP_VIEW: "DROP VIEW",
+    sqlite3.SQLITE_ALTER_TABLE: "ALTER TABLE", sqlite3.SQLITE_REINDEX: "REINDEX", sqlite3.SQLITE_ANALYZE: "ANALYZE",
+    sqlite3.SQLITE_CREATE_VTABLE: "CREATE VIRTUAL TABLE", sqlite3.SQLITE_DROP_VTABLE: "DROP VIRTUAL TABLE",
+}
+# A plain BEGIN is let through (sqlite3 says it before any INSERT: the INSERT is what is refused); ``write()``
+# checks for itself, since its BEGIN IMMEDIATE takes the write lock, which a LiteFS replica refuses.
+
+
+def _authorize(action: int, arg1, arg2, db_name, trigger) -> int:
+    """sqlite3 authorizer of a connection while it serves a read-only request: writes are reported (and refused
+    in "raise" mode). Called when a statement is prepared, never per row."""
+    reading = READ_ONLY.get()
+    if reading is None:
+        return sqlite3.SQLITE_OK
+    if action not in _WRITES or db_name == "temp" or trigger:  # a trigger's own statements: told with its cause
+        return sqlite3.SQLITE_OK
+    statement = f"{_WRITES[action]} {arg1 or ''}".strip()
+    return sqlite3.SQLITE_DENY if reading.write_tried(statement) else sqlite3.SQLITE_OK
 
 
 def connect(path: str | Path) -> Database:
@@ -53,6 +114,9 @@ def write(db: Database) -> Iterator[Database]:
     function can group several writes and still call helpers that write.
     """
     conn = db.conn
+    reading = READ_ONLY.get()
+    if reading is not None and reading.write_tried("BEGIN IMMEDIATE (db.connection.write)"):
+        raise WriteWhileReading(f"{reading.label()} menulis ke SQLite; permintaan GET/HEAD hanya membaca")
     if conn.in_transaction:
         with db.atomic():
             yield db
@@ -90,13 +154,28 @@ class Store:
     def for_this_thread(self) -> Database:
         if self.loop_guard != "off":
             self._check_not_on_event_loop()
-        db = getattr(self._local, "db", None)
+        local = self._local
+        db = getattr(local, "db", None)
         if db is None:
             db = connect(self.path)
-            self._local.db = db
+            local.db = db
+            local.guarded = False
             with self._lock:
                 self._all.append(db)
+        reading = READ_ONLY.get() is not None
+        if reading != local.guarded:
+            self._guard(db, reading)
         return db
+
+    def _guard(self, db: Database, reading: bool) -> None:
+        """The write guard of this thread's connection, on while it serves a GET/HEAD (``READ_ONLY``).
+
+        SQLite asks an authorizer only when it prepares a statement, and sqlite3 keeps prepared statements;
+        installing an authorizer expires every prepared statement of the connection, so each is prepared (and
+        checked) again the first time a read-only request runs it. Between two read-only requests nothing
+        changes; a POST in between turns it off (no cost on writes) and the next GET on again."""
+        db.conn.set_authorizer(_authorize if reading else None)
+        self._local.guarded = reading
 
     def _check_not_on_event_loop(self) -> None:
         """SQLite waits up to ``busy_timeout`` for the write lock: on the event loop that wait would stop

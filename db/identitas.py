@@ -83,29 +83,22 @@ def set_registry_template(db: Database, nik: str, sealed: bytes) -> None:
         db.execute("UPDATE penduduk SET templat_wajah = ? WHERE nik = ?", [sealed, nik])
 
 
-def store_challenge(db: Database, nonce: str, subjek: str, poses: list[str], issued_at: float,
-                    colours: list[str] | None = None) -> None:
+def use_challenge(db: Database, nonce: str, subjek: str, poses: list[str], issued_at: float, colours: list[str],
+                  now: float) -> bool:
+    """Take a challenge once (it is made without a row: services/identitas.challenge_for): True the first time,
+    False for a second use (a replay). Rows of challenges long expired go on the way."""
     with write(db):
-        db.execute("DELETE FROM tantangan WHERE dibuat < ?", [issued_at - 3600])
-        db.execute("INSERT INTO tantangan (nonce, subjek, pose, dibuat, warna) VALUES (?, ?, ?, ?, ?)",
-                   [nonce, subjek, json.dumps(poses), issued_at, json.dumps(colours or [])])
+        db.execute("DELETE FROM tantangan WHERE dibuat < ?", [now - 3600])
+        return db.execute("INSERT OR IGNORE INTO tantangan (nonce, subjek, pose, dibuat, warna, dipakai) "
+                          "VALUES (?, ?, ?, ?, ?, 1)",
+                          [nonce, subjek, json.dumps(poses), issued_at, json.dumps(colours)]).rowcount == 1
 
 
-def use_challenge(db: Database, nonce: str, subjek: str) -> dict | None:
-    """Take a challenge once: a second use (a replay) finds nothing."""
-    with write(db):
-        row = db.execute("SELECT * FROM tantangan WHERE nonce = ? AND subjek = ? AND dipakai = 0",
-                         [nonce, subjek]).fetchone()
-        if row is None:
-            return None
-        db.execute("UPDATE tantangan SET dipakai = 1 WHERE nonce = ?", [nonce])
-        return dict(row)
-
-
-def latest_challenge(db: Database, subjek: str) -> dict | None:
-    row = db.execute("SELECT * FROM tantangan WHERE subjek = ? AND dipakai = 0 ORDER BY dibuat DESC LIMIT 1",
+def last_used_challenge(db: Database, subjek: str) -> str:
+    """The nonce of the challenge ``subjek`` used last ('' if none in the last hour): the next one differs."""
+    row = db.execute("SELECT nonce FROM tantangan WHERE subjek = ? AND dipakai = 1 ORDER BY rowid DESC LIMIT 1",
                      [subjek]).fetchone()
-    return dict(row) if row else None
+    return row[0] if row else ""
 
 
 def record_face_check(db: Database, subjek: str, tujuan: str, hasil: str, jarak: float | None, alasan: str) -> None:

@@ -752,6 +752,188 @@ def m021_daerah_yang_sudah_jalan(db: Database) -> None:
              AND 'mpp:' || wilayah_kode NOT IN (SELECT objek FROM audit WHERE aksi = 'siapkan_daerah')""")
 
 
+@migrations(name="022_berkas_di_penyimpanan")
+def m022_berkas_di_penyimpanan(db: Database) -> None:
+    # Files out of SQLite: an uploaded document's or a sealed PDF's bytes live in object storage
+    # (integrations/penyimpanan.py) under ``kunci``; the row keeps key, size, type and SHA-256, and ``isi``
+    # stays, empty (x''), since SQLite cannot drop a NOT NULL column without copying the table. kunci NULL: the
+    # bytes are still in ``isi`` (rows from before), served from there until `python -m ops.penyimpanan
+    # pindahkan` moves them.
+    for statement in (
+        "ALTER TABLE berkas ADD COLUMN kunci TEXT",
+        "CREATE UNIQUE INDEX berkas_kunci ON berkas(kunci) WHERE kunci IS NOT NULL",
+        "CREATE INDEX berkas_di_sqlite ON berkas(id) WHERE kunci IS NULL",
+        "ALTER TABLE dokumen_pdf ADD COLUMN kunci TEXT",
+        "ALTER TABLE dokumen_pdf ADD COLUMN ukuran INTEGER",      # NULL only while the bytes are in isi
+        "ALTER TABLE dokumen_pdf ADD COLUMN sha256 TEXT",
+        "CREATE UNIQUE INDEX dokumen_pdf_kunci ON dokumen_pdf(kunci) WHERE kunci IS NOT NULL",
+        "CREATE INDEX dokumen_pdf_di_sqlite ON dokumen_pdf(dokumen_id) WHERE kunci IS NULL",
+        # The last comparison of storage with the rows (services/penyimpanan.reconcile): by `make check-storage`
+        # or hourly by the background job, which claims it by setting ``mulai`` first. Read by /metrics.
+        """CREATE TABLE penyimpanan_cek (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            mulai REAL NOT NULL,                -- epoch seconds (real clock) the last check started
+            selesai TEXT,                       -- UTC stamp it ended; NULL: running, or it failed (see galat)
+            objek INTEGER NOT NULL DEFAULT 0,   -- objects listed
+            hilang INTEGER NOT NULL DEFAULT 0,  -- rows whose object is missing or of another size
+            contoh TEXT NOT NULL DEFAULT '[]',  -- JSON: the first of those keys
+            yatim INTEGER NOT NULL DEFAULT 0,   -- objects older than the grace period that no row names
+            dihapus INTEGER NOT NULL DEFAULT 0, -- of those, removed
+            galat TEXT NOT NULL DEFAULT ''
+        ) STRICT""",
+        "INSERT INTO penyimpanan_cek (id, mulai) VALUES (1, 0)",
+    ):
+        db.execute(statement)
+
+
+@migrations(name="023_jejak_diterima")
+def m023_jejak_diterima(db: Database) -> None:
+    # Entries a read-only request recorded in the local spool (db/spool.py: an officer opening a case, a wrong
+    # tracking code), by id, once the primary has written them into the audit log or the attempt log: a batch
+    # taken in twice (a crash before its file was removed, a replica's hand-over retried) is applied once. Rows
+    # older than a month are pruned as batches arrive (a batch is retried within minutes, not weeks).
+    db.execute("""CREATE TABLE jejak_diterima (
+        id TEXT PRIMARY KEY,                -- the entry's own random id
+        diterima REAL NOT NULL              -- epoch seconds (real clock) it was taken in
+    ) STRICT""")
+    db.execute("CREATE INDEX jejak_diterima_waktu ON jejak_diterima(diterima)")
+
+
+@migrations(name="024_volume")
+def m024_volume(db: Database) -> None:
+    # A province in one file (issue 18): the indexes the heavy pages' query plans ask for, and the aggregates the
+    # ministry's pages read, kept current by triggers (so every writer, a migration or a test's INSERT included,
+    # keeps them right). Statements one by one (executescript would commit the migration's transaction first).
+    for statement in _VOLUME_INDEXES + _VOLUME_TABLES + _VOLUME_TRIGGERS + _VOLUME_BACKFILL:
+        db.execute(statement)
+
+
+_VOLUME_INDEXES = (
+    # an object's audit trail (the case page, the citizen's "who opened it"): no scan of the whole log
+    "CREATE INDEX audit_objek ON audit(objek)",
+    # the hall screen (today's tickets of a region) and "does this region use the queue"
+    "CREATE INDEX tiket_wilayah_tanggal ON tiket(wilayah_kode, tanggal)",
+    # "does this region process applications" (criteria)
+    "CREATE INDEX permohonan_wilayah_diajukan ON permohonan(wilayah_kode, diajukan)",
+    # the officer's inbox, oldest first, with what its filters read: pages without sorting, keyset or OFFSET
+    """CREATE INDEX permohonan_kotak_masuk ON permohonan(instansi_id, diajukan, id, status, tenggat, layanan_id)
+       WHERE status != 'draf'""",
+    # a region's open cases past their due date, most overdue first (the region manager's dashboard)
+    """CREATE INDEX permohonan_terbuka_wilayah ON permohonan(wilayah_kode, tenggat)
+       WHERE status IN ('diajukan', 'diverifikasi', 'perlu_perbaikan', 'disetujui')""",
+    # fiktif positif: the undecided applications past their due date, not every application every round
+    """CREATE INDEX permohonan_lewat_tenggat ON permohonan(tenggat, layanan_id)
+       WHERE status IN ('diajukan', 'diverifikasi', 'disetujui') AND ditahan = ''""",
+    # medians in order, per region: time to finish an application, time a called ticket waited after its slot
+    # (the slot read as UTC: the region's zone shifts all of its tickets alike, so the order is the same)
+    """CREATE INDEX permohonan_lama_selesai ON permohonan(wilayah_kode, julianday(selesai) - julianday(diajukan))
+       WHERE status = 'selesai' AND diajukan IS NOT NULL AND selesai IS NOT NULL""",
+    """CREATE INDEX tiket_lama_tunggu ON tiket(wilayah_kode, julianday(dipanggil) - julianday(tanggal || 'T' || jam))
+       WHERE dipanggil IS NOT NULL""",
+)
+
+_VOLUME_TABLES = (
+    # applications per region and status (drafts included; pages leave them out)
+    """CREATE TABLE kinerja_status (
+        wilayah_kode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        jumlah INTEGER NOT NULL,
+        PRIMARY KEY (wilayah_kode, status)
+    ) STRICT, WITHOUT ROWID""",
+    # finished applications per region: how many (diajukan and selesai known), how many with a due date, and how
+    # many of those finished on or before it by the region's own calendar day
+    """CREATE TABLE kinerja_selesai (
+        wilayah_kode TEXT PRIMARY KEY,
+        selesai INTEGER NOT NULL,
+        berbatas INTEGER NOT NULL,
+        tepat INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID""",
+    # called queue tickets per region
+    """CREATE TABLE kinerja_antrean (
+        wilayah_kode TEXT PRIMARY KEY,
+        dipanggil INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID""",
+    # SKM answers per region and agency (0: none named): respondents and the sum of each element
+    """CREATE TABLE skm_ringkasan (
+        wilayah_kode TEXT NOT NULL,
+        instansi_id INTEGER NOT NULL,
+        responden INTEGER NOT NULL,
+        u1 INTEGER NOT NULL, u2 INTEGER NOT NULL, u3 INTEGER NOT NULL, u4 INTEGER NOT NULL, u5 INTEGER NOT NULL,
+        u6 INTEGER NOT NULL, u7 INTEGER NOT NULL, u8 INTEGER NOT NULL, u9 INTEGER NOT NULL,
+        PRIMARY KEY (wilayah_kode, instansi_id)
+    ) STRICT, WITHOUT ROWID""",
+)
+
+
+def _finished(row: str, sign: str) -> str:
+    """Add (``+``) or take away (``-``) one application ``row`` (NEW or OLD) from ``kinerja_selesai``."""
+    late = f"""CASE WHEN coalesce({row}.tenggat, '') = '' THEN 0 ELSE coalesce(date({row}.selesai,
+                   (SELECT CASE p.zona_waktu WHEN 'WITA' THEN '+8 hours' WHEN 'WIT' THEN '+9 hours' ELSE '+7 hours' END
+                    FROM kabkota k JOIN provinsi p ON p.kode = k.provinsi_kode WHERE k.kode = {row}.wilayah_kode))
+                   <= {row}.tenggat, 0) END"""
+    return f"""INSERT INTO kinerja_selesai (wilayah_kode, selesai, berbatas, tepat)
+               SELECT {row}.wilayah_kode, {sign}1, {sign}(coalesce({row}.tenggat, '') != ''), {sign}({late})
+               WHERE {row}.status = 'selesai' AND {row}.diajukan IS NOT NULL AND {row}.selesai IS NOT NULL
+               ON CONFLICT (wilayah_kode) DO UPDATE SET selesai = selesai + excluded.selesai,
+                   berbatas = berbatas + excluded.berbatas, tepat = tepat + excluded.tepat;"""
+
+
+def _status(row: str, sign: str) -> str:
+    return f"""INSERT INTO kinerja_status (wilayah_kode, status, jumlah)
+               VALUES ({row}.wilayah_kode, {row}.status, {sign}1)
+               ON CONFLICT (wilayah_kode, status) DO UPDATE SET jumlah = jumlah + excluded.jumlah;"""
+
+
+def _called(row: str, sign: str) -> str:
+    return f"""INSERT INTO kinerja_antrean (wilayah_kode, dipanggil) SELECT {row}.wilayah_kode, {sign}1
+               WHERE {row}.dipanggil IS NOT NULL
+               ON CONFLICT (wilayah_kode) DO UPDATE SET dipanggil = dipanggil + excluded.dipanggil;"""
+
+
+_U = [f"u{i}" for i in range(1, 10)]
+
+
+def _survey(row: str, sign: str) -> str:
+    return f"""INSERT INTO skm_ringkasan (wilayah_kode, instansi_id, responden, {', '.join(_U)})
+               VALUES ({row}.wilayah_kode, coalesce({row}.instansi_id, 0), {sign}1,
+                       {', '.join(f'{sign}{row}.{u}' for u in _U)})
+               ON CONFLICT (wilayah_kode, instansi_id) DO UPDATE SET responden = responden + excluded.responden,
+                   {', '.join(f'{u} = {u} + excluded.{u}' for u in _U)};"""
+
+
+_VOLUME_TRIGGERS = (
+    f"CREATE TRIGGER kinerja_permohonan_baru AFTER INSERT ON permohonan BEGIN {_status('NEW', '')} "
+    f"{_finished('NEW', '')} END",
+    f"CREATE TRIGGER kinerja_permohonan_hapus AFTER DELETE ON permohonan BEGIN {_status('OLD', '-')} "
+    f"{_finished('OLD', '-')} END",
+    f"""CREATE TRIGGER kinerja_permohonan_ubah AFTER UPDATE OF status, wilayah_kode, diajukan, selesai, tenggat
+        ON permohonan BEGIN {_status('OLD', '-')} {_finished('OLD', '-')} {_status('NEW', '')} {_finished('NEW', '')}
+        END""",
+    f"CREATE TRIGGER kinerja_tiket_baru AFTER INSERT ON tiket BEGIN {_called('NEW', '')} END",
+    f"CREATE TRIGGER kinerja_tiket_hapus AFTER DELETE ON tiket BEGIN {_called('OLD', '-')} END",
+    f"""CREATE TRIGGER kinerja_tiket_ubah AFTER UPDATE OF dipanggil, wilayah_kode ON tiket
+        BEGIN {_called('OLD', '-')} {_called('NEW', '')} END""",
+    f"CREATE TRIGGER skm_ringkasan_baru AFTER INSERT ON skm BEGIN {_survey('NEW', '')} END",
+    f"CREATE TRIGGER skm_ringkasan_hapus AFTER DELETE ON skm BEGIN {_survey('OLD', '-')} END",
+    f"CREATE TRIGGER skm_ringkasan_ubah AFTER UPDATE ON skm BEGIN {_survey('OLD', '-')} {_survey('NEW', '')} END",
+)
+
+_VOLUME_BACKFILL = (
+    "INSERT INTO kinerja_status SELECT wilayah_kode, status, count(*) FROM permohonan GROUP BY wilayah_kode, status",
+    """INSERT INTO kinerja_selesai
+        SELECT p.wilayah_kode, count(*), sum(coalesce(p.tenggat, '') != ''),
+               sum(CASE WHEN coalesce(p.tenggat, '') = '' THEN 0 ELSE coalesce(date(p.selesai,
+                   CASE pr.zona_waktu WHEN 'WITA' THEN '+8 hours' WHEN 'WIT' THEN '+9 hours' ELSE '+7 hours' END)
+                   <= p.tenggat, 0) END)
+        FROM permohonan p JOIN kabkota k ON k.kode = p.wilayah_kode JOIN provinsi pr ON pr.kode = k.provinsi_kode
+        WHERE p.status = 'selesai' AND p.diajukan IS NOT NULL AND p.selesai IS NOT NULL GROUP BY p.wilayah_kode""",
+    "INSERT INTO kinerja_antrean SELECT wilayah_kode, count(*) FROM tiket WHERE dipanggil IS NOT NULL "
+    "GROUP BY wilayah_kode",
+    f"""INSERT INTO skm_ringkasan SELECT wilayah_kode, coalesce(instansi_id, 0), count(*),
+        {', '.join(f'sum({u})' for u in _U)} FROM skm GROUP BY wilayah_kode, coalesce(instansi_id, 0)""",
+)
+
+
 def migrate(db: Database) -> list[str]:
     """Apply pending migrations under one ``BEGIN IMMEDIATE``; return their names."""
     with write(db):

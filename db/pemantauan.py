@@ -171,8 +171,8 @@ def app_regions(db: Database) -> list[dict]:
            ORDER BY k.kode""")]
 
 
-def usage_facts(db: Database) -> dict[str, dict[str, bool]]:
-    """What each region with an MPP actually uses in the app."""
+def usage_facts(db: Database, kode: str | None = None) -> dict[str, dict[str, bool]]:
+    """What each region with an MPP (or the one ``kode``) actually uses in the app: each fact one index look-up."""
     facts: dict[str, dict[str, bool]] = {}
     for r in db.execute(
             """SELECT m.wilayah_kode AS kode,
@@ -183,7 +183,7 @@ def usage_facts(db: Database) -> dict[str, dict[str, bool]]:
                       EXISTS (SELECT 1 FROM skm s WHERE s.wilayah_kode = m.wilayah_kode) AS skm,
                       EXISTS (SELECT 1 FROM permohonan p WHERE p.wilayah_kode = m.wilayah_kode
                               AND p.diajukan IS NOT NULL) AS pemrosesan_dokumen
-               FROM mpp m"""):
+               FROM mpp m WHERE :kode IS NULL OR m.wilayah_kode = :kode""", {"kode": kode}):
         row = dict(r)
         facts[row.pop("kode")] = {k: bool(v) for k, v in row.items()}
     return facts
@@ -211,30 +211,64 @@ def set_attestation(db: Database, kode: str, kriteria: str, terpenuhi: bool, aku
 
 # ------------------------------------------------------------------ service performance
 
-def application_counts(db: Database) -> list[dict]:
+# Counts come from the tables the triggers of migration 024 keep current (kinerja_status, kinerja_selesai,
+# kinerja_antrean, skm_ringkasan); a median is read at its place in an index kept in that order, so no page
+# reads every application, ticket or survey. ``kode``: one region only (None: every region).
+
+_ONE = "(:kode IS NULL OR wilayah_kode = :kode)"
+
+
+def application_counts(db: Database, kode: str | None = None) -> list[dict]:
     """Submitted applications (drafts excluded) per region and status."""
     return [dict(r) for r in db.execute(
-        "SELECT wilayah_kode, status, count(*) AS jumlah FROM permohonan WHERE status != 'draf' "
-        "GROUP BY wilayah_kode, status")]
+        f"SELECT wilayah_kode, status, jumlah FROM kinerja_status WHERE status != 'draf' AND jumlah > 0 AND {_ONE}",
+        {"kode": kode})]
 
 
-def finished_applications(db: Database) -> list[dict]:
+def finished_counts(db: Database, kode: str | None = None) -> dict[str, dict]:
+    """Per region: finished applications (submission and completion known), those with a due date, and of
+    those the ones finished on or before it (the completion's day in the region's zone)."""
+    return {r["wilayah_kode"]: dict(r) for r in db.execute(
+        f"SELECT wilayah_kode, selesai, berbatas, tepat FROM kinerja_selesai WHERE selesai > 0 AND {_ONE}",
+        {"kode": kode})}
+
+
+def _middle(count: int) -> tuple[int, int]:
+    """LIMIT and OFFSET of the middle row (odd count) or the middle two (even) of ``count`` ordered rows."""
+    return 2 - count % 2, (count - 1) // 2
+
+
+def middle_finished(db: Database, kode: str, count: int) -> list[dict]:
+    """Submission and completion stamps of the region's middle finished application(s) by time taken
+    (index permohonan_lama_selesai; ``count`` from :func:`finished_counts`)."""
+    limit, offset = _middle(count)
     return [dict(r) for r in db.execute(
-        """SELECT p.wilayah_kode, p.diajukan, p.selesai, p.tenggat, pr.zona_waktu
-           FROM permohonan p JOIN kabkota k ON k.kode = p.wilayah_kode JOIN provinsi pr ON pr.kode = k.provinsi_kode
-           WHERE p.status = 'selesai' AND p.diajukan IS NOT NULL AND p.selesai IS NOT NULL""")]
+        """SELECT diajukan, selesai FROM permohonan
+           WHERE wilayah_kode = ? AND status = 'selesai' AND diajukan IS NOT NULL AND selesai IS NOT NULL
+           ORDER BY julianday(selesai) - julianday(diajukan) LIMIT ? OFFSET ?""", [kode, limit, offset])]
 
 
-def called_tickets(db: Database) -> list[dict]:
+def called_counts(db: Database, kode: str | None = None) -> dict[str, int]:
+    """Called queue tickets per region."""
+    return {r[0]: r[1] for r in db.execute(
+        f"SELECT wilayah_kode, dipanggil FROM kinerja_antrean WHERE dipanggil > 0 AND {_ONE}", {"kode": kode})}
+
+
+def middle_called(db: Database, kode: str, count: int) -> list[dict]:
+    """Slot and call of the region's middle called ticket(s) by time waited (index tiket_lama_tunggu)."""
+    limit, offset = _middle(count)
     return [dict(r) for r in db.execute(
-        """SELECT t.wilayah_kode, t.tanggal, t.jam, t.dipanggil, pr.zona_waktu
-           FROM tiket t JOIN kabkota k ON k.kode = t.wilayah_kode JOIN provinsi pr ON pr.kode = k.provinsi_kode
-           WHERE t.dipanggil IS NOT NULL""")]
+        """SELECT tanggal, jam, dipanggil FROM tiket WHERE wilayah_kode = ? AND dipanggil IS NOT NULL
+           ORDER BY julianday(dipanggil) - julianday(tanggal || 'T' || jam) LIMIT ? OFFSET ?""",
+        [kode, limit, offset])]
 
 
-def survey_answers(db: Database) -> list[dict]:
-    return [dict(r) for r in db.execute(
-        "SELECT wilayah_kode, " + ", ".join(f"u{i}" for i in range(1, 10)) + " FROM skm")]
+def survey_totals(db: Database, kode: str | None = None) -> dict[str, dict]:
+    """Per region: respondents and the sum of each SKM element."""
+    sums = ", ".join(f"sum(u{i}) AS u{i}" for i in range(1, 10))
+    return {r["wilayah_kode"]: dict(r) for r in db.execute(
+        f"SELECT wilayah_kode, sum(responden) AS responden, {sums} FROM skm_ringkasan WHERE {_ONE} "
+        "GROUP BY wilayah_kode HAVING sum(responden) > 0", {"kode": kode})}
 
 
 def region_names(db: Database, codes: set[str]) -> dict[str, dict]:
@@ -242,5 +276,5 @@ def region_names(db: Database, codes: set[str]) -> dict[str, dict]:
         return {}
     marks = ", ".join("?" * len(codes))
     return {r["kode"]: dict(r) for r in db.execute(
-        f"""SELECT k.kode, k.nama, p.kelompok_pulau FROM kabkota k JOIN provinsi p ON p.kode = k.provinsi_kode
-            WHERE k.kode IN ({marks})""", sorted(codes))}
+        f"""SELECT k.kode, k.nama, p.kelompok_pulau, p.zona_waktu
+            FROM kabkota k JOIN provinsi p ON p.kode = k.provinsi_kode WHERE k.kode IN ({marks})""", sorted(codes))}

@@ -31,6 +31,14 @@ def draft_for(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, in
                            layanan_id]).lastrowid
 
 
+def open_draft(db: Database, akun_id: int, layanan_id: int, wilayah_kode: str, untuk_nik: str | None) -> int | None:
+    """The citizen's open draft for this service, region and person, if any (read only: ``draft_for`` makes one)."""
+    row = db.execute("SELECT id FROM permohonan WHERE akun_id = ? AND layanan_id = ? AND wilayah_kode = ? "
+                     "AND coalesce(untuk_nik, '') = ? AND status = 'draf' ORDER BY id LIMIT 1",
+                     [akun_id, layanan_id, wilayah_kode, untuk_nik or ""]).fetchone()
+    return row[0] if row else None
+
+
 def get(db: Database, permohonan_id: int) -> dict | None:
     row = db.execute(
         """SELECT p.*, l.slug, l.nama AS layanan_nama, l.singkatan AS layanan_singkatan, l.kelompok,
@@ -83,16 +91,21 @@ def save_answers(db: Database, permohonan_id: int, answers: dict, diubah: str) -
 
 
 def save_file(db: Database, permohonan_id: int, kolom: str, nama_file: str, jenis: str, sha256: str,
-              isi: bytes) -> None:
+              ukuran: int, kunci: str) -> str | None:
+    """The row of a document stored under ``kunci`` (its bytes in object storage, ``isi`` empty), replacing the
+    field's earlier one; returns the replaced row's key (None: none, or its bytes were in ``isi``)."""
     with write(db):
+        old = db.execute("SELECT kunci FROM berkas WHERE permohonan_id = ? AND kolom = ?",
+                         [permohonan_id, kolom]).fetchone()
         db.execute(
-            """INSERT INTO berkas (permohonan_id, kolom, nama_file, jenis, ukuran, sha256, isi)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+            """INSERT INTO berkas (permohonan_id, kolom, nama_file, jenis, ukuran, sha256, isi, kunci)
+               VALUES (?, ?, ?, ?, ?, ?, x'', ?)
                ON CONFLICT (permohonan_id, kolom) DO UPDATE SET nama_file = excluded.nama_file,
-                 jenis = excluded.jenis, ukuran = excluded.ukuran, sha256 = excluded.sha256, isi = excluded.isi,
-                 dibuat = excluded.dibuat""",
-            [permohonan_id, kolom, nama_file, jenis, len(isi), sha256, isi],
+                 jenis = excluded.jenis, ukuran = excluded.ukuran, sha256 = excluded.sha256, isi = x'',
+                 kunci = excluded.kunci, dibuat = excluded.dibuat""",
+            [permohonan_id, kolom, nama_file, jenis, ukuran, sha256, kunci],
         )
+    return old[0] if old else None
 
 
 def files(db: Database, permohonan_id: int) -> dict[str, dict]:
@@ -101,8 +114,10 @@ def files(db: Database, permohonan_id: int) -> dict[str, dict]:
 
 
 def file_content(db: Database, permohonan_id: int, berkas_id: int) -> dict | None:
-    row = db.execute("SELECT nama_file, jenis, isi FROM berkas WHERE id = ? AND permohonan_id = ?",
-                     [berkas_id, permohonan_id]).fetchone()
+    """Name, type, size, SHA-256 and key of one file of the application; ``isi`` only for a row whose bytes are
+    still in SQLite (kunci NULL, not yet moved out)."""
+    row = db.execute("SELECT nama_file, jenis, ukuran, sha256, kunci, CASE WHEN kunci IS NULL THEN isi END AS isi "
+                     "FROM berkas WHERE id = ? AND permohonan_id = ?", [berkas_id, permohonan_id]).fetchone()
     return dict(row) if row else None
 
 
@@ -168,8 +183,14 @@ def for_citizen(db: Database, akun_id: int) -> list[dict]:
 
 
 def inbox(db: Database, instansi_id: int, status: str | None, layanan_id: int | None, overdue_before: str | None,
-          limit: int = 50, offset: int = 0) -> list[dict]:
-    """An agency's cases, oldest first; ``overdue_before`` keeps only open cases due before that date."""
+          limit: int = 50, offset: int = 0, after: tuple[str, int] | None = None,
+          before: tuple[str, int] | None = None) -> list[dict]:
+    """An agency's cases, oldest first; ``overdue_before`` keeps only open cases due before that date.
+
+    A page starts ``offset`` cases in, or right after / before a case's place in that order (``after`` /
+    ``before``: its ``(diajukan, id)``, from :func:`inbox_position`): read off the index in order (keyset),
+    so the last page costs what the first does. Index permohonan_kotak_masuk (permohonan_instansi with a
+    status)."""
     where, params = ["p.instansi_id = :i", "p.status != 'draf'"], {"i": instansi_id, "limit": limit, "offset": offset}
     if status:
         where.append("p.status = :s")
@@ -180,13 +201,29 @@ def inbox(db: Database, instansi_id: int, status: str | None, layanan_id: int | 
     if overdue_before:
         where.append(f"p.status IN {OPEN} AND p.tenggat < :t")
         params["t"] = overdue_before
-    return [dict(r) for r in db.execute(
+    order = "p.diajukan, p.id"
+    if after or before:
+        where.append("(p.diajukan, p.id) > (:d, :n)" if after else "(p.diajukan, p.id) < (:d, :n)")
+        params.update(d=(after or before)[0], n=(after or before)[1], offset=0)
+        order = order if after else "p.diajukan DESC, p.id DESC"
+    # the page's ids first, off the index alone (cases skipped by OFFSET are never joined), then their rows
+    rows = [dict(r) for r in db.execute(
         f"""SELECT p.id, p.nomor, p.status, p.diajukan, p.tenggat, p.fiktif_positif, p.ditahan, p.untuk_nama,
                    l.nama AS layanan_nama, a.nama AS pemohon_nama
-            FROM permohonan p JOIN layanan l ON l.id = p.layanan_id JOIN akun a ON a.id = p.akun_id
-            WHERE {' AND '.join(where)} ORDER BY p.diajukan, p.id LIMIT :limit OFFSET :offset""",
+            FROM (SELECT p.id FROM permohonan p WHERE {' AND '.join(where)}
+                  ORDER BY {order} LIMIT :limit OFFSET :offset) page
+            JOIN permohonan p ON p.id = page.id JOIN layanan l ON l.id = p.layanan_id JOIN akun a ON a.id = p.akun_id
+            ORDER BY p.diajukan, p.id""",
         params,
     )]
+    return rows
+
+
+def inbox_position(db: Database, instansi_id: int, permohonan_id: int) -> tuple[str, int] | None:
+    """A submitted case's place in its agency's inbox order; None when it is not one of that agency's."""
+    row = db.execute("SELECT diajukan, id FROM permohonan WHERE id = ? AND instansi_id = ? AND status != 'draf' "
+                     "AND diajukan IS NOT NULL", [permohonan_id, instansi_id]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def services_of_agency(db: Database, instansi_id: int) -> list[dict]:
@@ -199,7 +236,8 @@ def offering(db: Database, slug: str, wilayah_kode: str) -> dict | None:
     """The service as offered in a region (its agency there): enabled, not retired, national or the region's
     own, and the region live (db/katalog.OFFERED, the rule the catalogue lists by)."""
     row = db.execute(
-        f"""SELECT l.id AS layanan_id, lw.instansi_id FROM layanan l
+        f"""SELECT l.id AS layanan_id, lw.instansi_id, l.nama AS layanan_nama,
+                   (SELECT nama FROM kabkota WHERE kode = lw.wilayah_kode) AS wilayah_nama FROM layanan l
             JOIN layanan_wilayah lw ON lw.layanan_id = l.id
             WHERE l.slug = ? AND lw.wilayah_kode = ? AND {OFFERED}""",
         [slug, wilayah_kode],
@@ -208,11 +246,13 @@ def offering(db: Database, slug: str, wilayah_kode: str) -> dict | None:
 
 
 def due_for_deemed_approval(db: Database, today: str) -> list[dict]:
-    """Health-worker permits past their legal deadline without a decision (fiktif positif)."""
+    """Health-worker permits past their legal deadline without a decision (fiktif positif), not held for an
+    identity check (those wait, whatever the date): read off index permohonan_lewat_tenggat, which holds only
+    undecided, unheld applications, so a round reads the few that are due, not every application."""
     return [dict(r) for r in db.execute(
         """SELECT p.id, p.wilayah_kode FROM permohonan p JOIN layanan l ON l.id = p.layanan_id
            WHERE l.kelompok = 'nakes' AND p.status IN ('diajukan', 'diverifikasi', 'disetujui')
-             AND p.tenggat < ?""",
+             AND p.ditahan = '' AND p.tenggat < ?""",
         [today],
     )]
 
@@ -257,13 +297,29 @@ def revoke_document(db: Database, dokumen_id: int, kategori: str, catatan: str, 
             [dicabut, kategori, catatan, petugas_id, dokumen_id]).rowcount == 1
 
 
-def signed_pdf(db: Database, dokumen_id: int) -> bytes | None:
-    row = db.execute("SELECT isi FROM dokumen_pdf WHERE dokumen_id = ?", [dokumen_id]).fetchone()
-    return row[0] if row else None
+_SIGNED_PDF = ("SELECT kunci, ukuran, sha256, CASE WHEN kunci IS NULL THEN isi END AS isi FROM dokumen_pdf "
+               "WHERE dokumen_id = ?")
 
 
-def keep_signed_pdf(db: Database, dokumen_id: int, pdf: bytes) -> bytes:
-    """Store the first signed PDF of a document; a second one made at the same moment loses. The one kept."""
+def signed_pdf(db: Database, dokumen_id: int) -> dict | None:
+    """The sealed PDF's key, size and SHA-256 (``isi``: its bytes, only while they are still in SQLite)."""
+    row = db.execute(_SIGNED_PDF, [dokumen_id]).fetchone()
+    return dict(row) if row else None
+
+
+def documents_without_pdf(db: Database, limit: int, among: int = 5000) -> list[int]:
+    """Applications whose issued (not revoked) document has no sealed PDF kept yet, among the ``among`` issued last
+    (a primary-key range: cheap every round however many documents there are), the latest first."""
+    return [r[0] for r in db.execute(
+        "SELECT d.permohonan_id FROM dokumen d WHERE d.id > (SELECT coalesce(max(id), 0) FROM dokumen) - ? "
+        "AND d.dicabut IS NULL AND NOT EXISTS (SELECT 1 FROM dokumen_pdf f WHERE f.dokumen_id = d.id) "
+        "ORDER BY d.id DESC LIMIT ?", [among, limit])]
+
+
+def keep_signed_pdf(db: Database, dokumen_id: int, kunci: str, ukuran: int, sha256: str) -> dict:
+    """Record the first sealed PDF of a document (stored under ``kunci``); a second one made at the same moment
+    loses. Returns the one kept, as ``signed_pdf``."""
     with write(db):
-        db.execute("INSERT OR IGNORE INTO dokumen_pdf (dokumen_id, isi) VALUES (?, ?)", [dokumen_id, pdf])
-        return db.execute("SELECT isi FROM dokumen_pdf WHERE dokumen_id = ?", [dokumen_id]).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO dokumen_pdf (dokumen_id, isi, kunci, ukuran, sha256) "
+                   "VALUES (?, x'', ?, ?, ?)", [dokumen_id, kunci, ukuran, sha256])
+        return dict(db.execute(_SIGNED_PDF, [dokumen_id]).fetchone())

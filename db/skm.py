@@ -27,18 +27,10 @@ def exists(db: Database, transaksi: str) -> bool:
     return db.execute("SELECT 1 FROM skm WHERE transaksi = ?", [transaksi]).fetchone() is not None
 
 
-def answers(db: Database, wilayah_kode: str, instansi_id: int | None = None, layanan_id: int | None = None):
-    sql, params = f"SELECT {_U} FROM skm WHERE wilayah_kode = ?", [wilayah_kode]
-    if instansi_id:
-        sql += " AND instansi_id = ?"
-        params.append(instansi_id)
-    if layanan_id:
-        sql += " AND layanan_id = ?"
-        params.append(layanan_id)
-    return [dict(r) for r in db.execute(sql, params)]
-
-
-def agencies_with_answers(db: Database, wilayah_kode: str) -> list[dict]:
+def totals(db: Database, wilayah_kode: str) -> list[dict]:
+    """Per agency of the region (``nama`` None: answers that name no agency): respondents and the sum of each
+    element, from ``skm_ringkasan`` (kept by the triggers of migration 024), agencies by name."""
     return [dict(r) for r in db.execute(
-        "SELECT DISTINCT i.id, i.nama FROM skm s JOIN instansi i ON i.id = s.instansi_id WHERE s.wilayah_kode = ? "
-        "ORDER BY i.nama", [wilayah_kode])]
+        f"""SELECT r.instansi_id, i.nama, r.responden, {', '.join(f'r.u{i}' for i in range(1, 10))}
+            FROM skm_ringkasan r LEFT JOIN instansi i ON i.id = r.instansi_id
+            WHERE r.wilayah_kode = ? AND r.responden > 0 ORDER BY i.nama""", [wilayah_kode])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
@@ -10,12 +12,13 @@ import services
 from routes.permohonan import file_response
 from services import angka, dokumen, jaminan
 from services import permohonan as svc
-from web import auth
+from web import auth, jobs
 from web.params import path_id
 from web.pelayanan import pelayanan_of
-from web.render import db_of, path_to, render, with_form
+from web.render import db_of, path_to, render, spool_of, with_form
 
 PAGE = 50
+log = logging.getLogger("mpp.kasus")
 SISDMK_DOWN = ("SISDMK (data STR tenaga kesehatan) sedang tidak dapat dihubungi, sehingga tindakan ini belum "
                "dijalankan; status permohonan tidak berubah. Coba lagi beberapa menit lagi.")
 
@@ -27,8 +30,11 @@ def inbox_context(request: Request, officer: dict) -> dict:
     layanan_id = angka.to_id(params.get("layanan", "")) or None
     page = angka.to_int(params.get("hal", ""), 1, 10_000) or 1
     overdue_only = params.get("terlambat") == "1"
-    found = svc.inbox(db_of(request), officer, status, layanan_id, overdue_only, page, PAGE)
-    return {**found, "status": svc.STATUS, "hal": page,
+    # the page links name the case they continue from (keyset); ``hal`` alone still pages by counting
+    after, before = angka.to_id(params.get("setelah", "")), angka.to_id(params.get("sebelum", ""))
+    found = svc.inbox(db_of(request), officer, status, layanan_id, overdue_only, page, PAGE, after, before)
+    kept = {"status": status or "", "layanan": layanan_id or "", "terlambat": "1" if overdue_only else ""}
+    return {**found, "status": svc.STATUS, "hal": page, "saring": "".join(f"&{k}={v}" for k, v in kept.items() if v),
             "filter": {"status": status or "", "layanan": layanan_id or "", "terlambat": overdue_only}}
 
 
@@ -43,14 +49,16 @@ def _case(request: Request) -> tuple[dict, dict]:
 def case_page(request: Request):
     """The case page; opening it is recorded in the audit log (the citizen sees who opened their application)."""
     officer, p = _case(request)
-    return _render_case(request, svc.open_case(db_of(request), officer, p))
+    page = svc.open_case(db_of(request), spool_of(request), officer, p)
+    jobs.wake_spool(request)  # into the audit log now (on a replica: to the primary), not at the next round
+    return _render_case(request, page)
 
 
 def _refused(request: Request, officer: dict, p: dict, message: str, status_code: int = 400,
              entered: dict | None = None, galat: dict | None = None, revoking: dict | None = None):
     """The case page again after a refused POST: the message, what was typed, and (when the message is about
     one field) the message beside that field. Not audited as an opening."""
-    return _render_case(request, svc.case_page(db_of(request), officer, p), message, status_code,
+    return _render_case(request, svc.case_page(db_of(request), officer, p, spool_of(request)), message, status_code,
                         entered=entered, galat=galat, revoking=revoking)
 
 
@@ -77,8 +85,21 @@ def act(request: Request, form):
         return _refused(request, officer, p, e.message, entered=entered, galat=galat)
     except services.Unavailable:  # SISDMK (the STR check) did not answer: nothing changed
         return _refused(request, officer, p, SISDMK_DOWN, status_code=503, entered=entered)
+    if new_status == "selesai":
+        _seal_now(request, p["id"])
     request.session["pesan"] = f"Permohonan {p['nomor']}: {svc.STATUS[new_status].lower()}."
     return auth.redirect(path_to(request, "petugas"))
+
+
+def _seal_now(request: Request, permohonan_id: int) -> None:
+    """The issued document's PDF, sealed and kept now (its download, a GET, only reads); when the seal service or
+    storage is down, the primary's background job does it (``dokumen.seal_waiting``)."""
+    settings = request.app.state.settings
+    try:
+        dokumen.keep_sealed(db_of(request), request.app.state.tte, request.app.state.deps.objects, permohonan_id,
+                            lambda token: settings.url(path_to(request, "verifikasi", token=token)))
+    except services.Unavailable:
+        log.warning("PDF permohonan %s belum disegel; dicoba lagi oleh tugas latar", permohonan_id)
 
 
 @with_form

@@ -14,7 +14,7 @@ from services import pengaduan as svc
 from web import auth
 from web.identity import client_ip
 from web.params import path_id
-from web.render import db_of, path_to, render, with_form
+from web.render import db_of, path_to, render, spool_of, with_form
 
 
 def _tracking_path(request: Request, nomor: str, kode: str) -> str:
@@ -70,7 +70,10 @@ def open_by_number(request: Request):
 
 
 def tracking(request: Request):
-    row = _tracked(request, svc.track, request.query_params.get("kode", ""))
+    """The complaint's page (a GET: a wrong code is counted in the spool, not in SQLite; services/jejak.py)."""
+    spool = spool_of(request)
+    row = _tracked(request, lambda db, nomor, kode, client: svc.track(db, nomor, kode, client, spool),
+                   request.query_params.get("kode", ""))
     return render(request, "pengaduan_lacak.html", {"a": row, "status": svc.STATUS,
                                                     "pesan": request.session.pop("pesan", None)})
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 import services
-from services import dokumen, skm
+from services import dokumen, penyimpanan, skm
 from services import permohonan as svc
 from services.dokumen_pdf import qr_svg
 from web import auth
 from web.identity import identity_of
 from web.params import path_id
 from web.pelayanan import pelayanan_of
-from web.render import db_of, path_to, read_upload, render, with_form
+from web.render import db_of, path_to, read_upload, render, spool_of, with_form
 
 
 def _own(request: Request) -> tuple[dict, dict]:
@@ -27,11 +29,37 @@ def _own(request: Request) -> tuple[dict, dict]:
     return akun, p
 
 
-def start(request: Request):
+def _start_choice(request: Request, values) -> tuple[dict, str, str, str]:
+    """(account, service slug, region, whom it is for) from a query or a posted form."""
     akun = auth.require(request, "warga")
-    slug = request.query_params.get("layanan", "")
-    wilayah = request.query_params.get("wilayah", "") or akun["wilayah_kode"] or ""
-    pid = svc.start(pelayanan_of(request), akun, slug, wilayah, request.query_params.get("untuk", "")[:32])
+    slug = str(values.get("layanan", ""))[:100]
+    wilayah = str(values.get("wilayah", "")).strip()[:10] or akun["wilayah_kode"] or ""
+    return akun, slug, wilayah, str(values.get("untuk", ""))[:32]
+
+
+def start_page(request: Request):
+    """``/permohonan/baru?layanan=…&wilayah=…[&untuk=…]`` (old links, bookmarks): reading only. The open draft for
+    exactly that, if there is one; else a small page with one button that starts it (a POST)."""
+    akun, slug, wilayah, untuk = _start_choice(request, request.query_params)
+    found = svc.find_start(pelayanan_of(request), akun, slug, wilayah, untuk)
+    if found is None:
+        raise HTTPException(404)
+    if found.draf_id is not None:
+        return auth.redirect(path_to(request, "permohonan_isi", id=found.draf_id))
+    return render(request, "permohonan_mulai.html", {"mulai": found, "slug": slug, "untuk": untuk})
+
+
+@with_form
+def start(request: Request, form):
+    """Start (or find) the draft: "Ajukan permohonan" on a service's page, or the button of ``start_page``.
+    "Lihat ketentuan daerah" on the service's page posts here too (the form carries the CSRF token, which must not
+    go into a URL) and is sent on to that region's terms, with nothing written."""
+    akun, slug, wilayah, untuk = _start_choice(request, form)
+    if form.get("aksi") == "ketentuan":
+        kode = str(form.get("wilayah", "")).strip()[:10]
+        return auth.redirect(path_to(request, "layanan_detail", slug=quote(slug, safe="")) +
+                             (f"?wilayah={quote(kode, safe='')}" if kode else ""))
+    pid = svc.start(pelayanan_of(request), akun, slug, wilayah, untuk)
     if pid is None:
         raise HTTPException(404)
     return auth.redirect(path_to(request, "permohonan_isi", id=pid))
@@ -130,7 +158,8 @@ def status_page(request: Request):
     _, p = _own(request)
     return render(request, "permohonan.html", {
         "p": p, "status": svc.STATUS, "langkah": svc.NEXT_STEP[p["status"]], "unsur": skm.ELEMENTS,
-        "nilai": skm.ANSWERS, "pesan": request.session.pop("pesan", None), **svc.status_page(db_of(request), p),
+        "nilai": skm.ANSWERS, "pesan": request.session.pop("pesan", None),
+        **svc.status_page(db_of(request), p, spool_of(request)),
     })
 
 
@@ -152,16 +181,31 @@ def document_pdf(request: Request):
     """The sealed PDF; a revoked document is shown with its revocation instead of handed out."""
     p, view, url = _document(request)
     try:
-        pdf = dokumen.sealed_pdf(db_of(request), request.app.state.tte, view, url)
+        pdf = dokumen.sealed_pdf(db_of(request), request.app.state.tte, request.app.state.deps.objects, view, url,
+                                 keep=False)  # a GET: sealed at issue, or for this answer only (services/dokumen)
     except services.Unavailable:
-        return document(request, "Layanan tanda tangan elektronik sedang tidak dapat dihubungi, sehingga PDF belum "
-                                 "dapat dibuat; coba unduh PDF lagi beberapa menit lagi. Halaman ini dan kode QR-nya "
-                                 "tetap dapat dipakai.", status_code=503)
+        return document(request, "Layanan tanda tangan elektronik atau penyimpanan berkas sedang tidak dapat "
+                                 "dihubungi, sehingga PDF belum dapat diberikan; coba unduh PDF lagi beberapa menit "
+                                 "lagi. Halaman ini dan kode QR-nya tetap dapat dipakai.", status_code=503)
+    except penyimpanan.FileMissing:
+        return document(request, MISSING_FILE, status_code=404)
     if pdf is None:
         return document(request, "Dokumen ini sudah dicabut, sehingga PDF-nya tidak diberikan lagi.", status_code=410)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{view.nomor.replace("/", "-")}.pdf"',
-                             "Cache-Control": "private, no-store"})
+    return streamed(pdf)
+
+
+# a row whose object storage lost its bytes (reported by `make check-storage` and /metrics): said, never a 500
+MISSING_FILE = ("Berkas ini tercatat, tetapi isinya tidak ditemukan di penyimpanan berkas. Pengelola sistem sudah "
+                "dapat melihatnya di laporan pemeriksaan penyimpanan. Bila permohonan masih dapat diubah, unggah "
+                "ulang berkas ini; bila tidak, hubungi petugas MPP.")
+
+
+def streamed(found) -> Response:
+    """A stored file (services.penyimpanan.Download), streamed from storage as it is read."""
+    headers = {"Content-Disposition": f'inline; filename="{found.nama_file}"', "Cache-Control": "private, no-store"}
+    if found.ukuran is not None:
+        headers["Content-Length"] = str(found.ukuran)
+    return StreamingResponse(found.chunks, media_type=found.jenis, headers=headers)
 
 
 def file_download(request: Request):
@@ -171,17 +215,20 @@ def file_download(request: Request):
 
 def file_response(request: Request, p: dict) -> Response:
     """An uploaded file of the application (the citizen's or the officer's view of it); 404 when not its own."""
-    found = svc.file_of(db_of(request), p, path_id(request, "berkas_id"))
+    try:
+        found = svc.file_of(db_of(request), request.app.state.deps.objects, p, path_id(request, "berkas_id"))
+    except penyimpanan.FileMissing:
+        return render(request, "galat.html", {"judul": "Isi berkas tidak ditemukan", "pesan": MISSING_FILE,
+                                              "status": 404}, status_code=404)
     if found is None:
         raise HTTPException(404)
-    return Response(found["isi"], media_type=found["jenis"],
-                    headers={"Content-Disposition": f'inline; filename="{found["nama_file"]}"',
-                             "Cache-Control": "private, no-store"})
+    return streamed(found)
 
 
 routes = [
     Route("/permohonan", mine, name="permohonan_saya"),
-    Route("/permohonan/baru", start, name="permohonan_baru"),
+    Route("/permohonan/baru", start_page, name="permohonan_baru"),
+    Route("/permohonan/baru", start, methods=["POST"], name="permohonan_mulai"),
     Route("/permohonan/{id}/isi", fill, name="permohonan_isi"),
     Route("/permohonan/{id}/simpan", save, methods=["POST"], name="permohonan_simpan"),
     Route("/permohonan/{id}/berkas/{kolom}", upload, methods=["POST"], name="permohonan_unggah"),

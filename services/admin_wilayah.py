@@ -18,7 +18,6 @@ from sqlite_utils import Database
 import services
 from db import admin_wilayah as q
 from db import audit, wilayah
-from db import skm as skm_q
 from db.connection import write
 from services import angka, kalender, pemantauan, skm
 from services.passwords import hash_password
@@ -82,7 +81,7 @@ def dashboard(db: Database, kode: str) -> dict:
     return {"hari_ini": today, "antrean": q.queue_today(db, kode, today),
             "per_instansi": q.open_by_agency(db, kode, today), "terlambat": q.overdue(db, kode, today),
             "pengaduan": {**q.complaints(db, kode), "terlambat": q.complaints_overdue(db, kode, today)},
-            "ikm": skm.compute(skm_q.answers(db, kode)), "mpp": wilayah.get_mpp(db, kode),
+            "ikm": skm.region_ikm(db, kode), "mpp": wilayah.get_mpp(db, kode),
             "kriteria": pemantauan.criteria_for(db, kode)}
 
 

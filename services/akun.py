@@ -116,8 +116,12 @@ def open_session(db: Database, akun_id: int, ip: str, max_age_s: int, now: float
     return sesi_id
 
 
-def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: float | None = None) -> dict | None:
-    """The logged-in account, or None when the session ended (Keluar, expiry, everywhere, suspension)."""
+def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: float | None = None,
+                 refresh: bool = True) -> dict | None:
+    """The logged-in account, or None when the session ended (Keluar, expiry, everywhere, suspension).
+
+    With ``refresh`` (a POST, which reaches the primary) a session in use has its expiry pushed on, at most once a
+    day; a GET only reads, so a session that is only read from ends ``max_age_s`` after its last POST or login."""
     if not isinstance(akun_id, int) or not isinstance(sesi_id, str) or not sesi_id:
         return None
     now = kalender.seconds() if now is None else now
@@ -125,7 +129,7 @@ def from_session(db: Database, akun_id, version, sesi_id, max_age_s: int, now: f
     if found is None or found["id"] != akun_id or found["sesi_versi"] != version \
             or found.get("status", "aktif") != "aktif":
         return None
-    if found.pop("sesi_kedaluwarsa") < now + max_age_s - SESSION_REFRESH_S:
+    if found.pop("sesi_kedaluwarsa") < now + max_age_s - SESSION_REFRESH_S and refresh:
         akun.extend_session(db, _hash(sesi_id), now + max_age_s)
     return found
 

@@ -328,6 +328,7 @@ def file(loket: Loket, officer: dict, p: dict, answers: dict[str, str], files: d
     p = _record_changes(db, officer, p, files, saved)
     if errors or not submit:
         return Filed(errors=errors)
+    p = permohonan_svc.with_registry_values(pel, p)  # the pages only show them; the submit stores them
     errors = permohonan_svc.check_answers(pel, p)
     if errors:
         return Filed(errors=errors)

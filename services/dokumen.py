@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -29,8 +30,9 @@ from sqlite_utils import Database
 from db import audit
 from db import permohonan as q
 from db.connection import write
+from integrations.penyimpanan import ObjectStore
 from integrations.tte import SealRequest, Tte
-from services import kalender, notifikasi, ttd
+from services import kalender, notifikasi, penyimpanan, ttd
 from services.dokumen_pdf import latin1, render_pdf
 from services.samaran import mask_nik
 
@@ -231,21 +233,67 @@ def revoke(db: Database, officer: dict, p: dict, kategori: str, catatan: str) ->
     return f"Dokumen {doc['nomor']} dicabut: {REVOCATION_REASONS[kategori]}."
 
 
-def sealed_pdf(db: Database, tte: Tte, view: DocumentView, url: str) -> bytes | None:
-    """The document as a PAdES-sealed PDF, made once on first download and then served as stored
-    (same bytes every time, one seal per document). None for a revoked document, which is never
-    handed out again. Raises integrations.http.ServiceUnavailable when the e-signature service is down."""
+def sealed_pdf(db: Database, tte: Tte, objects: ObjectStore, view: DocumentView,
+               url: str, keep: bool = True) -> penyimpanan.Download | None:
+    """The document as a PAdES-sealed PDF, sealed once (when it is issued, by ``keep_sealed``), kept in object
+    storage and then served as stored (same bytes every time, one seal per document). None for a revoked document,
+    which is never handed out again. Raises integrations.http.ServiceUnavailable when the e-signature service (or
+    storage) is down, penyimpanan.FileMissing when the stored PDF's object is gone.
+
+    The download is a GET, which writes nothing (web/readonly.py): with ``keep=False`` a document not sealed yet
+    (the seal service was down when it was issued) is sealed for this answer only, and the primary's background
+    job seals and keeps it (``seal_waiting``)."""
     if view.status == "dicabut":
         return None
+    name = f"{view.nomor.replace('/', '-')}.pdf"
     stored = q.signed_pdf(db, view.id)
     if stored:
-        return stored
+        return penyimpanan.download(objects, stored, name, "application/pdf")
+    if not keep:
+        sealed = _seal(tte, view, url)
+        return penyimpanan.Download(name, "application/pdf", len(sealed), iter((sealed,)))
+    return penyimpanan.download(objects, _seal_and_keep(db, tte, objects, view, url), name, "application/pdf")
+
+
+def _seal_and_keep(db: Database, tte: Tte, objects: ObjectStore, view: DocumentView, url: str) -> dict:
+    """Seal the PDF, store it, record it; the row kept (another seal made in the same moment may win)."""
+    sealed = _seal(tte, view, url)
+    key = penyimpanan.new_key(penyimpanan.DOKUMEN, view.id, ".pdf")
+    digest = penyimpanan.put_verified(objects, key, sealed, "application/pdf")  # stored before the row names it
+    kept = q.keep_signed_pdf(db, view.id, key, len(sealed), digest)
+    if kept["kunci"] != key:  # another download sealed it in the same moment: its PDF is the one
+        penyimpanan.forget(objects, key)
+    return kept
+
+
+def _seal(tte: Tte, view: DocumentView, url: str) -> bytes:
     attachment = None if view.format_lama else json.dumps(
         {"isi": view.baris, "token": view.token}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     pdf = render_pdf({"judul": view.judul, "nomor": view.nomor, "instansi": view.instansi, "wilayah": view.wilayah,
                       "tanggal": view.tanggal, "penandatangan": view.penandatangan, "rows": view.baris,
                       "url_verifikasi": url, "lampiran": attachment})
-    sealed = tte.seal(pdf, SealRequest(nomor=view.nomor, instansi=view.instansi, wilayah=view.wilayah,
-                                       penandatangan=view.penandatangan,
-                                       alasan=f"Penerbitan {view.judul} nomor {view.nomor}"))
-    return q.keep_signed_pdf(db, view.id, sealed)
+    return tte.seal(pdf, SealRequest(nomor=view.nomor, instansi=view.instansi, wilayah=view.wilayah,
+                                     penandatangan=view.penandatangan,
+                                     alasan=f"Penerbitan {view.judul} nomor {view.nomor}"))
+
+
+def keep_sealed(db: Database, tte: Tte, objects: ObjectStore, permohonan_id: int, url_of: Callable[[str], str]) -> bool:
+    """Seal an issued document's PDF and keep it (after the issuing transaction: the officer's "terbitkan", the
+    background job); True when one is kept now or was already. ServiceUnavailable when the seal service or storage
+    is down (the background job tries again)."""
+    view = of_application(db, permohonan_id)
+    if view is None or view.status == "dicabut":
+        return False
+    if not q.signed_pdf(db, view.id):
+        _seal_and_keep(db, tte, objects, view, url_of(view.token))
+    return True
+
+
+def seal_waiting(db: Database, tte: Tte, objects: ObjectStore, url_of: Callable[[str], str], limit: int = 10) -> int:
+    """The primary's background step: documents issued without a kept PDF (the seal service was down when they were
+    issued), sealed and kept, the latest first, ``limit`` a round (about 70 ms each), among the last 5,000 issued;
+    how many. An older document never downloaded before seals were made at issue is sealed for each download."""
+    done = 0
+    for permohonan_id in q.documents_without_pdf(db, limit):
+        done += keep_sealed(db, tte, objects, permohonan_id, url_of)
+    return done

@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from services.passwords import hash_password
 from services.samaran import mask_nik, mask_phone
 
 CHALLENGE_TTL_S = 300
+CHALLENGE_WINDOW_S = 120  # a reload within this window shows the same challenge
 FACE_PER_SUBJECT = ratelimit.Limit("wajah:subjek", 5, 3600)
 FACE_PER_IP = ratelimit.Limit("wajah:ip", 20, 3600)
 MIN_PASSWORD = 8
@@ -284,18 +286,32 @@ def suspend_not_me(idn: Identity, token: str) -> Outcome:
 
 
 def challenge_for(idn: Identity, subjek: str) -> Challenge:
-    """The current unexpired challenge of ``subjek``, or a new one (a reload keeps the same poses)."""
-    row = q.latest_challenge(idn.db, subjek)
-    if row and kalender.seconds() - row["dibuat"] < CHALLENGE_TTL_S - 60:
-        return _challenge_of(row)
-    ch = issue_challenge(now=kalender.seconds())
-    q.store_challenge(idn.db, ch.nonce, subjek, list(ch.poses), ch.issued_at, list(colours_of(ch)))
-    return ch
+    """The challenge ``subjek`` is shown now, made without writing (the selfie page is a GET, which only reads):
+    poses, colours and nonce follow from a keyed hash of the subject, the current window of
+    ``CHALLENGE_WINDOW_S`` and the last challenge it used, so a reload within the window shows the same poses and a
+    used challenge is followed by a new one. It is valid ``CHALLENGE_TTL_S`` after its window ends (never less than
+    five minutes after it is shown); the POST checks the hash and takes it once (:func:`_selfie`)."""
+    window = int(kalender.seconds() // CHALLENGE_WINDOW_S)
+    after = hashlib.sha256(q.last_used_challenge(idn.db, subjek).encode()).hexdigest()[:12]
+    return _derived(idn, subjek, window, after)
 
 
-def _challenge_of(row: dict) -> Challenge:
-    return Challenge(tuple(json.loads(row["pose"])), row["nonce"], row["dibuat"],
-                     tuple(json.loads(row.get("warna") or "[]")))
+def _derived(idn: Identity, subjek: str, window: int, after: str) -> Challenge:
+    tag = hmac.new(idn.subkey("tantangan"), f"{subjek}|{window}|{after}".encode(), hashlib.sha256).hexdigest()[:32]
+    chosen = issue_challenge(random.Random(tag))  # poses and colours seeded by the keyed hash: the same tag, the same
+    return Challenge(chosen.poses, f"{window}.{after}.{tag}", float(window * CHALLENGE_WINDOW_S), chosen.colours)
+
+
+def _challenge_sent(idn: Identity, subjek: str, nonce: str) -> Challenge | None:
+    """The challenge a posted nonce names, if this server made it for ``subjek`` and it is still valid."""
+    parts = (nonce or "").split(".")
+    if len(parts) != 3 or not angka.is_digits(parts[0]) or len(parts[0]) > 12:
+        return None
+    ch = _derived(idn, subjek, int(parts[0]), parts[1][:12])
+    if not hmac.compare_digest(ch.nonce.encode(), nonce.encode()):
+        return None
+    age = kalender.seconds() - ch.issued_at
+    return ch if 0 <= age <= CHALLENGE_WINDOW_S + CHALLENGE_TTL_S else None
 
 
 def colours_of(ch: Challenge) -> tuple[str, ...]:
@@ -320,10 +336,11 @@ class Selfie:
 def _selfie(idn: Identity, subjek: str, nonce: str, frames: list[bytes], photo: bytes | None) -> Selfie:
     """Frames need the challenge; one photo proves no liveness."""
     if frames:
-        row = q.use_challenge(idn.db, nonce, subjek)
-        if row is None or kalender.seconds() - row["dibuat"] > CHALLENGE_TTL_S:
+        ch = _challenge_sent(idn, subjek, nonce)
+        if ch is None or not q.use_challenge(idn.db, ch.nonce, subjek, list(ch.poses), ch.issued_at, list(ch.colours),
+                                             kalender.seconds()):
             return Selfie(error="Waktu pemeriksaan habis atau sudah dipakai. Silakan ulangi dengan arahan baru.")
-        result = check_liveness(frames, _challenge_of(row), engine=idn.engine)
+        result = check_liveness(frames, ch, engine=idn.engine)
         pad = dict(result.pad)
         if result.review:
             return Selfie(result.template, False, "", result.reason or "pad", pad)

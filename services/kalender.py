@@ -80,6 +80,22 @@ def working_days_between(db: Database, wilayah_kode: str, start: dt.date, end: d
     return days
 
 
+def working_days_until(db: Database, wilayah_kode: str, start: dt.date, ends: list[dt.date | None]) -> list[int | None]:
+    """:func:`working_days_between` from ``start`` to each of ``ends`` (None stays None), with one holiday query
+    for them all (a page of 50 cases asks once, not 50 times)."""
+    last = max((end for end in ends if end is not None), default=start)
+    if last <= start:
+        return [None if end is None else 0 for end in ends]
+    holidays = kalender.holidays_between(db, wilayah_kode, start.isoformat(), last.isoformat())
+    counted, days, current = {}, 0, start
+    while current < last:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5 and current.isoformat() not in holidays:
+            days += 1
+        counted[current] = days
+    return [None if end is None else counted.get(end, 0) for end in ends]
+
+
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
           "November", "Desember")
 

@@ -161,7 +161,7 @@ def region_page(db: Database, kode: str, akun: dict | None) -> dict | None:
     page = {"w": r, **data_label(db), "kriteria": None, "kinerja": None}
     if akun and akun["peran"] == "kementerian":
         page["kriteria"] = criteria_for(db, kode) if r["mpp_nama"] else None
-        page["kinerja"] = next((p for p in performance(db)["wilayah"] if p["kode"] == kode), None)
+        page["kinerja"] = next(iter(performance(db, kode)["wilayah"]), None)
     return page
 
 
@@ -386,7 +386,7 @@ def import_page(db: Database) -> dict:
 
 def criteria_for(db: Database, kode: str) -> list[dict]:
     """The 11 criteria of one region: derived from use, or attested by its admin (who, when)."""
-    facts = q.usage_facts(db).get(kode, {})
+    facts = q.usage_facts(db, kode).get(kode, {})
     attested = {a["kriteria"]: a for a in q.attestations(db, kode)}
     out = []
     for key, name, source, hint in KRITERIA:
@@ -430,35 +430,27 @@ def _utc(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def performance(db: Database) -> dict:
-    """Per region: applications by status, median completion, SLA %, IKM, queue wait; laggards flagged."""
+def performance(db: Database, kode: str | None = None) -> dict:
+    """Per region: applications by status, median completion, SLA %, IKM, queue wait; laggards flagged.
+
+    ``kode``: that region alone (the ministry's page of one region; the national totals are then its own).
+    Counts and sums are read from the totals the database keeps current; a median from the middle row(s) of an
+    index kept in that order, and computed here from their stamps exactly as from every row."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     national: dict[str, int] = defaultdict(int)
-    for r in q.application_counts(db):
+    for r in q.application_counts(db, kode):
         counts[r["wilayah_kode"]][r["status"]] = r["jumlah"]
         national[r["status"]] += r["jumlah"]
-    durations, on_time = defaultdict(list), defaultdict(list)
-    for r in q.finished_applications(db):
-        done = _utc(r["selesai"])
-        durations[r["wilayah_kode"]].append((done - _utc(r["diajukan"])).total_seconds() / 86400)
-        if r["tenggat"]:
-            local = done.astimezone(dt.timezone(dt.timedelta(hours=ZONES[r["zona_waktu"]])))
-            on_time[r["wilayah_kode"]].append(local.date().isoformat() <= r["tenggat"])
-    waits = defaultdict(list)
-    for r in q.called_tickets(db):
-        zone = dt.timezone(dt.timedelta(hours=ZONES[r["zona_waktu"]]))
-        slot = dt.datetime.fromisoformat(f"{r['tanggal']}T{r['jam']}").replace(tzinfo=zone)
-        waits[r["wilayah_kode"]].append(max(0.0, (_utc(r["dipanggil"]) - slot).total_seconds() / 60))
-    surveys = defaultdict(list)
-    for r in q.survey_answers(db):
-        surveys[r.pop("wilayah_kode")].append(r)
-    codes = {r["kode"] for r in q.app_regions(db)} | set(counts) | set(waits) | set(surveys)
+    finished, called, surveys = q.finished_counts(db, kode), q.called_counts(db, kode), q.survey_totals(db, kode)
+    codes = {r["kode"] for r in q.app_regions(db) if kode is None or r["kode"] == kode} | set(counts) | set(called) \
+        | set(surveys)
     names = q.region_names(db, codes)
     rows = []
-    for kode in sorted(codes):
-        ikm = skm.compute(surveys.get(kode, []))
-        sla = round(100 * sum(on_time[kode]) / len(on_time[kode]), 1) if on_time.get(kode) else None
-        tunggu = round(statistics.median(waits[kode]), 1) if waits.get(kode) else None
+    for w in sorted(codes):
+        done = finished.get(w)
+        ikm = skm.from_totals(surveys[w]["responden"], surveys[w]) if w in surveys else None
+        sla = round(100 * done["tepat"] / done["berbatas"], 1) if done and done["berbatas"] else None
+        tunggu = _median_wait(db, w, called[w], names[w]["zona_waktu"]) if w in called else None
         alasan = []
         if sla is not None and sla < SLA_MIN:
             alasan.append(f"SLA {sla:.1f}% < {SLA_MIN:.0f}%")
@@ -466,16 +458,31 @@ def performance(db: Database) -> dict:
             alasan.append(f"IKM {ikm.konversi:.2f} ({ikm.mutu})")
         if tunggu is not None and tunggu > TUNGGU_MAX:
             alasan.append(f"tunggu {tunggu:.0f} menit")
-        status = counts.get(kode, {})
-        rows.append({"kode": kode, "nama": names[kode]["nama"], "kelompok_pulau": names[kode]["kelompok_pulau"],
+        status = counts.get(w, {})
+        rows.append({"kode": w, "nama": names[w]["nama"], "kelompok_pulau": names[w]["kelompok_pulau"],
                      "status": status, "jumlah": sum(status.values()),
                      "proses": sum(v for s, v in status.items() if s not in ("selesai", "ditolak")),
-                     "median_hari": round(statistics.median(durations[kode]), 1) if durations.get(kode) else None,
+                     "median_hari": _median_days(db, w, done["selesai"]) if done else None,
                      "sla": sla, "ikm": ikm, "tunggu": tunggu, "alasan": alasan, "tertinggal": bool(alasan)})
     rows.sort(key=lambda r: (not r["tertinggal"], r["kode"]))
     return {"wilayah": rows, "status_nasional": dict(national), "status_kolom": STATUS_PERMOHONAN,
             "ambang": {"sla": SLA_MIN, "ikm": IKM_MIN, "tunggu": TUNGGU_MAX},
             "tertinggal": sum(r["tertinggal"] for r in rows)}
+
+
+def _median_days(db: Database, kode: str, count: int) -> float | None:
+    """Median days from submission to completion of the region's ``count`` finished applications."""
+    days = [(_utc(r["selesai"]) - _utc(r["diajukan"])).total_seconds() / 86400
+            for r in q.middle_finished(db, kode, count)]
+    return round(statistics.median(days), 1) if days else None
+
+
+def _median_wait(db: Database, kode: str, count: int, zona: str) -> float | None:
+    """Median minutes a called ticket waited after its slot began (never below 0), of the region's ``count``."""
+    zone = dt.timezone(dt.timedelta(hours=ZONES[zona]))
+    waits = [max(0.0, (_utc(r["dipanggil"]) - dt.datetime.fromisoformat(f"{r['tanggal']}T{r['jam']}")
+                       .replace(tzinfo=zone)).total_seconds() / 60) for r in q.middle_called(db, kode, count)]
+    return round(statistics.median(waits), 1) if waits else None
 
 
 def console_overview(db: Database) -> dict:

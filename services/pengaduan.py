@@ -23,7 +23,8 @@ from db import pengaduan as q
 from db import permohonan as permohonan_q
 from db import wilayah as wilayah_q
 from db.connection import write
-from services import angka, kalender, ratelimit
+from db.spool import Spool
+from services import angka, jejak, kalender, ratelimit
 from services.passwords import same_secret
 
 MAX_CHARS = 2000
@@ -178,30 +179,37 @@ class TrackingPaused(Exception):
         self.wait_s = wait_s
 
 
-def limited_lookup(db: Database, find, *limits: tuple[ratelimit.Limit, str]):
+def limited_lookup(db: Database, find, *limits: tuple[ratelimit.Limit, str], spool: Spool | None = None):
     """``find()``: a record found by its number and secret code, or None. Wrong pairs count against each
     ``(limit, who)``, ``who`` being something the asker owns (their address, their account), never the record:
     past any limit this raises TrackingPaused before ``find`` runs, so codes cannot be guessed at speed, and the
     holder of the right code elsewhere is never slowed by anyone else's guesses. Complaints and applications
-    filed at the counter (services/bantuan.py) are looked up this way."""
-    wait = max(ratelimit.wait_s(db, limit, who) for limit, who in limits)
+    filed at the counter (services/bantuan.py) are looked up this way. With ``spool`` (a GET: it writes nothing
+    to SQLite) a wrong pair is recorded in the spool instead, and the spool's waiting attempts count too."""
+    def waiting(kunci: str, since: float) -> list[float]:
+        return jejak.attempt_times(spool, kunci, since)
+    wait = max(ratelimit.wait_s(db, limit, who, waiting=waiting if spool else None) for limit, who in limits)
     if wait:
         raise TrackingPaused(wait)
     found = find()
-    if found is None:
+    if found is None and spool is not None:
+        for limit, who in limits:
+            jejak.record_attempt(spool, ratelimit.key(limit, who))
+    elif found is None:
         with write(db):
             for limit, who in limits:
                 ratelimit.record_failure(db, limit, who)
     return found
 
 
-def track(db: Database, nomor: str, kode: str, client: str) -> dict | None:
+def track(db: Database, nomor: str, kode: str, client: str, spool: Spool | None = None) -> dict | None:
     """The complaint with this number, if the code is its tracking code; wrong guesses count per address
-    (:data:`TRACK_PER_CLIENT`): the code is the only key to a complaint's text."""
+    (:data:`TRACK_PER_CLIENT`): the code is the only key to a complaint's text. The tracking page (a GET) passes
+    its ``spool``: a wrong guess there is counted without writing to SQLite."""
     def find():
         row = q.by_number(db, nomor)
         return row if row is not None and same_secret(kode or "", row["kode_lacak"]) else None
-    return limited_lookup(db, find, (TRACK_PER_CLIENT, client))
+    return limited_lookup(db, find, (TRACK_PER_CLIENT, client), spool=spool)
 
 
 def handling_page(db: Database, who: dict) -> dict:

@@ -20,8 +20,10 @@ from db import audit
 from db import permohonan as q
 from db import wilayah as wilayah_q
 from db.connection import write
+from db.spool import Spool
 from integrations.dukcapil import Dukcapil, Member
 from integrations.http import ServiceUnavailable
+from integrations.penyimpanan import ObjectStore
 from integrations.sisdmk import MAX_PRACTICE_PLACES, Sisdmk, StrRecord
 from services import (
     angka,
@@ -29,8 +31,10 @@ from services import (
     dokumen,
     identitas,
     jaminan,
+    jejak,
     kalender,
     notifikasi,
+    penyimpanan,
     perwalian,
     ratelimit,
     sekali_isi,
@@ -126,6 +130,7 @@ class Pelayanan:
     sisdmk: Sisdmk
     signing_key: object  # Ed25519PrivateKey
     klien: str = "?"  # the client's address: looking up other people's NIKs is limited per client too
+    objects: ObjectStore | None = None  # where uploaded documents are kept (integrations/penyimpanan.py)
 
 
 class ActionRefused(ValueError):
@@ -145,9 +150,26 @@ class NoPlaceLeft(ActionRefused):
         self.held = held
 
 
-def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str = "") -> int | None:
-    """The citizen's draft for a service in a region (None when not offered there), for themselves or, with
-    ``untuk``, for a member of their Kartu Keluarga (None when the registry does not list that NIK on it)."""
+@dataclass(frozen=True)
+class Start:
+    """A draft about to be started (``GET /permohonan/baru`` shows it; ``POST`` starts it): the service as offered
+    in the region, whom it is for, and the citizen's open draft for exactly that, if there is one."""
+
+    layanan_id: int
+    layanan_nama: str
+    wilayah_kode: str
+    wilayah_nama: str
+    instansi_id: int
+    untuk_nik: str | None
+    untuk_nama: str | None
+    perwalian_id: int | None
+    draf_id: int | None
+
+
+def find_start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str = "") -> Start | None:
+    """What starting a draft for ``slug`` in ``wilayah_kode`` (for ``untuk``, a member of the citizen's Kartu
+    Keluarga or a ward) means, read only: None when the service is not offered there or the registry does not
+    list that NIK as the citizen's (ServiceUnavailable when it does not answer)."""
     offer = q.offering(pel.db, slug, wilayah_kode)
     if offer is None:
         return None
@@ -160,8 +182,23 @@ def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str =
             if member is None:
                 return None
             guardianship = perwalian.record_id(pel.db, akun, member.nik)
-    return q.draft_for(pel.db, akun["id"], offer["layanan_id"], wilayah_kode, offer["instansi_id"],
-                       member.nik if member else None, member.nama if member else None, guardianship)
+    nik, nama = (member.nik, member.nama) if member else (None, None)
+    return Start(offer["layanan_id"], offer["layanan_nama"], wilayah_kode, offer["wilayah_nama"],
+                 offer["instansi_id"], nik, nama, guardianship,
+                 q.open_draft(pel.db, akun["id"], offer["layanan_id"], wilayah_kode, nik))
+
+
+def start(pel: Pelayanan, akun: dict, slug: str, wilayah_kode: str, untuk: str = "") -> int | None:
+    """The citizen's draft for a service in a region (None when not offered there), for themselves or, with
+    ``untuk``, for a member of their Kartu Keluarga (None when the registry does not list that NIK on it).
+    Only a POST starts one (``find_start`` tells a GET what it would be)."""
+    found = find_start(pel, akun, slug, wilayah_kode, untuk)
+    if found is None:
+        return None
+    pid = found.draf_id or q.draft_for(pel.db, akun["id"], found.layanan_id, wilayah_kode, found.instansi_id,
+                                       found.untuk_nik, found.untuk_nama, found.perwalian_id)
+    sekali_isi.fill(pel.db, pel.registry, q.get(pel.db, pid))  # what the registry holds, stored with the draft
+    return pid
 
 
 def family_members(pel: Pelayanan, akun: dict, quiet: bool = True) -> list[Member]:
@@ -210,14 +247,16 @@ def form_page(pel: Pelayanan, p: dict, reload: bool = False) -> dict:
     the fields to fix."""
     if reload:
         p = q.get(pel.db, p["id"])
-    filled = sekali_isi.fill(pel.db, pel.registry, p)
+    filled = sekali_isi.fill(pel.db, pel.registry, p, store=False)
     return {"p": filled.p, "dukcapil": filled.tetap, "catatan_dukcapil": filled.catatan,
             "berkas": q.files(pel.db, p["id"]), "perbaiki": fields_needing_fix(p)}
 
 
-def file_of(db: Database, p: dict, berkas_id: int) -> dict | None:
-    """One uploaded file of the application (name, type, bytes); None when it is not this application's."""
-    return q.file_content(db, p["id"], berkas_id)
+def file_of(db: Database, objects: ObjectStore, p: dict, berkas_id: int) -> penyimpanan.Download | None:
+    """One uploaded file of the application, streamed from storage; None when it is not this application's.
+    penyimpanan.FileMissing when its row names an object the store does not have."""
+    row = q.file_content(db, p["id"], berkas_id)
+    return penyimpanan.download(objects, row, row["nama_file"], row["jenis"]) if row else None
 
 
 def step_up_due(akun: dict, p: dict, minutes: int) -> bool:
@@ -228,13 +267,14 @@ def step_up_due(akun: dict, p: dict, minutes: int) -> bool:
 def review_page(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int, errors: dict | None = None) -> dict:
     """The check-answers page: every rule of the form (unless ``errors`` are given), the files, and what it
     says about identity: a selfie follows "Ajukan", or the counter checks it."""
-    filled = sekali_isi.fill(pel.db, pel.registry, p)  # what the registry holds, as the form page shows it
+    filled = sekali_isi.fill(pel.db, pel.registry, p, store=False)  # what the registry holds, as on the form page
     p = filled.p
     notes = level_notes(akun, p)
     due = step_up_due(akun, p, stepup_minutes)
     counter = "loket" in notes or p["ditahan"] == COUNTER_CHECK
     return {"p": p, "dukcapil": filled.tetap,
-            "errors": check_answers(pel, p) if errors is None else errors, "berkas": q.files(pel.db, p["id"]),
+            "errors": check_answers(pel, p, counted_only=True) if errors is None else errors,
+            "berkas": q.files(pel.db, p["id"]),
             "tingkat": notes, "swafoto": not notes.get("ajukan") and due,
             "loket": counter_visit(pel.db, p) if counter or due else None}
 
@@ -260,10 +300,12 @@ def submit_from_review(pel: Pelayanan, akun: dict, p: dict, stepup_minutes: int,
     return Submitted(page=review_page(pel, akun, p, stepup_minutes, errors))
 
 
-def status_page(db: Database, p: dict) -> dict:
-    """The citizen's page of one application: its timeline, who opened it, the document, the survey."""
+def status_page(db: Database, p: dict, spool: Spool | None = None) -> dict:
+    """The citizen's page of one application: its timeline, who opened it (with the openings still in this
+    machine's ``spool``, so the list is never behind the officer), the document, the survey."""
     objek = f"permohonan:{p['id']}"
-    opened = [{**a, "aksi": ACTION_WORDS.get(a["aksi"], a["aksi"])} for a in audit.for_object(db, objek)]
+    rows = jejak.with_waiting(audit.for_object(db, objek), jejak.waiting_for(spool, objek))
+    opened = [{**a, "aksi": ACTION_WORDS.get(a["aksi"], a["aksi"])} for a in rows]
     return {"riwayat": q.timeline(db, p["id"]), "dibuka": opened,
             "dokumen": dokumen.of_application(db, p["id"]), "perbaiki": fields_needing_fix(p),
             "skm_selesai": skm.done(db, objek),
@@ -271,15 +313,22 @@ def status_page(db: Database, p: dict) -> dict:
 
 
 def inbox(db: Database, officer: dict, status: str | None, layanan_id: int | None, overdue_only: bool,
-          page: int, per_page: int) -> dict:
-    """The officer's inbox: their agency in their region only, oldest first, with days left to each deadline."""
+          page: int, per_page: int, after: int | None = None, before: int | None = None) -> dict:
+    """The officer's inbox: their agency in their region only, oldest first, with days left to each deadline.
+
+    ``page`` (from 1) counts pages from the start; ``after`` / ``before`` (a case id: the last / first case of
+    the page the officer was on, as its "Berikutnya" / "Sebelumnya" links say) pages on from that case instead,
+    without counting through the cases before it. An id that is not one of the agency's cases is ignored."""
     today = kalender.region_today(db, officer["wilayah_kode"])
+    position = q.inbox_position(db, officer["instansi_id"], after or before) if after or before else None
     rows = q.inbox(db, officer["instansi_id"], status if status in STATUS else None, layanan_id,
-                   today.isoformat() if overdue_only else None, per_page, (page - 1) * per_page)
-    for r in rows:
+                   today.isoformat() if overdue_only else None, per_page, (page - 1) * per_page,
+                   after=position if after else None, before=position if before and not after else None)
+    left = kalender.working_days_until(db, officer["wilayah_kode"], today,
+                                       [dt.date.fromisoformat(r["tenggat"]) if r["tenggat"] else None for r in rows])
+    for r, days in zip(rows, left, strict=True):
         r["terlambat"] = overdue(r, today)
-        r["sisa"] = kalender.working_days_between(db, officer["wilayah_kode"], today,
-                                                  dt.date.fromisoformat(r["tenggat"])) if r["tenggat"] else None
+        r["sisa"] = days
     return {"kasus": rows, "layanan": q.services_of_agency(db, officer["instansi_id"]),
             "ada_berikut": len(rows) == per_page}
 
@@ -291,22 +340,26 @@ def allowed_actions(officer: dict, p: dict) -> list[tuple[str, Action]]:
     return [(name, a) for name, a in actions_for(p).items() if a.duty in duties and p["status"] in a.statuses]
 
 
-def case_page(db: Database, officer: dict, p: dict) -> dict:
-    """What the officer's case page shows: answers, files, timeline, audit trail, the applicant's identity
-    checks, the document, and the actions this officer may take."""
+def case_page(db: Database, officer: dict, p: dict, spool: Spool | None = None) -> dict:
+    """What the officer's case page shows: answers, files, timeline, audit trail (with the openings still in this
+    machine's ``spool``), the applicant's identity checks, the document, and the actions this officer may take."""
     known = identitas.assurance(db, p["akun_id"])
+    objek = f"permohonan:{p['id']}"
     return {"p": p, "berkas": q.files(db, p["id"]), "riwayat": q.timeline(db, p["id"]),
-            "audit": audit.for_object(db, f"permohonan:{p['id']}"), "wajah": known["wajah"],
+            "audit": jejak.with_waiting(audit.for_object(db, objek), jejak.waiting_for(spool, objek)),
+            "wajah": known["wajah"],
             "jaminan": known["riwayat"], "tingkat": jaminan.NAMES.get(p["pemohon_tingkat"], p["pemohon_tingkat"]),
             "cukup_terbit": jaminan.meets(p["pemohon_tingkat"], issue_level(p)),
             "jabatan": officer["jabatan"].split(","), "dokumen": dokumen.of_application(db, p["id"]),
             "tindakan": allowed_actions(officer, p)}
 
 
-def open_case(db: Database, officer: dict, p: dict) -> dict:
-    """An officer opens a case: recorded in the audit log (the citizen sees who opened it), then the page."""
-    audit.append(db, officer["id"], "buka", f"permohonan:{p['id']}", {}, waktu=kalender.stamp())
-    return case_page(db, officer, p)
+def open_case(db: Database, spool: Spool, officer: dict, p: dict) -> dict:
+    """An officer opens a case: the access is recorded (the citizen sees who opened it), then the page. Opening is
+    a GET, which writes nothing to SQLite: the access goes to the ``spool`` (durable before the page is sent) and
+    from there, by the primary's background job, into the audit log with its own time (services/jejak.py)."""
+    jejak.record_access(spool, officer, "buka", f"permohonan:{p['id']}")
+    return case_page(db, officer, p, spool)
 
 
 def level_notes(akun: dict, p: dict) -> dict[str, str]:
@@ -359,6 +412,7 @@ def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tu
     clean = sekali_isi.without_registry_fields(pel.db, pel.registry, p, clean)  # the registry's value wins
     if clean:
         q.save_answers(pel.db, p["id"], clean, kalender.stamp())
+        _count_other_niks(pel, p, {k: v for k, v in clean.items() if fields[k]["jenis"] == "nik"})
     errors = {}
     for name, (filename, data) in uploads.items():
         if name not in fields or fields[name]["jenis"] != "berkas" or not data:
@@ -368,12 +422,35 @@ def save(pel: Pelayanan, p: dict, answers: dict[str, str], uploads: dict[str, tu
         except berkas.FileRejected as e:
             errors[name] = e.message
             continue
-        q.save_file(pel.db, p["id"], name, checked.name, checked.content_type, checked.sha256, checked.data)
+        # acknowledged only once the object is stored and verified and then its row committed: a failure between
+        # the two leaves an object no row names, which the sweep removes (services/penyimpanan.py)
+        key = penyimpanan.new_key(penyimpanan.BERKAS, p["id"])
+        penyimpanan.put_verified(pel.objects, key, checked.data, checked.content_type, checked.sha256)
+        replaced = q.save_file(pel.db, p["id"], name, checked.name, checked.content_type, checked.sha256,
+                               len(checked.data), key)
+        penyimpanan.forget(pel.objects, replaced)
     return errors
 
 
-def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
-    """Every rule of the form, as on submit: field → message in Bahasa Indonesia."""
+def with_registry_values(pel: Pelayanan, p: dict) -> dict:
+    """The draft with what the population registry holds for it, stored (a submit's first step: the form and check
+    pages, GETs, only show those values)."""
+    return sekali_isi.fill(pel.db, pel.registry, p).p
+
+
+def _count_other_niks(pel: Pelayanan, p: dict, niks: dict[str, str]) -> None:
+    """Another person's NIK saved into a form counts now towards the daily limit of NIKs looked up in the registry
+    (a POST), so the check-answers page, a GET, can look it up without writing (``counted_only``)."""
+    for value in niks.values():
+        checked = nik_rules.check(pel.db, value)
+        if not checked.errors and checked.nik != p.get("pemohon_nik"):
+            ratelimit.allow_other_nik(pel.db, p["akun_id"], pel.klien, checked.nik)
+
+
+def check_answers(pel: Pelayanan, p: dict, counted_only: bool = False) -> dict[str, str]:
+    """Every rule of the form, as on submit: field → message in Bahasa Indonesia. With ``counted_only`` (the
+    check-answers page, a GET: it writes nothing) another person's NIK is looked up in the registry only when it
+    was counted today (on its save); one not counted is left to the submit, or named when the limit is reached."""
     errors: dict[str, str] = {}
     files = q.files(pel.db, p["id"])
     data = p["data"]
@@ -390,7 +467,7 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
             continue
         if name in from_registry:
             continue  # the population registry's own value: nothing the citizen could correct here
-        message = _check_value(pel, f, value, p)
+        message = _check_value(pel, f, value, p, counted_only)
         if message:
             errors[name] = message
     if "nomor_str" not in errors and _str_number(p):
@@ -401,7 +478,7 @@ def check_answers(pel: Pelayanan, p: dict) -> dict[str, str]:
     return errors
 
 
-def _check_value(pel: Pelayanan, f: dict, value: str, p: dict) -> str | None:
+def _check_value(pel: Pelayanan, f: dict, value: str, p: dict, counted_only: bool = False) -> str | None:
     if f.get("maks") and len(value) > f["maks"]:  # a limit the service's form sets
         return f"{f['label']}: paling banyak {f['maks']} karakter."
     if f["jenis"] == "tanggal":
@@ -414,7 +491,12 @@ def _check_value(pel: Pelayanan, f: dict, value: str, p: dict) -> str | None:
         checked = nik_rules.check(pel.db, value)
         if checked.errors:
             return f"{f['label']}: {checked.errors[0]}"
-        if checked.nik != p.get("pemohon_nik") and \
+        if checked.nik != p.get("pemohon_nik") and counted_only and \
+                not ratelimit.other_nik_counted(pel.db, p["akun_id"], checked.nik):
+            if ratelimit.other_nik_room(pel.db, p["akun_id"], pel.klien):
+                return None  # not counted today (saved on another day): looked up, and counted, by the submit
+            return f"{f['label']}: {ratelimit.OTHER_NIK_LIMITED}"
+        if checked.nik != p.get("pemohon_nik") and not counted_only and \
                 not ratelimit.allow_other_nik(pel.db, p["akun_id"], pel.klien, checked.nik):
             return f"{f['label']}: {ratelimit.OTHER_NIK_LIMITED}"  # no registry answer past the limit
         if pel.registry.lookup(checked.nik) is None:
@@ -508,6 +590,7 @@ def submit(pel: Pelayanan, akun: dict, p: dict, now: dt.datetime | None = None,
     if notes.get("ajukan"):  # held while the identity of the NIK's owner is checked
         return {"tingkat": notes["ajukan"]}
     counter_check = counter_check or "loket" in notes or p["ditahan"] == COUNTER_CHECK
+    p = with_registry_values(pel, p)
     errors = check_answers(pel, p)
     if errors:
         return errors

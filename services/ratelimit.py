@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -68,11 +69,23 @@ def blocked(db: Database, limit: Limit, who: str) -> bool:
     return wait_s(db, limit, who) > 0
 
 
-def wait_s(db: Database, limit: Limit, who: str, now: float | None = None) -> float:
-    """Seconds until ``who`` may try again under ``limit`` (0: now)."""
+def key(limit: Limit | SlowDown, who: str) -> str:
+    """The attempt log's key of ``who`` under ``limit``."""
+    return f"{limit.name}:{who}"
+
+
+def wait_s(db: Database, limit: Limit, who: str, now: float | None = None,
+           waiting: Callable[[str, float], list[float]] | None = None) -> float:
+    """Seconds until ``who`` may try again under ``limit`` (0: now). ``waiting(key, since)``: the times of
+    attempts not yet in the database (recorded while reading, in the spool: services/jejak.py), which count too."""
     now = kalender.seconds() if now is None else now
     since = now - limit.window_s
-    oldest_that_counts = akun.nth_latest_attempt(db, f"{limit.name}:{who}", since, limit.attempts)
+    extra = waiting(key(limit, who), since) if waiting is not None else []
+    if extra:
+        times = sorted([*akun.latest_attempts(db, key(limit, who), since, limit.attempts), *extra], reverse=True)
+        oldest_that_counts = times[limit.attempts - 1] if len(times) >= limit.attempts else None
+    else:
+        oldest_that_counts = akun.nth_latest_attempt(db, key(limit, who), since, limit.attempts)
     return 0.0 if oldest_that_counts is None else max(0.0, oldest_that_counts + limit.window_s - now)
 
 
@@ -113,12 +126,25 @@ def allow_other_nik(db: Database, akun_id: int, client: str, nik: str, now: floa
     """
     now = kalender.seconds() if now is None else now
     seen = f"{akun_id}:{digest(nik)}"
-    if akun.count_attempts(db, f"nik-lain:dicek:{seen}", now - OTHER_NIK_PER_ACCOUNT.window_s):
+    if other_nik_counted(db, akun_id, nik, now):
         return True
-    if wait_s(db, OTHER_NIK_PER_ACCOUNT, str(akun_id), now) or wait_s(db, OTHER_NIK_PER_CLIENT, client, now):
+    if not other_nik_room(db, akun_id, client, now):
         return False
     with write(db):
         akun.record_attempt(db, f"nik-lain:dicek:{seen}", now)
         record_failure(db, OTHER_NIK_PER_ACCOUNT, str(akun_id), now)
         record_failure(db, OTHER_NIK_PER_CLIENT, client, now)
     return True
+
+
+def other_nik_counted(db: Database, akun_id: int, nik: str, now: float | None = None) -> bool:
+    """Whether this account's look-up of ``nik`` was counted within the day (read only: it may be asked again)."""
+    now = kalender.seconds() if now is None else now
+    since = now - OTHER_NIK_PER_ACCOUNT.window_s
+    return bool(akun.count_attempts(db, f"nik-lain:dicek:{akun_id}:{digest(nik)}", since))
+
+
+def other_nik_room(db: Database, akun_id: int, client: str, now: float | None = None) -> bool:
+    """Whether one more NIK may be counted for this account and client now (read only)."""
+    now = kalender.seconds() if now is None else now
+    return not (wait_s(db, OTHER_NIK_PER_ACCOUNT, str(akun_id), now) or wait_s(db, OTHER_NIK_PER_CLIENT, client, now))

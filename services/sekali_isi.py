@@ -69,9 +69,11 @@ def shown(f: dict, value: str) -> str:
     return kalender.format_date(day) if day else value
 
 
-def fill(db: Database, registry: Dukcapil, p: dict) -> Filled:
-    """Fill the registry fields of a draft from the registry (stored when they changed) and say what the page
-    shows: the registry's values read-only, and a note for the fields that are inputs because it did not answer."""
+def fill(db: Database, registry: Dukcapil, p: dict, store: bool = True) -> Filled:
+    """Fill the registry fields of a draft from the registry (stored when they changed, with ``store``) and say what
+    the page shows: the registry's values read-only, and a note for the fields that are inputs because it did not
+    answer. A page (a GET, which only reads) passes ``store=False``: the values are shown, and stored by the POSTs
+    that start, save (a registry field posted) and submit the draft."""
     fields = registry_fields(p)
     if not fields:
         return Filled(p)
@@ -90,7 +92,8 @@ def fill(db: Database, registry: Dukcapil, p: dict) -> Filled:
         if p["status"] in EDITABLE and (any(data.get(k) != v for k, v in values.items())
                                         or data.get(MARK) != sorted(values)):
             update = {**values, MARK: sorted(values)}
-            q.save_answers(db, p["id"], update, kalender.stamp())
+            if store:
+                q.save_answers(db, p["id"], update, kalender.stamp())
             data.update(update)
     else:  # what an earlier answer of the registry filled stays the registry's
         values = {k: str(data[k]) for k in data.get(MARK, []) if k in fields and data.get(k)}

@@ -43,8 +43,14 @@ def compute(rows: list[dict]) -> Ikm | None:
     """IKM of a set of survey answers (dicts with u1..u9); None without answers."""
     if not rows:
         return None
-    n = len(rows)
-    nrr = {k: sum(r[k] for r in rows) / n for k, _ in ELEMENTS}
+    return from_totals(len(rows), {k: sum(r[k] for r in rows) for k, _ in ELEMENTS})
+
+
+def from_totals(n: int, sums: dict) -> Ikm | None:
+    """The same IKM from the number of respondents and the sum of each element's answers (``u1``..``u9``)."""
+    if not n:
+        return None
+    nrr = {k: sums[k] / n for k, _ in ELEMENTS}
     nilai = sum(v * (1 / 9) for v in nrr.values())
     konversi = round(nilai * 25, 2)
     mutu, kinerja = next((m, k) for floor, m, k in CATEGORIES if konversi >= floor)
@@ -130,8 +136,15 @@ def done(db: Database, transaksi: str) -> bool:
 
 
 def region_report(db: Database, wilayah_kode: str) -> dict:
-    """IKM of the region and of each agency in it, for the public MPP page."""
-    per_agency = []
-    for agency in q.agencies_with_answers(db, wilayah_kode):
-        per_agency.append({"nama": agency["nama"], "ikm": compute(q.answers(db, wilayah_kode, agency["id"]))})
-    return {"wilayah": compute(q.answers(db, wilayah_kode)), "instansi": per_agency}
+    """IKM of the region and of each agency in it, for the public MPP page (from the running totals, not the
+    answers one by one)."""
+    rows = q.totals(db, wilayah_kode)
+    whole = {k: sum(r[k] for r in rows) for k, _ in ELEMENTS}
+    return {"wilayah": from_totals(sum(r["responden"] for r in rows), whole),
+            "instansi": [{"nama": r["nama"], "ikm": from_totals(r["responden"], r)} for r in rows
+                         if r["nama"] is not None]}
+
+
+def region_ikm(db: Database, wilayah_kode: str) -> Ikm | None:
+    """The region's IKM over every answer."""
+    return region_report(db, wilayah_kode)["wilayah"]

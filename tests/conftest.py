@@ -17,11 +17,14 @@ from starlette.testclient import TestClient
 from app import create_app
 from db.connection import connect
 from ops import seed
+from tests.s3_support import on_s3, s3_bucket, s3_server  # noqa: F401 - the S3 server's fixtures, for every test
 from web.settings import Settings
 
 # Servers the tests start in their own process (browser, weak network, Litestream) inherit this: SQLite
 # touched on the event loop is an error there too, not a log line.
 os.environ.setdefault("MPP_LOOP_GUARD", "raise")
+# And a GET or HEAD that writes to SQLite (LiteFS replicas answer those read-only): an error, not a log line.
+os.environ.setdefault("MPP_GET_WRITES", "raise")
 
 TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests only
 SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, tests only
@@ -64,9 +67,15 @@ def db_path(request, template_db, tmp_path) -> str:
 
 
 @pytest.fixture
-def settings(db_path) -> Settings:
-    return Settings(db_path=db_path, secret_key="test-secret-key-not-for-production", demo=True,
-                    template_key=TEMPLATE_KEY, signing_key=SIGNING_KEY, loop_guard="raise")
+def settings(request, db_path) -> Settings:
+    """Uploaded files go to the folder ``objek/`` beside the test's database copy (its own, like the copy), or,
+    with MPP_TEST_STORAGE=s3 (make test-s3), to a new bucket of the real S3 server (tests/s3_support.py)."""
+    settings = Settings(db_path=db_path, secret_key="test-secret-key-not-for-production", demo=True,
+                        template_key=TEMPLATE_KEY, signing_key=SIGNING_KEY, loop_guard="raise",
+                        get_writes="raise")
+    if os.environ.get("MPP_TEST_STORAGE") == "s3":
+        settings = on_s3(settings, request.getfixturevalue("s3_server"))
+    return settings
 
 
 @pytest.fixture

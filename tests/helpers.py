@@ -30,6 +30,21 @@ def login(client, login_id: str, password: str = seed.DEMO_PASSWORD):
                        follow_redirects=False)
 
 
+def start_draft(client, slug: str, wilayah: str = "2171", untuk: str = "", follow_redirects: bool = False):
+    """Start a draft the way a citizen does now that GETs only read: ``GET /permohonan/baru?…`` leads to the open
+    draft (303) or shows one button, which POSTs. The answer is the old one: a 303 to the draft's form (or the
+    404/503 of the page)."""
+    query = f"layanan={slug}&wilayah={wilayah}" + (f"&untuk={untuk}" if untuk else "")
+    page = client.get(f"/permohonan/baru?{query}", follow_redirects=False)
+    if page.status_code == 303 and follow_redirects:
+        return client.get(page.headers["location"])
+    if page.status_code != 200:
+        return page
+    form = soup(page).find("form", action="/permohonan/baru", method="post")
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
+    return client.post("/permohonan/baru", data=fields, follow_redirects=follow_redirects)
+
+
 def sms_code(client, url: str = "/daftar/kode") -> str:
     """The 6-digit code of the last SMS, as demo mode shows it on the page where the code is typed."""
     found = re.search(r"kode verifikasi Anda (\d{6})", text_of(client.get(url)))

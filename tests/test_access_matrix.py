@@ -55,7 +55,8 @@ RULES = {
     "GET /pengaduan/{nomor}": NOBODY,  # without its secret code a complaint is not found
     "GET /pengaduan/lacak": PUBLIC,  # the form that opens one by number and code
     "GET /akun": LOGGED_IN,
-    "GET /permohonan": CITIZENS, "GET /permohonan/baru": CITIZENS, "GET /mpp/{kode}/antrean": CITIZENS,
+    "GET /permohonan": CITIZENS, "GET /permohonan/baru": CITIZENS, "POST /permohonan/baru": CITIZENS,
+    "GET /mpp/{kode}/antrean": CITIZENS,
     "GET /verifikasi-wajah": CITIZENS,
     "GET /permohonan/{id}": OWN, "GET /permohonan/{id}/isi": OWN, "GET /permohonan/{id}/periksa": OWN,
     "GET /permohonan/{id}/dokumen": OWN, "GET /permohonan/{id}/dokumen.pdf": OWN,
@@ -176,7 +177,7 @@ def build_world(app, db) -> dict:
 
 
 QUERY = {"GET /permohonan/baru": "?layanan=kia&wilayah=2171"}
-BODY = {"POST /skm": {"transaksi": "tiket:{tiket}"}}
+BODY = {"POST /skm": {"transaksi": "tiket:{tiket}"}, "POST /permohonan/baru": {"layanan": "kia", "wilayah": "2171"}}
 
 
 def concrete(key: str, world: dict, client) -> str:

@@ -44,5 +44,9 @@ def test_no_serious_accessibility_violations(db_path):
             for url in urls:
                 page.goto(srv.url + url)
                 found += [f"{url}: {v}" for v in violations(page)]
+                if url.startswith("/permohonan/baru"):  # the start page's one button (a POST) opens the form page
+                    page.click("button:has-text('Mulai mengisi formulir')")
+                    page.wait_for_url("**/isi")
+                    found += [f"{page.url}: {v}" for v in violations(page)]
             ctx.close()
     assert found == [], "\n".join(found)

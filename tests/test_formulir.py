@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import form_fields, jpeg, login, soup
+from tests.helpers import form_fields, jpeg, login, soup, start_draft
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BUDI = "2171031508900001"
@@ -53,7 +53,7 @@ def _draft(client, db) -> int:
     db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
     db.conn.commit()
     login(client, BUDI)
-    r = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
+    r = start_draft(client, "akta-kelahiran")
     return int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
 
 

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from app import create_app
 from db.connection import connect
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
-from tests.helpers import form_fields, login, text_of
+from tests.helpers import form_fields, login, start_draft, text_of
 from tests.test_access_matrix import LOGINS, ROLES, RULES, build_world, concrete, route_keys, world  # noqa: F401
 from web.settings import Settings
 
@@ -225,8 +225,7 @@ def test_application_number_answer_takes_only_ascii_digits(client, db):
     """'Anak ke-' is a number: '²', '١٢' or a 20-digit number is kept as typed (nothing is lost) but the check
     page asks to correct it, as it does for '1e3'; '2' passes."""
     login(client, "2171031508900001")
-    pid = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171",
-                     follow_redirects=False).headers["location"].split("/")[2]
+    pid = start_draft(client, "akta-kelahiran").headers["location"].split("/")[2]
     for value in [*HOSTILE, "2"]:
         fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
         r = client.post(f"/permohonan/{pid}/simpan", data={**fields, "anak_ke": value, "aksi": "lanjut"},

@@ -21,7 +21,7 @@ from ops import seed
 from services import identitas
 from services.akun import WRONG
 from tests.conftest import TEMPLATE_KEY
-from tests.helpers import answers_for, form_fields, jpeg, login, soup, text_of
+from tests.helpers import answers_for, form_fields, jpeg, login, soup, start_draft, text_of
 
 BUDI = "2171031508900001"  # the demo citizen: no face data
 SLUG = "kartu-keluarga"  # submitting needs "terverifikasi_wajah"
@@ -51,7 +51,7 @@ def with_face_data(db, **columns) -> int:
 def filled_draft(client, db, slug: str = SLUG, overrides: dict | None = None) -> int:
     """Log in as Budi, start the service in Batam, answer every field and upload every document (no script)."""
     assert login(client, BUDI).status_code == 303
-    r = client.get(f"/permohonan/baru?layanan={slug}&wilayah=2171", follow_redirects=False)
+    r = start_draft(client, slug)
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     fields = form_fields(client, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
     r = client.post(f"/permohonan/{pid}/simpan",

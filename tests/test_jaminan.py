@@ -18,7 +18,7 @@ from integrations.sms import HttpSmsGateway
 from services import jaminan, notifikasi, otp
 from services import permohonan as svc
 from tests.conftest import TEMPLATE_KEY
-from tests.helpers import form_fields, login, register, serving, sms_code, text_of
+from tests.helpers import form_fields, login, register, serving, sms_code, start_draft, text_of
 
 AHMAD = {"nik": "2171100402850002", "nama": "Ahmad Fauzi", "hari": "4", "bulan": "2", "tahun": "1985",
          "jenis_kelamin": "L", "telepon": "0812-3456-7890", "kata_sandi": "rahasia-ahmad", "setuju": "ya"}
@@ -142,7 +142,7 @@ def test_a_level_below_the_service_is_submitted_for_the_counter_to_check_and_say
     """Below the service's level is no dead end: the application is submitted, officers work on it, and the
     document waits until the identity is checked at the MPP (tests/test_jalan_buntu.py follows it to the end)."""
     register(client, AHMAD)  # terdaftar: registry data and phone, no face yet
-    r = client.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171", follow_redirects=False)
+    r = start_draft(client, "kartu-keluarga")
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     page = text_of(client.get(f"/permohonan/{pid}/periksa"))
     assert "Terverifikasi wajah" in page and "Belum dapat diajukan" not in page
@@ -156,7 +156,7 @@ def test_a_level_below_the_service_is_submitted_for_the_counter_to_check_and_say
 def test_a_document_waits_for_the_level_its_service_needs_before_it_is_issued(app, client, db):
     register(client, AHMAD)  # terdaftar may submit an akta kelahiran; the akta needs a face check to be issued
     akun = dict(db.execute("SELECT * FROM akun WHERE nik = ?", [AHMAD["nik"]]).fetchone())
-    r = client.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
+    r = start_draft(client, "akta-kelahiran")
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     assert "Dokumen baru diterbitkan setelah" in text_of(client.get(f"/permohonan/{pid}/periksa"))
     db.execute("UPDATE permohonan SET status = 'disetujui', nomor = 'X-1' WHERE id = ?", [pid])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import soup, text_of
+from tests.helpers import soup, start_draft, text_of
 from tests.test_dokumen import lines_on
 from tests.test_permohonan import citizen, decide_and_issue, fill, officer_client, submit  # noqa: F401  (citizen is a fixture)
 
@@ -14,7 +14,7 @@ AHMAD = "2171100402850002"
 
 
 def start_for(client, slug: str, untuk: str):
-    return client.get(f"/permohonan/baru?layanan={slug}&wilayah=2171&untuk={untuk}", follow_redirects=False)
+    return start_draft(client, slug, untuk=untuk)
 
 
 def test_the_service_page_offers_the_members_of_the_citizens_own_kartu_keluarga(citizen):  # noqa: F811
@@ -30,7 +30,7 @@ def test_a_parent_applies_for_their_child_and_sees_whom_it_is_for(citizen, db): 
     assert r.status_code == 303
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     assert "Untuk Rani Santoso" in text_of(citizen.get(f"/permohonan/{pid}/isi"))
-    own = citizen.get("/permohonan/baru?layanan=akta-kelahiran&wilayah=2171", follow_redirects=False)
+    own = start_draft(citizen, "akta-kelahiran")
     assert own.headers["location"] != r.headers["location"]  # the parent's own draft is another one
     assert start_for(citizen, "akta-kelahiran", RANI).headers["location"] == r.headers["location"]  # and once
     assert "untuk Rani Santoso" in text_of(citizen.get("/permohonan"))

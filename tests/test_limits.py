@@ -21,7 +21,7 @@ from app import create_app
 from ops import seed
 from services import ratelimit
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
-from tests.helpers import answers_for, form_fields, login, register, sms_code, text_of
+from tests.helpers import answers_for, form_fields, login, register, sms_code, start_draft, text_of
 from web.settings import ConfigError, Settings
 
 HEADER = "fly-client-ip"
@@ -269,7 +269,7 @@ def test_a_family_members_nik_is_checked_against_the_registry_only_so_often(clie
     db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
     db.conn.commit()
     login(client, BUDI)
-    r = client.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171", follow_redirects=False)
+    r = start_draft(client, "kartu-keluarga")
     pid = int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
     import json
     formulir = json.loads(db.execute("SELECT formulir FROM layanan WHERE slug = 'kartu-keluarga'").fetchone()[0])

@@ -183,7 +183,10 @@ def citizen_client(base: str) -> httpx.Client:
 
 
 def open_draft(c: httpx.Client, slug: str) -> tuple[int, str]:
-    r = c.get(f"/permohonan/baru?layanan={slug}&wilayah=2171", follow_redirects=True)
+    page = c.get(f"/permohonan/baru?layanan={slug}&wilayah=2171")  # one button that starts the draft (a POST)
+    assert page.status_code == 200, (page.status_code, page.text[:300])
+    r = c.post("/permohonan/baru", data={**hidden(page.text), "layanan": slug, "wilayah": "2171"},
+               follow_redirects=True)
     m = re.search(r"/permohonan/(\d+)/isi", str(r.url))
     assert r.status_code == 200 and m, (r.status_code, str(r.url))
     return int(m.group(1)), hidden(r.text)["csrf_token"]

@@ -15,7 +15,7 @@ from db.migrations import migrate
 from db.permohonan import offering
 from services.katalog import PAGE_LIMIT
 from services.passwords import verify_password
-from tests.helpers import form_fields, login, soup, text_of
+from tests.helpers import form_fields, login, soup, start_draft, text_of
 from tests.test_public_pages import BUDGET, compressed_size
 
 SABANG = "1172"  # Kota Sabang: MPP berdiri in the national list, not one of the 21 pilots
@@ -134,8 +134,7 @@ def test_the_new_manager_sees_only_their_region_and_opens_it_to_citizens(app, mi
         assert "Kartu Keluarga" in text_of(citizen.get(f"/layanan?wilayah={SABANG}"))
         assert "Ambil antrean" in text_of(citizen.get(f"/mpp/{SABANG}"))
         assert citizen.get(f"/mpp/{SABANG}/antrean").status_code == 200
-        assert citizen.get(f"/permohonan/baru?layanan=kartu-keluarga&wilayah={SABANG}",
-                           follow_redirects=False).status_code == 303
+        assert start_draft(citizen, "kartu-keluarga", SABANG).status_code == 303
 
 
 def test_a_retried_onboarding_does_not_create_twice_and_another_is_refused(ministry, db):
@@ -266,8 +265,7 @@ def test_regions_in_use_before_onboarding_stay_live_and_onboarded_ones_stay_clos
         assert "Kota Batam" in text_of(citizen.get("/layanan/kartu-keluarga"))
         assert login(citizen, "2171031508900001").status_code == 303
         assert citizen.get("/mpp/2171/antrean").status_code == 200
-        assert citizen.get("/permohonan/baru?layanan=kartu-keluarga&wilayah=2171",
-                           follow_redirects=False).status_code == 303
+        assert start_draft(citizen, "kartu-keluarga").status_code == 303
         assert citizen.get(f"/mpp/{SABANG}/antrean").status_code == 404
 
     # a region onboarded after the migration stays closed until its manager opens it

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from db import audit
 from services import permohonan as svc
 from services import ttd
-from tests.helpers import answers_for, form_fields, jpeg, login, soup, text_of
+from tests.helpers import answers_for, form_fields, jpeg, login, soup, start_draft, text_of
 
 BUDI = "2171031508900001"      # demo citizen, a nurse with an STR
 NUR_AINI = "2171046904950001"  # a midwife who already practises in three places
@@ -34,7 +34,7 @@ def formulir(db, slug: str) -> list[dict]:
 
 
 def start(client, slug: str, wilayah: str = "2171") -> int:
-    r = client.get(f"/permohonan/baru?layanan={slug}&wilayah={wilayah}", follow_redirects=False)
+    r = start_draft(client, slug, wilayah)
     assert r.status_code == 303, r.text[:300]
     return int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
 
@@ -424,7 +424,8 @@ def test_stored_scans_are_shrunk_and_stripped(citizen, db):
     import io
 
     from PIL import Image
-    blob = db.execute("SELECT isi FROM berkas").fetchone()[0]
+    bid = db.execute("SELECT id FROM berkas").fetchone()[0]
+    blob = citizen.get(f"/permohonan/{pid}/berkas/{bid}").content  # kept in object storage, not in the row
     im = Image.open(io.BytesIO(blob))
     assert max(im.size) == 1600 and not im.getexif()
 
@@ -559,3 +560,40 @@ def test_fiktif_positif_never_issues_a_fourth_place_and_leaves_one_note_for_an_o
         login(officer, "dpmptsp.batam")
         page = text_of(officer.get(f"/petugas/permohonan/{waiting}"))
         assert "3 tempat praktik" in page and "fiktif_positif_ditunda" in page
+
+
+# --- starting a draft: a POST; GET /permohonan/baru only reads (issue 18) ------------------------------------------
+
+def test_the_service_page_starts_a_draft_by_post_and_the_old_link_still_leads_there(citizen, db):
+    from tests.test_public_pages import compressed_size
+
+    page = soup(citizen.get("/layanan/akta-kelahiran?wilayah=2171"))
+    form = page.find("form", action="/permohonan/baru")
+    assert form["method"] == "post" and form.find("input", attrs={"name": "csrf_token"})  # with its CSRF fields
+    old = "/permohonan/baru?layanan=akta-kelahiran&wilayah=2171"
+    shown = citizen.get(old, follow_redirects=False)  # a bookmark, an old link, no script: one button, nothing written
+    assert shown.status_code == 200 and db.execute("SELECT count(*) FROM permohonan WHERE status = 'draf'"
+                                                   ).fetchone()[0] == 0
+    text = text_of(shown)
+    assert "Kutipan Akta Kelahiran" in text or "Akta Kelahiran" in text
+    assert "Kota Batam" in text and "Saya sendiri" in text
+    button = soup(shown).find("form", action="/permohonan/baru", method="post")
+    assert button.find("button") and "<script" not in shown.text.split("</main>")[0].split("<main")[-1]
+    gz, br = compressed_size(citizen, old)
+    assert max(gz, br) <= 14 * 1024
+    fields = {i["name"]: i.get("value", "") for i in button.find_all("input", type="hidden")}
+    r = citizen.post("/permohonan/baru", data=fields, follow_redirects=False)
+    assert r.status_code == 303 and re.fullmatch(r"/permohonan/\d+/isi", r.headers["location"])
+    assert citizen.get(old, follow_redirects=False).headers["location"] == r.headers["location"]  # now: the draft
+    again = citizen.post("/permohonan/baru", data={**fields, "_idem": "lain"}, follow_redirects=False)
+    assert again.headers["location"] == r.headers["location"]  # one draft per service, region and person
+    assert db.execute("SELECT count(*) FROM permohonan WHERE status = 'draf'").fetchone()[0] == 1
+
+
+def test_the_terms_button_on_the_service_page_goes_to_the_regions_terms_writing_nothing(citizen, db):
+    fields = form_fields(citizen, "/layanan/akta-kelahiran", "/permohonan/baru")
+    r = citizen.post("/permohonan/baru", data={**fields, "wilayah": "2171", "aksi": "ketentuan"},
+                     follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/layanan/akta-kelahiran?wilayah=2171"
+    assert db.execute("SELECT count(*) FROM permohonan").fetchone()[0] == 0
+    assert citizen.get("/permohonan/baru?layanan=tidak-ada&wilayah=2171").status_code == 404

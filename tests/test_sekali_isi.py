@@ -12,7 +12,7 @@ import pytest
 
 from integrations.dukcapil import HttpDukcapil, Resident
 from integrations.http import ServiceUnavailable
-from tests.helpers import form_fields, soup, text_of
+from tests.helpers import form_fields, soup, start_draft, text_of
 from tests.test_dokumen import lines_on
 from tests.test_permohonan import citizen, decide_and_issue, fill, officer_client, start, submit  # noqa: F401
 
@@ -23,7 +23,7 @@ CHILD = {"nama_anak": "Rani Santoso", "jenis_kelamin": "Perempuan", "tanggal_lah
 
 
 def start_for_child(client, slug: str = "akta-kelahiran") -> int:
-    r = client.get(f"/permohonan/baru?layanan={slug}&wilayah=2171&untuk={RANI}", follow_redirects=False)
+    r = start_draft(client, slug, untuk=RANI)
     assert r.status_code == 303, text_of(r)[:300]
     return int(re.search(r"/permohonan/(\d+)/isi", r.headers["location"]).group(1))
 
@@ -107,13 +107,12 @@ def test_a_tampered_post_cannot_change_what_the_registry_holds(app, citizen, db)
 
 
 def test_when_the_registry_does_not_answer_the_form_is_still_filled_in(app, citizen, db, monkeypatch):  # noqa: F811
-    pid = start_for_child(citizen)  # the registry answered the family list; now it stops answering
-
     def down(nik):
         raise ServiceUnavailable("Dukcapil tidak menjawab")
 
     real = registry_of(app).lookup
     monkeypatch.setattr(registry_of(app), "lookup", down)
+    pid = start_for_child(citizen)  # the registry answers the family list, but not the child's record (at start too)
     r = citizen.get(f"/permohonan/{pid}/isi")
     assert r.status_code == 200
     page = soup(r)
@@ -130,6 +129,9 @@ def test_when_the_registry_does_not_answer_the_form_is_still_filled_in(app, citi
 
     monkeypatch.setattr(registry_of(app), "lookup", real)  # back: the registry's value wins
     assert "Batam" in shown(soup(citizen.get(f"/permohonan/{pid}/isi")), "tempat_lahir")
+    assert answers(db, pid)["tempat_lahir"] == "Btm"  # the page (a GET) only shows it; the next POST stores it
+    fields = form_fields(citizen, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+    citizen.post(f"/permohonan/{pid}/simpan", data={**fields, "tempat_lahir": "Btm", "aksi": "simpan"})
     assert answers(db, pid)["tempat_lahir"] == "Batam"
 
     monkeypatch.setattr(registry_of(app), "lookup", down)  # away again: what it filled stays its own

@@ -232,13 +232,19 @@ def test_the_app_uses_the_service_when_configured_and_says_so_when_it_is_down(bs
         db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
         db.conn.commit()
         login(citizen, BUDI)
+        Bsre.mode = "error"  # down when the document is issued: the officer's step succeeds, the PDF waits
         pid, _ = issue(app, citizen, db, "kartu-keluarga")
         assert citizen.get("/verifikasi/sertifikat-ca.pem").status_code == 404  # BSrE publishes its own root
-        Bsre.mode = "error"
         down = citizen.get(f"/permohonan/{pid}/dokumen.pdf")
         assert down.status_code == 503 and "coba unduh PDF lagi" in text_of(down)
         Bsre.mode = "ok"
         pdf = citizen.get(f"/permohonan/{pid}/dokumen.pdf")
         assert pdf.status_code == 200 and tte.validate(pdf.content, Bsre.sealer.ca_pem()).bottom_line
+        assert db.execute("SELECT count(*) FROM dokumen_pdf").fetchone()[0] == 0  # a download only reads
+        from web import jobs
+        jobs.one_round(app)  # the primary's background round seals it and keeps it
+        assert db.execute("SELECT count(*) FROM dokumen_pdf").fetchone()[0] == 1
+        kept = citizen.get(f"/permohonan/{pid}/dokumen.pdf").content
+        assert citizen.get(f"/permohonan/{pid}/dokumen.pdf").content == kept  # from now on the same file
         db.conn.close()
     assert not os.path.exists(os.path.join(os.path.dirname(db_path), "tte"))  # no local CA made

@@ -33,6 +33,7 @@ class AuthMiddleware:
                 found = await run_in_threadpool(
                     akun_service.from_session, app.state.store.db, session.get("akun"), session.get("v"),
                     session.get("sid"), app.state.settings.session_max_age,
+                    refresh=scope["method"] not in ("GET", "HEAD"),  # a GET only reads (web/readonly.py)
                 )
                 if found is None:
                     for key in ("akun", "v", "sid"):

@@ -18,6 +18,11 @@ def db_of(request: Request) -> Database:
     return request.app.state.store.db
 
 
+def spool_of(request: Request):
+    """The machine's spool of what reads must record (db/spool.py; services/jejak.py writes and reads it)."""
+    return request.app.state.deps.spool
+
+
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
     return request.app.state.templates.TemplateResponse(request, name, context or {}, status_code=status_code)
 

@@ -37,12 +37,30 @@ MPP_SISDMK_URL / MPP_SISDMK_TOKEN (default (embedded registry)): the health work
     instead of the embedded one
 MPP_METRICS_TOKEN (default none): bearer token that opens /metrics to a scraper (else ministry accounts only)
 MPP_LOOP_GUARD (default log): database work on the event loop: `log` it with its stack, `raise` (the tests), `off`
+MPP_GET_WRITES (default log): a SQLite write while a GET/HEAD is answered: `log` it with its stack, `raise` (the
+    tests), `off`
+MPP_LITEFS_DIR (default none): the LiteFS mount (e.g. /litefs); set, a machine whose mount holds `.primary` is a
+    replica: it answers every write with `fly-replay` and runs no background job but shipping its spool
+MPP_SPOOL_DIR (default spool beside the database; required beside MPP_LITEFS_DIR): the local spool of access-log
+    entries made while reading (an officer opening a case), drained into the audit log by the primary
+MPP_INTERNAL_TOKEN (default derived from MPP_SECRET_KEY): bearer token of the internal POST by which a replica
+    hands its spooled entries to the primary
+MPP_PRIMARY_URL (default http://{primary}:$PORT): where a replica reaches the primary's app, `{primary}` being the
+    host LiteFS names in `.primary` (Fly: http://{primary}.vm.<app>.internal:8081)
+MPP_FILES_DIR (default objek beside the database): the local folder of uploaded documents and sealed PDFs when no
+    bucket is set (`make run`; not replicated by Litestream: production sets MPP_S3_BUCKET)
+MPP_S3_BUCKET (default none): keep those files in this S3 bucket instead (Tigris on Fly, AWS, any S3 API)
+MPP_S3_ENDPOINT / MPP_S3_REGION (default AWS_ENDPOINT_URL_S3 / AWS_REGION, else AWS itself / us-east-1): where the
+    bucket is
+MPP_S3_ACCESS_KEY_ID / MPP_S3_SECRET_ACCESS_KEY (default AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else boto3's own
+    chain): the bucket's keys
 HOST / PORT (default 127.0.0.1 / 8000): address `python app.py` listens on (PORT also for `make run`)
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -98,7 +116,18 @@ class Settings:
     sisdmk_token: str = ""
     metrics_token: str = ""
     loop_guard: str = "log"             # SQLite on the event loop: "raise" (tests), "log", "off"
+    get_writes: str = "log"             # SQLite writes while a GET/HEAD is answered: "raise" (tests), "log", "off"
+    litefs_dir: str = ""                # the LiteFS mount: '' = one machine, no replicas (Litestream mode)
+    spool_dir: str = ""                 # '' = "spool" beside the database
+    internal_token: str = ""            # '' = derived from secret_key (the replicas' spool hand-over)
+    primary_url: str = "http://{primary}:8000"  # the primary's app, {primary} from LiteFS's .primary file
     face_thresholds: Thresholds = field(default_factory=Thresholds)
+    files_dir: str = ""                 # '' = "objek" beside the database (used when no bucket is set)
+    s3_bucket: str = ""                 # set: files in this S3 bucket (integrations/penyimpanan.py)
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
 
     def url(self, path: str) -> str:
         """The absolute address of ``path`` ("/verifikasi/…") at the canonical base URL, never at the Host asked."""
@@ -112,6 +141,25 @@ class Settings:
         if not self.https:
             hosts |= {"127.0.0.1", "localhost", "::1", "testserver"}
         return sorted(h.lower() for h in hosts if h)
+
+    @property
+    def spool_folder(self) -> Path:
+        """Where access-log entries made while reading wait for the audit log: MPP_SPOOL_DIR, else beside the
+        database (on the volume; under LiteFS the mount holds databases only, so MPP_SPOOL_DIR is required)."""
+        return Path(self.spool_dir) if self.spool_dir else Path(self.db_path).parent / "spool"
+
+    @property
+    def internal_bearer(self) -> str:
+        """The token a replica sends with its spooled entries to the primary (every machine of a deployment
+        shares MPP_SECRET_KEY, so by default the token is derived from it)."""
+        if self.internal_token:
+            return self.internal_token
+        return hashlib.sha256(b"mpp-internal-spool\0" + self.secret_key.encode()).hexdigest()
+
+    @property
+    def files_folder(self) -> Path:
+        """Where files live without a bucket: MPP_FILES_DIR, else beside the database."""
+        return Path(self.files_dir) if self.files_dir else Path(self.db_path).parent / "objek"
 
     @property
     def tte_folder(self) -> Path:
@@ -151,8 +199,47 @@ class Settings:
             sisdmk_token=env.get("MPP_SISDMK_TOKEN", ""),
             metrics_token=env.get("MPP_METRICS_TOKEN", ""),
             loop_guard=_choice(env, "MPP_LOOP_GUARD", ("log", "raise", "off")),
+            get_writes=_choice(env, "MPP_GET_WRITES", ("log", "raise", "off")),
+            litefs_dir=env.get("MPP_LITEFS_DIR", "").strip(),
+            spool_dir=spool_dir_from(env),
+            internal_token=env.get("MPP_INTERNAL_TOKEN", "").strip(),
+            primary_url=env.get("MPP_PRIMARY_URL", "").strip() or f"http://{{primary}}:{env.get('PORT') or '8000'}",
             face_thresholds=Thresholds.from_env(env),
+            **storage_from(env),
         )
+
+
+def spool_dir_from(env: dict[str, str]) -> str:
+    """MPP_SPOOL_DIR; required with MPP_LITEFS_DIR (the FUSE mount takes SQLite databases only, and the spool
+    must survive a restart: a folder on the machine's volume)."""
+    spool = env.get("MPP_SPOOL_DIR", "").strip()
+    if env.get("MPP_LITEFS_DIR", "").strip() and not spool:
+        raise ConfigError("MPP_SPOOL_DIR wajib diisi bila MPP_LITEFS_DIR diisi: folder di volume mesin (mis. "
+                          "/data/spool), bukan di dalam mount LiteFS, tempat catatan akses menunggu masuk ke log "
+                          "audit.")
+    return spool
+
+
+def storage_from(env: dict[str, str]) -> dict[str, str]:
+    """Where uploaded documents and sealed PDFs are kept: MPP_S3_BUCKET switches from the local folder to S3; the
+    endpoint, region and keys fall back to the standard AWS_* variables (Fly's Tigris sets those)."""
+    out = {"files_dir": env.get("MPP_FILES_DIR", "").strip(), "s3_bucket": env.get("MPP_S3_BUCKET", "").strip()}
+    if not out["s3_bucket"]:
+        return out
+    endpoint = (env.get("MPP_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3") or "").strip()
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"MPP_S3_ENDPOINT “{endpoint}” bukan alamat yang sah; tulis lengkap, mis. "
+                              "https://fly.storage.tigris.dev.")
+    key_id = (env.get("MPP_S3_ACCESS_KEY_ID") or env.get("AWS_ACCESS_KEY_ID") or "").strip()
+    secret = (env.get("MPP_S3_SECRET_ACCESS_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or "").strip()
+    if bool(key_id) != bool(secret):
+        raise ConfigError("MPP_S3_ACCESS_KEY_ID dan MPP_S3_SECRET_ACCESS_KEY harus diisi berdua (atau keduanya "
+                          "kosong untuk kredensial bawaan mesin).")
+    out.update(s3_endpoint=endpoint, s3_region=(env.get("MPP_S3_REGION") or env.get("AWS_REGION") or "").strip(),
+               s3_access_key_id=key_id, s3_secret_access_key=secret)
+    return out
 
 
 def listen_address(env: dict[str, str] | None = None) -> tuple[str, int]:

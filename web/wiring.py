@@ -2,7 +2,8 @@
 
 ``build(settings)`` chooses every adapter by configuration: the population registry (Dukcapil over
 HTTP, or the embedded one), the health workers' registry (SISDMK), the e-signature service (TTE),
-the SMS gateway; it loads the keys and makes the face engine (its models load once per process).
+the SMS gateway, the object store of uploaded documents and sealed PDFs (a local folder, or S3); it
+loads the keys and makes the face engine (its models load once per process).
 Routes reach these through ``request.app.state.deps`` (``web.identity.identity_of``, ``web.pelayanan.pelayanan_of``);
 the background job gets the very same objects, so it never talks to a registry the routes do not.
 """
@@ -11,19 +12,23 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from biometrics.engine import FaceEngine
 from biometrics.models import get_landmarks_68, get_models
 from biometrics.templates import parse_key
 from db.connection import Store
+from db.spool import Spool
 from integrations.dukcapil import EmbeddedDukcapil, HttpDukcapil
+from integrations.penyimpanan import ObjectStore, store_for
+from integrations.primer import PrimaryLink
 from integrations.sisdmk import EmbeddedSisdmk, HttpSisdmk
 from integrations.sms import sender_for
 from integrations.tte import tte_for
 from services.identitas import Identity
 from services.permohonan import Pelayanan
 from services.ttd import load_signing_key
+from web.litefs import Cluster
 from web.settings import Settings
 
 
@@ -77,10 +82,16 @@ class Deps:
     tte: object              # the PDF seal (integrations.tte)
     sender: object           # the SMS gateway (integrations.sms)
     idempotency_threads: OwnThreads  # web/formguard.py's stored answers, apart from the request pool
+    spool: Spool             # what reads must record, outside SQLite until the primary takes it (services/jejak.py)
+    cluster: Cluster         # LiteFS: is this machine the primary (web/litefs.py)
+    primary: PrimaryLink     # a replica's way to the primary's app (the spool hand-over)
+    objects: ObjectStore | None = None  # uploaded documents and sealed PDFs (integrations.penyimpanan)
+    storage_threads: OwnThreads = field(default_factory=lambda: OwnThreads(1, "penyimpanan"))  # its hourly check
 
     def close(self) -> None:
         """At the end of the last lifespan: stop the extra threads, close every thread's connection."""
         self.idempotency_threads.close()
+        self.storage_threads.close()  # a storage check still running ends before the connections close
         self.store.close()
 
     def pelayanan_for(self, klien: str) -> Pelayanan:
@@ -99,9 +110,18 @@ def build(settings: Settings) -> Deps:
     signing_key = load_signing_key(settings.signing_key)
     identity = Identity(db=db, registry=registry, engine=faces.engine, key=faces.key,
                         thresholds=faces.thresholds, stepup_minutes=settings.stepup_minutes)
-    pelayanan = Pelayanan(db=db, registry=registry, sisdmk=sisdmk, signing_key=signing_key)
+    objects = objects_for(settings)
+    pelayanan = Pelayanan(db=db, registry=registry, sisdmk=sisdmk, signing_key=signing_key, objects=objects)
     return Deps(settings=settings, store=store, faces=faces, identity=identity, pelayanan=pelayanan,
                 signing_key=signing_key, tte=tte_for(settings.tte_url, settings.tte_token, settings.tte_folder),
                 sender=sender_for(settings.sms_url, settings.sms_token),
-                idempotency_threads=OwnThreads(2, "idempotensi"))
+                idempotency_threads=OwnThreads(2, "idempotensi"), spool=Spool(settings.spool_folder),
+                cluster=Cluster(settings.litefs_dir),
+                primary=PrimaryLink(settings.primary_url, settings.internal_bearer), objects=objects)
+
+
+def objects_for(settings: Settings) -> ObjectStore:
+    """The object store of the configuration: S3 (MPP_S3_BUCKET), else the local folder (also for ops/)."""
+    return store_for(settings.files_folder, settings.s3_bucket, settings.s3_endpoint, settings.s3_region,
+                     settings.s3_access_key_id, settings.s3_secret_access_key)
 
