@@ -393,7 +393,7 @@ def issue_level(p: dict) -> str:
 
 
 def editable(p: dict) -> bool:
-    return p["status"] in ("draf", "perlu_perbaikan")
+    return p["status"] in sekali_isi.EDITABLE  # the statuses in which the citizen's answers may change
 
 
 def fields_needing_fix(p: dict) -> list[str]:

@@ -26,7 +26,7 @@ from integrations.http import ServiceUnavailable
 from services import kalender
 
 MARK = "_dukcapil"  # in the answers: the fields whose value came from the registry
-EDITABLE = ("draf", "perlu_perbaikan")  # services/permohonan.editable: the registry's values are written only then
+EDITABLE = ("draf", "perlu_perbaikan")  # the statuses in which answers change (permohonan.editable reads this too)
 
 
 @dataclass

@@ -137,20 +137,23 @@ def rancang_daftar(client, db):
     return _post_empty(client, "/admin/2171/layanan-daerah")
 
 
-def rancang_ubah(client, db):
-    """A field added with nothing typed, then the service's description saved with a bad fee and period."""
+def _new_design(client, db) -> tuple[str, int]:
+    """A region admin's new service draft: (its editing page, the agency it is for)."""
     login(client, "admin.batam")
     agency = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'").fetchone()[0]
     r = _post_empty(client, "/admin/2171/layanan-daerah", nama="Izin Reklame", instansi_id=str(agency))
-    page = r.headers["location"]
+    return r.headers["location"], agency
+
+
+def rancang_ubah(client, db):
+    """A field added with nothing typed."""
+    page, _ = _new_design(client, db)
     return _post_empty(client, page, f"{page}/kolom", aksi="tambah", kolom_jenis="pilihan")
 
 
 def rancang_ubah_keterangan(client, db):
-    login(client, "admin.batam")
-    agency = db.execute("SELECT id FROM instansi WHERE wilayah_kode = '2171' AND jenis_kode = 'dpmptsp'").fetchone()[0]
-    r = _post_empty(client, "/admin/2171/layanan-daerah", nama="Izin Reklame", instansi_id=str(agency))
-    page = r.headers["location"]
+    """The service's description saved with a bad fee and period."""
+    page, agency = _new_design(client, db)
     return _post_empty(client, page, page, nama="X", instansi_id=str(agency), biaya="seribu",
                        jangka_waktu_hari="0", tingkat_ajukan="terverifikasi_petugas", tingkat_terbit="terdaftar")
 

@@ -56,11 +56,16 @@ def test_the_officer_and_the_document_name_the_child_and_who_applied(app, citize
             officer.get(f"/petugas/permohonan/{pid}"))
     finally:
         officer.__exit__(None, None, None)
-    decide_and_issue(app, pid, "dukcapil.batam")
-    token = db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
-    lines = lines_on(citizen.get(f"/verifikasi/{token}"))
+    lines = issued_lines(app, citizen, db, pid)
     assert lines["Nama pemilik dokumen"] == "Rani Santoso" and lines["NIK pemilik dokumen"] == "2171********0002"
     assert lines["Nama pemohon"] == "Budi Santoso" and lines["NIK pemohon"] == "2171********0001"
+
+
+def issued_lines(app, citizen, db, pid: int) -> dict:
+    """Disdukcapil decides and issues the application; the lines its document states, as /verifikasi shows them."""
+    decide_and_issue(app, pid, "dukcapil.batam")
+    token = db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
+    return lines_on(citizen.get(f"/verifikasi/{token}"))
 
 
 def test_a_registry_that_does_not_answer_is_said_so_and_writes_nothing(app, citizen, db, monkeypatch):  # noqa: F811

@@ -13,8 +13,8 @@ import pytest
 from integrations.dukcapil import HttpDukcapil, Resident
 from integrations.http import ServiceUnavailable
 from tests.helpers import form_fields, soup, start_draft, text_of
-from tests.test_dokumen import lines_on
-from tests.test_permohonan import citizen, decide_and_issue, fill, officer_client, start, submit  # noqa: F401
+from tests.test_keluarga import issued_lines
+from tests.test_permohonan import citizen, fill, officer_client, start, submit  # noqa: F401
 
 RANI = "2171034203190002"  # Budi's daughter on his Kartu Keluarga: born 2 March 2019 in Batam
 BUDI_KK = "2171031201150003"
@@ -99,9 +99,7 @@ def test_a_tampered_post_cannot_change_what_the_registry_holds(app, citizen, db)
         assert "Rani Santoso" in answer.get_text() and "dari data Dukcapil" in answer.get_text()
     finally:
         officer.__exit__(None, None, None)
-    decide_and_issue(app, pid, "dukcapil.batam")
-    token = db.execute("SELECT token FROM dokumen WHERE permohonan_id = ?", [pid]).fetchone()[0]
-    lines = lines_on(citizen.get(f"/verifikasi/{token}"))
+    lines = issued_lines(app, citizen, db, pid)
     assert lines["Nama lengkap anak"] == "Rani Santoso" and lines["Tanggal lahir anak"] == "2 Maret 2019"
     assert lines["Tempat lahir"] == "Batam" and lines["Jenis kelamin"] == "Perempuan"
 
