@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 import services
+from db.connection import is_busy
 from ops import seed
 from routes import (
     admin,
@@ -48,11 +49,19 @@ from web.headers import SecurityHeadersMiddleware
 from web.headers import apply as security_headers
 from web.hosts import TrustedHosts
 from web.litefs import ReplayWrites, SpoolReceiver
+from web.proses import one_at_a_time
 from web.readonly import ReadOnlyGets
 from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.settings import ROOT, Settings
 from web.static import StaticAssets
-from web.templating import error_page, make_templates
+from web.templating import BUSY, error_page, make_templates
+
+
+def _seeded(deps) -> list[dict]:
+    """Migrate and seed, one worker process at a time (WEB_CONCURRENCY: the first creates, the others find it done);
+    the demo accounts this start created."""
+    with one_at_a_time(deps.settings.spool_folder):
+        return seed.seed(deps.store.db, demo=deps.settings.demo, waktu=kalender.stamp())
 
 
 def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlette:
@@ -69,8 +78,7 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         # migrate and seed on the machine that writes: a LiteFS replica reads the primary's (litefs.yml migrates on
         # the candidate before any app starts, and the primary's own start does it again, idempotently)
         primary = await run_in_threadpool(deps.cluster.is_primary)
-        created = (await run_in_threadpool(seed.seed, store.db, demo=settings.demo, waktu=kalender.stamp())
-                   if primary else [])
+        created = await run_in_threadpool(_seeded, deps) if primary else []
         await run_in_threadpool(kalender.load_zones, store.db)
         if settings.face_warmup:
             app.state.faces.warm_up()
@@ -109,7 +117,11 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         return response
 
     async def server_error(request: Request, exc: Exception):
-        response = show_error(request, 500)
+        if is_busy(exc):  # waited the whole busy_timeout for the write lock: nothing committed, sending again will do
+            response = error_page(templates, request, 503, says=BUSY)
+            response.headers["Retry-After"] = "30"
+        else:
+            response = show_error(request, 500)
         response.headers["Cache-Control"] = "no-store"
         security_headers(response.headers, request.scope, settings.https)  # sent past every middleware
         return response
@@ -158,14 +170,17 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
 def main() -> None:
     import uvicorn
 
-    from web.settings import SERVER_LIMITS, ConfigError, listen_address
+    from web.settings import SERVER_LIMITS, ConfigError, listen_address, workers_from
 
     try:
         app = create_app()
         host, port = listen_address()
+        workers = workers_from()
     except ConfigError as exc:  # the message says what to set; a traceback would hide it
         sys.exit(f"MPP Digital tidak dijalankan: {exc}")
-    uvicorn.run(app, host=host, port=port,
+    if workers > 1:  # one process per core, each building its own app (the settings were checked above)
+        app = "app:create_app"
+    uvicorn.run(app, host=host, port=port, workers=workers, factory=workers > 1,
                 proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
 
 

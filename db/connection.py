@@ -91,6 +91,12 @@ def _authorize(action: int, arg1, arg2, db_name, trigger) -> int:
     return sqlite3.SQLITE_DENY if reading.write_tried(statement) else sqlite3.SQLITE_OK
 
 
+def is_busy(exc: BaseException) -> bool:
+    """The write lock stayed taken past ``busy_timeout`` (a long write elsewhere): nothing of this request was
+    committed, and the same request sent again will do."""
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(("database is locked", "database is busy"))
+
+
 def connect(path: str | Path) -> Database:
     """Open one connection with the project's pragmas applied."""
     if str(path) != ":memory:":

@@ -1,7 +1,8 @@
 """Stored first answers of submits, keyed by (session, form key, path, form content).
 
 Only finished answers are written (one row, once): the claim of a submit still running is held in
-memory by web/formguard.py, so a refused POST never writes, not even a placeholder. Bodies are
+memory and by a kernel lock (web/formguard.py, web/proses.py), so a refused POST never writes, not even a
+placeholder. Bodies are
 stored zlib-compressed (a page of ~20 KB keeps as ~4 KB) and dropped after a few hours.
 """
 

@@ -14,26 +14,39 @@ Reads (``entries``) see every entry not yet removed, so a page can show them bes
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 OPEN = "terbuka.jsonl"  # the file entries are appended to
+LOCK = ".kunci"         # held while appending, sealing or removing: by every thread and every worker process
 BATCH = "kumpulan-"     # sealed batches: kumpulan-<number>.jsonl, oldest first by name
 
 
 class Spool:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """One writer of the folder at a time, across threads and the machine's worker processes (WEB_CONCURRENCY):
+        an entry appended to the open file while another process seals it could land in a batch already taken
+        in. A descriptor of its own each time, so threads exclude each other too (flock is per open file)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def append(self, entry: dict) -> None:
         """One entry, durable when this returns (written with O_APPEND and fsynced, the folder too on a new file)."""
         line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
+        with self._locked():
             path = self.folder / OPEN
             new = not path.exists()
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -47,7 +60,7 @@ class Spool:
 
     def seal(self) -> list[Path]:
         """Close the open file into a batch (new entries start a new file); every batch waiting, oldest first."""
-        with self._lock:
+        with self._locked():
             path = self.folder / OPEN
             if path.exists() and path.stat().st_size:
                 waiting = self.batches()
@@ -79,7 +92,7 @@ class Spool:
 
     def remove(self, path: Path) -> None:
         """A batch whose entries are committed (here or on the primary)."""
-        with self._lock:
+        with self._locked():
             path.unlink(missing_ok=True)
             self._sync_folder()
 

@@ -19,12 +19,12 @@ Cheapest first, so that a hostile body costs next to nothing:
 - **Idempotency:** forms carry a one-time key ``_idem``. The first answer to (session, key, path,
   form content) is kept; a retry of the same submit (a double tap, the browser resending after
   the line dropped) gets that same answer instead of doing the work twice, and a retry arriving
-  while the first is still running waits for it (that claim is held in memory: one server
-  process). When the first answer changed the session (a login, a flash message), the replay
-  restores that session too. Only answers worth replaying are kept, compressed, for
-  MPP_IDEM_HOURS (web/jobs.py purges older ones): a success (2xx/3xx) or a form shown again
-  with its messages (400) of a route that exists. A refused POST (403, 404, 405, 408, 413, 429,
-  5xx) writes nothing to the database.
+  while the first is still running waits for it (in this process by an event; across the
+  machine's worker processes by a lock the kernel holds, web/proses.py). When the first answer
+  changed the session (a login, a flash message), the replay restores that session too. Only
+  answers worth replaying are kept, compressed, for MPP_IDEM_HOURS (web/jobs.py purges older
+  ones): a success (2xx/3xx) or a form shown again with its messages (400) of a route that exists.
+  A refused POST (403, 404, 405, 408, 413, 429, 5xx) writes nothing to the database.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ IDEM_FIELD = "_idem"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_STORED_BODY = 256 * 1024  # a page bigger than this is not kept (none is: pages are ~10-40 KB)
 WAIT_SECONDS = 15.0           # a retry waits this long for the first attempt still running
+CLAIM_POLL_SECONDS = 0.05     # how often a retry looks whether another worker's attempt has finished
 SPOOL_IN_MEMORY = 64 * 1024   # a body past this goes to a temporary file
 CHUNK = 64 * 1024             # pieces the route is handed the body in
 FIELD_KEPT = 512              # of the two fields read here, no more than this is kept
@@ -150,15 +151,26 @@ class FormGuardMiddleware:
                 return
 
     async def _once(self, key: bytes, scope: Scope, receive: Receive, send: Send) -> None:
-        store = scope["app"].state.store
+        """Run a submit once: a retry waits for the first attempt (in this process by its event, in another worker
+        process by the machine's claim, web/proses.py) and is sent the first answer, when it was kept."""
+        store, claims = scope["app"].state.store, scope["app"].state.deps.claims
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
         while (running := self._running.get(key)) is not None:
             try:
-                await asyncio.wait_for(running.wait(), WAIT_SECONDS)
+                await asyncio.wait_for(running.wait(), max(0.0, deadline - loop.time()))
             except TimeoutError:
                 await self._refuse(scope, receive, send, 409)
                 return
         done = self._running[key] = asyncio.Event()
+        claimed = False
         try:
+            while not (claimed := claims.take(key)):  # another worker runs it: its answer is kept, then replayed
+                if loop.time() >= deadline:
+                    await self._refuse(scope, receive, send, 409)
+                    return
+                await asyncio.sleep(CLAIM_POLL_SECONDS)
+            # looked up only once the claim is held: an attempt that finished meanwhile has kept its answer
             stored = await self._in_store_thread(scope, idempotensi.recall, store.db, key)
             if stored is not None:
                 if stored["sesi"] is not None:
@@ -169,6 +181,8 @@ class FormGuardMiddleware:
                 return
             await self._run_and_keep(key, scope, receive, send, store)
         finally:
+            if claimed:  # after the answer is kept (committed), never before
+                claims.release(key)
             del self._running[key]
             done.set()
 

@@ -8,6 +8,9 @@ Only the primary writes (LiteFS, web/litefs.py; a single machine is always the p
 the spool of accesses recorded while reading (services/jejak.py) first. On a replica the loop only hands its spool
 to the primary, every round and as soon as a page records something; the other steps are the primary's, checked
 again each round, so a replica promoted to primary takes them over at its next round.
+
+With several worker processes on one machine (WEB_CONCURRENCY), one of them runs the loop: the one holding the
+machine's lease (web/proses.py). The others wake it when a page queued an SMS code or recorded an access.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from services import dokumen, idempotensi, jejak, notifikasi, pengaduan, penyimpanan, permohonan
 
 log = logging.getLogger("mpp.jobs")
+
+LEASE_RETRY_S = 5.0  # a worker not running the job looks this often whether it may take it over
 
 
 def one_round(app) -> None:
@@ -93,23 +98,41 @@ def wake_spool(request) -> None:
 def wake_outbox(request) -> None:
     """Send queued SMS now rather than at the next round: a person is waiting for a code.
 
-    Routes run in the thread pool; an asyncio.Event may only be set from its loop's own thread."""
+    Routes run in the thread pool; an asyncio.Event may only be set from its loop's own thread. In a worker
+    process that does not run the job (WEB_CONCURRENCY > 1), the worker that does is woken through its lease."""
     loop, wake = getattr(request.app.state, "jobs_loop", None), getattr(request.app.state, "outbox_wake", None)
-    if loop is not None and wake is not None:
+    lease = request.app.state.deps.lease
+    if lease is not None and not lease.held:
+        lease.wake()
+    elif loop is not None and wake is not None:
         with contextlib.suppress(RuntimeError):  # the job's loop just closed (shutting down): the next start sends
             loop.call_soon_threadsafe(wake.set)
 
 
 async def run_forever(app, every_s: float = 30.0) -> None:
     """A full round every ``every_s``; in between, the spool and deliveries only (``between_rounds``), as soon as a
-    route wakes the loop."""
+    route wakes the loop. Only in the worker process holding the machine's lease (web/proses.py); the others try
+    to take it every ``LEASE_RETRY_S``, so one takes over soon after its holder ends."""
     loop, wake = asyncio.get_running_loop(), asyncio.Event()  # an Event belongs to the loop that waits on it
     app.state.jobs_loop, app.state.outbox_wake = loop, wake
+    lease = app.state.deps.lease
     try:
-        await _rounds(app, loop, wake, every_s)
+        while not lease.take():
+            await asyncio.sleep(min(every_s, LEASE_RETRY_S))
+        loop.add_reader(lease.sock.fileno(), _woken, lease, wake)
+        try:
+            await _rounds(app, loop, wake, every_s)
+        finally:
+            loop.remove_reader(lease.sock.fileno())
+            lease.release()
     finally:
         if getattr(app.state, "jobs_loop", None) is loop:
             app.state.jobs_loop = app.state.outbox_wake = None
+
+
+def _woken(lease, wake: asyncio.Event) -> None:
+    lease.drain()
+    wake.set()
 
 
 async def _rounds(app, loop: asyncio.AbstractEventLoop, wake: asyncio.Event, every_s: float) -> None:

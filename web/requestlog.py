@@ -50,6 +50,7 @@ def configure_logging(level: str = "info") -> None:
         root.addHandler(handler)
     root.setLevel(logging.WARNING)
     log.setLevel(level.upper())
+    logging.getLogger("mpp.proses").setLevel(logging.INFO)  # one line: which worker process runs the job
 
 
 class RouteStats:

@@ -248,6 +248,16 @@ def listen_address(env: dict[str, str] | None = None) -> tuple[str, int]:
     return env.get("HOST", "127.0.0.1"), _number(env, "PORT", int, "8000")
 
 
+def workers_from(env: dict[str, str] | None = None) -> int:
+    """How many worker processes serve (uvicorn's own WEB_CONCURRENCY, 1 by default): one per core on a VM of
+    several. They share the database, the submits in flight and one background job (web/proses.py)."""
+    env = dict(os.environ if env is None else env)
+    workers = _number(env, "WEB_CONCURRENCY", int, "1")
+    if workers > 64:
+        raise ConfigError(f"WEB_CONCURRENCY “{workers}” terlalu banyak; tulis satu per inti CPU, misalnya 2 atau 4.")
+    return workers
+
+
 def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
     raw = env.get(name, "").strip() or allowed[0]
     if raw not in allowed:

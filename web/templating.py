@@ -104,8 +104,12 @@ def url(context, name: str, **params) -> str:
     return path_to(context["request"], name, **params)
 
 
-def error_page(templates: Jinja2Templates, request: Request, status: int):
-    title, message = TITLES.get(status, TITLES[500])
+BUSY = ("Sistem sedang sibuk", "Banyak kiriman sedang diproses bersamaan, dan kiriman Anda belum tersimpan. "
+                                "Tidak ada data Anda yang hilang. Kirim lagi dalam setengah menit.")
+
+
+def error_page(templates: Jinja2Templates, request: Request, status: int, says: tuple[str, str] | None = None):
+    title, message = says or TITLES.get(status, TITLES[500])
     context = {"judul": title, "pesan": message, "status": status}
     if status == 413:  # most often a big photo sent without JavaScript: say the limits and lead back
         context.update(pesan=_too_large(request), kembali=_came_from(request))

@@ -29,6 +29,7 @@ from services.identitas import Identity
 from services.permohonan import Pelayanan
 from services.ttd import load_signing_key
 from web.litefs import Cluster
+from web.proses import JobLease, SubmitClaims
 from web.settings import Settings
 
 
@@ -87,12 +88,18 @@ class Deps:
     primary: PrimaryLink     # a replica's way to the primary's app (the spool hand-over)
     objects: ObjectStore | None = None  # uploaded documents and sealed PDFs (integrations.penyimpanan)
     storage_threads: OwnThreads = field(default_factory=lambda: OwnThreads(1, "penyimpanan"))  # its hourly check
+    claims: SubmitClaims | None = None  # submits in flight, across this machine's worker processes (web/proses.py)
+    lease: JobLease | None = None       # which worker process runs the background job (web/proses.py)
 
     def close(self) -> None:
         """At the end of the last lifespan: stop the extra threads, close every thread's connection."""
         self.idempotency_threads.close()
         self.storage_threads.close()  # a storage check still running ends before the connections close
         self.store.close()
+        if self.claims is not None:
+            self.claims.close()
+        if self.lease is not None:
+            self.lease.release()
 
     def pelayanan_for(self, klien: str) -> Pelayanan:
         """The application service for one client address (look-ups of other NIKs are limited per client)."""
@@ -117,7 +124,8 @@ def build(settings: Settings) -> Deps:
                 sender=sender_for(settings.sms_url, settings.sms_token),
                 idempotency_threads=OwnThreads(2, "idempotensi"), spool=Spool(settings.spool_folder),
                 cluster=Cluster(settings.litefs_dir),
-                primary=PrimaryLink(settings.primary_url, settings.internal_bearer), objects=objects)
+                primary=PrimaryLink(settings.primary_url, settings.internal_bearer), objects=objects,
+                claims=SubmitClaims(settings.spool_folder), lease=JobLease(settings.db_path))
 
 
 def objects_for(settings: Settings) -> ObjectStore:
