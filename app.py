@@ -49,7 +49,7 @@ from web.headers import SecurityHeadersMiddleware
 from web.headers import apply as security_headers
 from web.hosts import TrustedHosts
 from web.litefs import ReplayWrites, SpoolReceiver
-from web.proses import one_at_a_time
+from web.proses import one_at_a_time, serve_workers
 from web.readonly import ReadOnlyGets
 from web.requestlog import RequestLogMiddleware, configure_logging, new_stats
 from web.settings import ROOT, Settings
@@ -173,15 +173,16 @@ def main() -> None:
     from web.settings import SERVER_LIMITS, ConfigError, listen_address, workers_from
 
     try:
-        app = create_app()
         host, port = listen_address()
         workers = workers_from()
+        app = create_app() if workers == 1 else Settings.from_env()  # several: each worker builds its own app
     except ConfigError as exc:  # the message says what to set; a traceback would hide it
         sys.exit(f"MPP Digital tidak dijalankan: {exc}")
-    if workers > 1:  # one process per core, each building its own app (the settings were checked above)
-        app = "app:create_app"
-    uvicorn.run(app, host=host, port=port, workers=workers, factory=workers > 1,
-                proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
+    options = dict(host=host, port=port, proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
+    if workers > 1:  # one process per core
+        serve_workers("app:create_app", workers, **options)
+    else:
+        uvicorn.run(app, **options)
 
 
 if __name__ == "__main__":

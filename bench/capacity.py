@@ -53,14 +53,16 @@ def one_application(client, scan: bytes) -> str:
     path = _start_draft(client)
     pid = re.search(r"/permohonan/(\d+)/isi", path).group(1)
     page = client.get(path)
-    client.post(f"/permohonan/{pid}/simpan", data={**hidden(page.text), "aksi": "simpan", **_answers(page.text)})
+    r = client.post(f"/permohonan/{pid}/simpan", data={**hidden(page.text), "aksi": "simpan", **_answers(page.text)})
+    assert r.status_code == 200, ("simpan", r.status_code, r.text[-1500:])
     for kolom in dict.fromkeys(re.findall(r'action="/permohonan/\d+/berkas/([a-z_]+)"', page.text)):
         form = client.get(path)
         r = client.post(f"/permohonan/{pid}/berkas/{kolom}", data=hidden(form.text),
                         files={"berkas": ("scan.jpg", scan, "image/jpeg")})
         assert r.status_code == 200, (kolom, r.status_code)
     review = client.get(f"/permohonan/{pid}/periksa")
-    assert "/ajukan" in review.text, "the check-answers page offers no submit: " + review.text[:300]
+    assert "/ajukan" in review.text, "the check-answers page offers no submit: " + re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", review.text.split("<main", 1)[-1]))[:1200]
     r = client.post(f"/permohonan/{pid}/ajukan", data=hidden(review.text.split("/ajukan")[1]))
     assert r.status_code == 200 and "diajukan" in r.text.lower(), r.status_code
     return pid
@@ -117,6 +119,84 @@ def applications(count: int = 24) -> list[str]:
             f"application_requests={requests / count:.1f} requests",
             f"application_processed_ms={statistics.median(processed) * 1000:.0f} ms",  # the officer's 3 steps
             f"login_ms={statistics.median(logins) * 1000:.0f} ms"]
+
+
+def served(workers: int, clients: int = 6, each: int = 8) -> float:
+    """Applications per second through a real server (``python app.py`` with WEB_CONCURRENCY=``workers``): ``clients``
+    threads at once, each submitting ``each`` applications of citizens logged in before the clock starts, after a
+    first round of one application per thread (every worker's templates compiled, its connections open). The
+    clients run on the same 2 cores as the server, so the figure is a floor; its ratio between 1 and 2 workers in
+    the same run is what one more core buys here."""
+    import threading
+
+    import httpx2 as httpx
+
+    from bench import users
+    from bench.server import running_server
+    from bench.volume import _settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = str(Path(tmp) / "served.db")
+        users.seeded(db_path, citizens=clients * (each + 1), officers=0)
+        settings = _settings(db_path)
+        env = {"MPP_SECRET_KEY": settings.secret_key, "MPP_DEMO": "1",
+               "MPP_TEMPLATE_KEY": settings.template_key, "MPP_SIGNING_KEY": settings.signing_key,
+               "MPP_FACE_WARMUP": "0", "MPP_SPOOL_DIR": f"{tmp}/spool", "MPP_FILES_DIR": f"{tmp}/objek",
+               "MPP_TTE_DIR": f"{tmp}/tte", "MPP_CLIENT_IP_HEADER": "x-uji-alamat"}  # each citizen an address:
+        scan = users._scan()                          # the registry look-ups of other NIKs are limited per address
+        with running_server(env=env, db_path=db_path, workers=workers) as server:
+            sessions = []
+            for i in range(clients * (each + 1)):
+                c = httpx.Client(base_url=server.url, timeout=120, follow_redirects=True,
+                                 headers={"x-uji-alamat": f"10.0.{i // 250}.{i % 250 + 1}"})
+                _log_in(c, users.citizen_login(i), users.PASSWORD)
+                sessions.append(c)
+            failures: list[BaseException] = []
+
+            def submit(mine: list) -> None:
+                try:
+                    for c in mine:
+                        one_application(c, scan)
+                except BaseException as e:  # reported below: a figure from a failed run would mislead
+                    failures.append(e)
+
+            def round_of(groups: list[list]) -> float:
+                threads = [threading.Thread(target=submit, args=(g,)) for g in groups]
+                start = time.perf_counter()
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                if failures:
+                    raise failures[0]
+                return time.perf_counter() - start
+
+            round_of([[c] for c in sessions[:clients]])  # warm-up
+            rest = sessions[clients:]
+            took = round_of([rest[k * each:(k + 1) * each] for k in range(clients)])
+            for c in sessions:
+                c.close()
+    return clients * each / took
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its living children (uvicorn's workers)."""
+    total = 0.0
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def served_lines() -> list[str]:
+    one, two = served(1), served(2)
+    return [f"served_applications_per_s_1_worker={one:.2f} applications/s",
+            f"served_applications_per_s_2_workers={two:.2f} applications/s",
+            f"served_2_workers_vs_1={two / one:.2f} ratio"]
 
 
 def _log_in(client, login_id: str, password: str | None = None) -> None:
@@ -181,7 +261,7 @@ def database() -> list[str]:
 
 
 def measure() -> list[str]:
-    return [*applications(int(os.environ.get("BENCH_APPLICATIONS", "24"))), *faces(), *database()]
+    return [*applications(int(os.environ.get("BENCH_APPLICATIONS", "24"))), *served_lines(), *faces(), *database()]
 
 
 if __name__ == "__main__":

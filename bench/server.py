@@ -44,10 +44,11 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(app: str = "app:create_app", env: dict | None = None, db_path: str | None = None,
-                   timeout: float = 60.0) -> Iterator[Server]:
+                   timeout: float = 60.0, workers: int = 0) -> Iterator[Server]:
     """Run ``uvicorn --factory app`` on a free loopback port until the block ends, with the
     production limits (web/settings.py SERVER_LIMITS). The request log stays quiet unless
-    ``MPP_LOG_LEVEL`` is set (``make bench`` prints ``name=value`` lines only)."""
+    ``MPP_LOG_LEVEL`` is set (``make bench`` prints ``name=value`` lines only). ``workers``: run ``python app.py``
+    instead, as the image does, with WEB_CONCURRENCY worker processes."""
     port = free_port()
     full_env = {"MPP_LOG_LEVEL": "warning", **os.environ,
                 "MPP_BASE_URL": f"http://127.0.0.1:{port}", **(env or {})}  # QR codes, links
@@ -56,6 +57,9 @@ def running_server(app: str = "app:create_app", env: dict | None = None, db_path
     cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
            "--no-access-log", "--log-level", "warning",
            "--no-proxy-headers", *uvicorn_limits()]
+    if workers:
+        cmd = [sys.executable, "app.py"]
+        full_env.update(HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:

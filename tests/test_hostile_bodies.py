@@ -23,7 +23,7 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from app import create_app
-from bench.server import ROOT, free_port, uvicorn_limits
+from bench.server import ROOT, free_port
 from tests.helpers import form_fields, login, text_of
 from web import jobs
 from web.settings import SERVER_LIMITS
@@ -162,9 +162,9 @@ def test_the_image_make_run_and_the_bench_run_uvicorn_with_the_same_limits(monke
     import app as app_module
 
     cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
-    assert " ".join(uvicorn_limits()) in cmd and "--no-proxy-headers" in cmd
+    assert cmd.endswith('"-exec", "python app.py"]')  # app.main below: the limits, no proxy headers
     litefs = (ROOT / "scripts" / "litefs-exec").read_text()  # the multi-VM image (DB_MODE=litefs) too
-    assert " ".join(uvicorn_limits()) in litefs and "--no-proxy-headers" in litefs
+    assert re.search(r"--init-groups \\\n\s+python app.py\n", litefs), litefs
     called: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: called.update(kw))
     monkeypatch.setattr(app_module, "create_app", lambda: None)

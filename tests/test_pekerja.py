@@ -185,3 +185,17 @@ def test_a_submit_that_waits_too_long_for_the_database_is_told_to_send_again_and
         answers: list = [None]
         send(server.url, cookies, data, answers, 0)  # the same form again (the browser's "send again")
         assert answers[0][0] == 303 and complaints(db_path) == before + 1
+
+
+def test_the_workers_listen_on_a_socket_marked_tcp_so_every_connection_is_sent_without_delay():
+    """uvicorn's own socket for several workers reads protocol 0, and asyncio then leaves Nagle's algorithm on:
+    every page waited 44 ms for the browser's delayed ACK (web/proses.py TcpConfig; `make bench`: served_*)."""
+    import socket
+
+    from web.proses import TcpConfig
+
+    sock = TcpConfig("app:create_app", host="127.0.0.1", port=0, workers=2, factory=True).bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.get_inheritable()
+    finally:
+        sock.close()

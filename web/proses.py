@@ -27,6 +27,9 @@ import socket
 import threading
 from pathlib import Path
 
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
 log = logging.getLogger("mpp.proses")
 
 CLAIM_FILE = "klaim-kirim.lock"
@@ -135,3 +138,26 @@ def one_at_a_time(folder: str | Path, name: str = "mulai.lock"):
         yield
     finally:
         os.close(fd)  # closing it frees the lock
+
+
+
+class TcpConfig(uvicorn.Config):
+    """uvicorn's listening socket for several workers, marked as TCP (``IPPROTO_TCP``).
+
+    uvicorn binds it with ``socket.socket(family)``, whose protocol number reads 0. The workers' asyncio then does
+    not set TCP_NODELAY on the connections it accepts (it checks for IPPROTO_TCP), and every answer written in more
+    than one piece waited for the client's delayed ACK: 44 ms more per request, measured on /healthz (1.1 ms with
+    one process). A single process binds by host and port, and never had it."""
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+            sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+            sock.set_inheritable(True)
+        return sock
+
+
+def serve_workers(app: str, workers: int, **options) -> None:
+    """``uvicorn.run(app, workers=…, factory=True)``, each connection without Nagle's delay (``TcpConfig``)."""
+    config = TcpConfig(app, workers=workers, factory=True, **options)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
