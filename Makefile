@@ -36,13 +36,12 @@ test: setup lint
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-s3
 
-# The tests that upload, check and hand out files, again with every file on a real S3 server (SeaweedFS, started
-# by tests/s3_support.py) instead of the local folder; tests/test_penyimpanan.py runs on both in the suite itself.
-S3_TESTS := tests/test_permohonan.py tests/test_dokumen.py tests/test_bantuan.py tests/test_bad_input.py \
-	tests/test_access_matrix.py
+# The suite again with every file on a real S3 server (SeaweedFS, started by tests/s3_support.py) instead of the
+# local folder: every test whose app takes its storage from the settings fixture (tests/conftest.py);
+# tests/test_penyimpanan.py and tests/test_penyimpanan_mati.py run on both in the first pass already.
 .PHONY: test-s3
 test-s3: setup
-	MPP_TEST_STORAGE=s3 $(PY) -m pytest -q $(S3_TESTS)
+	MPP_TEST_STORAGE=s3 $(PY) -m pytest -q
 
 bench: setup
 	$(PY) -m bench

@@ -141,7 +141,8 @@ def create_app(settings: Settings | None = None, quiet: bool = False) -> Starlet
         Middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts),
         Middleware(ReadOnlyGets, mode=settings.get_writes, found=get_writes),
         # LiteFS replicas: a write is replayed to the primary before its body is read (web/litefs.py)
-        Middleware(ReplayWrites, cluster=deps.cluster),
+        Middleware(ReplayWrites, cluster=deps.cluster, link=deps.primary, error_page=show_error,
+                   max_body=settings.max_body_bytes, idle_seconds=settings.body_idle_seconds),
         Middleware(CompressionMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="mpp_sesi",
                    max_age=settings.session_max_age, same_site="lax", https_only=settings.https),

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from db.connection import write
+from db.penyiapan import LIVE
 
 DEMO_FILE = Path(__file__).parent / "katalog" / "mpp_nasional.csv"
 SEJAK = "2023-01-01"  # "since early 2023"
@@ -65,7 +66,7 @@ def region_codes(db: Database) -> set[str]:
 
 
 def digital_codes(db: Database) -> set[str]:
-    return {r[0] for r in db.execute("SELECT wilayah_kode FROM mpp WHERE digital_aktif = 1")}
+    return {r[0] for r in db.execute(LIVE)}
 
 
 def national(db: Database) -> dict:

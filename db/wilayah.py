@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from db.penyiapan import LIVE
+
 
 def get_kabkota(db: Database, kode: str) -> dict | None:
     row = db.execute(
@@ -34,9 +36,9 @@ def mpp_agencies(db: Database, kode: str) -> list[dict]:
 def digital_regions(db: Database) -> list[dict]:
     """Regions where MPP Digital is live, with island group."""
     return [dict(r) for r in db.execute(
-        """SELECT k.kode, k.nama, p.nama AS provinsi_nama, p.kelompok_pulau
+        f"""SELECT k.kode, k.nama, p.nama AS provinsi_nama, p.kelompok_pulau
            FROM mpp m JOIN kabkota k ON k.kode = m.wilayah_kode JOIN provinsi p ON p.kode = k.provinsi_kode
-           WHERE m.digital_aktif = 1 ORDER BY p.kode, k.kode"""
+           WHERE m.wilayah_kode IN ({LIVE}) ORDER BY p.kode, k.kode"""
     ).fetchall()]
 
 

@@ -30,6 +30,18 @@ TEMPLATE_KEY = "ZmFrZS10ZW1wbGF0ZS1rZXktZm9yLXRlc3RzLW9ubHk"  # 32 bytes, tests 
 SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, tests only
 
 
+def pytest_collection_modifyitems(config, items):
+    """With MPP_TEST_STORAGE=s3 (`make test` runs the suite so a second time, `make test-s3`): every test whose app
+    takes its storage from the ``settings`` fixture below. The others (their own server processes with their own
+    environment, biometrics, the layering check, ...) store no file there, so they would only run twice the same."""
+    if os.environ.get("MPP_TEST_STORAGE") != "s3":
+        return
+    kept = [item for item in items if "settings" in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("template") / "mpp.db"

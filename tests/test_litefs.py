@@ -56,7 +56,8 @@ def test_writes_are_replayed_to_the_primary_reads_are_served_and_nothing_is_half
         assert c.head("/layanan").status_code == 200
         big = c.post("/permohonan/1/berkas/x", content=b"x" * (1024 * 1024 + 1),
                      headers={"Content-Type": "application/octet-stream"})
-        assert big.status_code == 503 and "retry-after" in big.headers  # Fly cannot replay more than 1 MB
+        # Fly cannot replay more than 1 MB: the replica hands it on itself, here to a primary that does not answer
+        assert big.status_code == 503 and big.headers["retry-after"] == "30" and "Coba lagi" in big.text
 
         (mount / ".primary").unlink()  # promoted: writes are served here again
         r = c.post("/permohonan/baru", data=fields, follow_redirects=False)
@@ -85,6 +86,10 @@ def test_the_replay_is_answered_before_a_byte_of_the_body_is_read(mount):
     assert (b"fly-replay", b"instance=primer") in sent[0]["headers"]
     asyncio.run(ReplayWrites(downstream, Cluster(str(mount)))({**scope, "method": "GET"}, receive, send))
     assert reached == ["/masuk"]
+    sent.clear()  # over the upload limit: refused before a byte is read, not handed on to the primary
+    huge = {**scope, "path": "/permohonan/1/berkas/x", "headers": [(b"content-length", str(13 << 20).encode())]}
+    asyncio.run(ReplayWrites(downstream, Cluster(str(mount)), max_body=12 << 20)(huge, receive, send))
+    assert reached == ["/masuk"] and sent[0]["status"] == 413
 
 
 def test_not_clustered_is_always_the_primary(tmp_path):
@@ -134,3 +139,47 @@ def test_the_setting_and_its_spool(tmp_path):
 def test_start_draft_helper_still_works_on_the_primary(client):
     assert login(client, BUDI).status_code == 303
     assert start_draft(client, "akta-kelahiran").status_code == 303
+
+
+def _photo_over_1_mb() -> bytes:
+    """A scan-sized JPEG of noise (it does not compress), over the 1 MB Fly's proxy replays."""
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1000, 1000), os.urandom(1000 * 1000 * 3)).save(out, "JPEG", quality=95)
+    assert out.tell() > 1024 * 1024
+    return out.getvalue()
+
+
+def test_a_no_script_upload_over_1_mb_on_a_replica_is_handed_to_the_primary_and_kept(settings, mount, tmp_path,
+                                                                                      db):
+    """Without the page's script a phone sends its photo as it is; a replica cannot let Fly replay it, so it hands the
+    request to the primary's app itself and answers the primary's answer: the citizen sees the file kept."""
+    from tests.test_hostile_bodies import live
+
+    db.execute("UPDATE akun SET wajah_terakhir = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE nik = ?", [BUDI])
+    db.conn.commit()
+    with live(settings) as port:  # the primary's app (LiteFS gives both machines the same database)
+        replica = create_app(replace(settings, litefs_dir=str(mount), spool_dir=str(tmp_path / "spool-replika"),
+                                     primary_url=f"http://{{primary}}:{port}"), quiet=True)
+        with TestClient(replica, base_url="http://127.0.0.1") as c:
+            assert login(c, BUDI).status_code == 303
+            pid = int(start_draft(c, "akta-kelahiran").headers["location"].split("/")[2])
+            (mount / ".primary").write_text("127.0.0.1\n")  # now a replica; the primary's host is 127.0.0.1
+            fields = form_fields(c, f"/permohonan/{pid}/isi", f"/permohonan/{pid}/simpan")
+            before = counts(db)
+            photo = _photo_over_1_mb()
+            r = c.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data=fields,
+                       files={"berkas": ("foto-surat.jpg", photo, "image/jpeg")}, follow_redirects=False)
+            assert r.status_code == 303 and "fly-replay" not in r.headers, (r.status_code, r.text[:300])
+            assert r.headers["location"].startswith(f"/permohonan/{pid}/isi")
+            assert db.execute("SELECT count(*) FROM berkas WHERE permohonan_id = ?", [pid]).fetchone()[0] == 1
+            assert counts(db)["idempotensi"] == before["idempotensi"] + 1  # kept once, by the primary
+            assert "Terunggah: foto-surat.jpg" in c.get(f"/permohonan/{pid}/isi").text  # read on the replica
+            again = c.post(f"/permohonan/{pid}/berkas/berkas_surat_lahir", data=fields,  # the browser resends it
+                           files={"berkas": ("foto-surat.jpg", photo, "image/jpeg")}, follow_redirects=False)
+            assert again.status_code == 303 and again.headers["location"] == r.headers["location"]
+            assert counts(db)["idempotensi"] == before["idempotensi"] + 1  # the first answer, not a second upload

@@ -8,8 +8,12 @@ HEAD and OPTIONS) reaching a replica is answered at once with ``fly-replay: inst
 of its body is read and before any session, CSRF or database work, so nothing is half-applied; Fly's proxy then
 sends the same request to the primary. GETs are served where they arrive (they only read: web/readonly.py).
 When the file disappears (this machine became the primary) writes are served here again; the file is read on
-every write, never cached. Fly's proxy cannot replay a body over 1 MB: such a body reaching a replica is answered
-503 with ``Retry-After`` (a photo sent without the page's script; with it, photos are shrunk in the browser).
+every write, never cached. Fly's proxy cannot replay a body over 1 MB (a photo or scan sent without the page's
+script; with it, photos are shrunk in the browser): such a body the replica reads itself and hands to the primary's
+app over the private network (``MPP_PRIMARY_URL``), as it came — cookie, CSRF token, Host, client address — and
+sends back the primary's answer, so a citizen on a weak line without JavaScript is never told to retry on a machine
+that cannot take it. A body over the upload limit is refused (413) before it is read, as on the primary; a
+primary that does not answer is a 503 page (nothing was written).
 
 ``SpoolReceiver`` is the primary's side of the spool hand-over (services/jejak.py): ``POST /_intern/jejak`` with
 the deployment's internal token, from a replica's background job. A machine that is no longer the primary answers
@@ -18,14 +22,18 @@ the deployment's internal token, from a replica's background job. A machine that
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from integrations.primer import INTERNAL_PATH
+from integrations.http import ServiceUnavailable
+from integrations.primer import FORWARDED, INTERNAL_PATH, PrimaryLink
 from services import jejak
 from services.passwords import same_secret
 
@@ -73,9 +81,14 @@ async def _answer(send: Send, status: int, body: bytes, headers: list[tuple[byte
 
 
 class ReplayWrites:
-    def __init__(self, app: ASGIApp, cluster: Cluster):
+    def __init__(self, app: ASGIApp, cluster: Cluster, link: PrimaryLink | None = None, error_page=None,
+                 max_body: int = 12 * 1024 * 1024, idle_seconds: float = 30.0):
         self.app = app
         self.cluster = cluster
+        self.link = link
+        self.error_page = error_page  # (request, status) -> Response, as the app's own error pages
+        self.max_body = max_body
+        self.idle_seconds = idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in READS or not self.cluster.clustered:
@@ -85,12 +98,63 @@ class ReplayWrites:
         if primary is None:
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.strip().isdigit() and int(declared) > REPLAY_MAX_BODY:
-            await _answer(send, 503, b"Kiriman terlalu besar untuk diteruskan; coba lagi sebentar lagi.\n",
-                          [(b"retry-after", b"30")])
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "").strip()
+        if declared.isascii() and declared.isdigit() and int(declared) > REPLAY_MAX_BODY:
+            if int(declared) > self.max_body:
+                await self._refuse(scope, receive, send, 413)
+            elif self.link is None or headers.get(FORWARDED):  # handed on once already: a primary moving
+                await self._refuse(scope, receive, send, 503)
+            else:
+                await self._hand_on(scope, receive, send, primary, int(declared))
             return
         await _answer(send, 409, b"replay\n", [(b"fly-replay", _replay_value(primary).encode())])
+
+    async def _hand_on(self, scope: Scope, receive: Receive, send: Send, primary: str, length: int) -> None:
+        """Read the body here (to a temporary file past 64 KB), send it to the primary's app, answer its answer."""
+        body = SpooledTemporaryFile(max_size=64 * 1024)  # noqa: SIM115 - closed below
+        try:
+            got = 0
+            while True:
+                try:
+                    message = await asyncio.wait_for(receive(), self.idle_seconds)
+                except TimeoutError:
+                    await self._refuse(scope, receive, send, 408)
+                    return
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                got += len(chunk)
+                if got > length:  # more than it declared: not a browser's form
+                    await self._refuse(scope, receive, send, 400)
+                    return
+                body.write(chunk)
+                if not message.get("more_body", False):
+                    break
+            body.seek(0)
+            target = scope.get("raw_path") or scope["path"].encode()
+            if scope.get("query_string"):
+                target += b"?" + scope["query_string"]
+            try:
+                status, answer_headers, data = await run_in_threadpool(
+                    self.link.forward, primary, scope["method"], target.decode("latin-1"), scope["headers"], body, got)
+            except ServiceUnavailable:
+                await self._refuse(scope, receive, send, 503)
+                return
+            await send({"type": "http.response.start", "status": status, "headers": answer_headers})
+            await send({"type": "http.response.body", "body": data})
+        finally:
+            body.close()
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+        if self.error_page is None:
+            await _answer(send, status, b"Kiriman tidak dapat diteruskan; coba lagi sebentar lagi.\n",
+                          [(b"retry-after", b"30")])
+            return
+        response = self.error_page(Request(scope, receive), status)
+        if status == 503:
+            response.headers["Retry-After"] = "30"
+        await response(scope, receive, send)
 
 
 class SpoolReceiver:
