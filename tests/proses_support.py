@@ -20,42 +20,48 @@ LEASE_LINE = "menjalankan pekerjaan latar"  # web/proses.py: the worker process 
 
 
 class Server:
-    """``python app.py`` (WEB_CONCURRENCY workers) or one bare ``uvicorn`` process, in a process group of its own."""
+    """``python app.py`` (WEB_CONCURRENCY workers) or one bare ``uvicorn`` process, in a process group of its own;
+    a subclass names another command (``command``), e.g. Litestream around the app (tests/test_litestream.py)."""
 
     def __init__(self, env: dict[str, str], log: Path, workers: int | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
         env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         if workers is not None:
-            args = [sys.executable, "app.py"]
             env["WEB_CONCURRENCY"] = str(workers)
-        else:
-            args = [sys.executable, "-m", "uvicorn", "--factory", "app:create_app", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
         self.log_path = log
-        self._log = open(log, "ab")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self._log = open(log, "ab")  # noqa: SIM115 - closed by close()
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+
+    def command(self) -> list[str]:
+        if self.workers is not None:
+            return [sys.executable, "app.py"]
+        return [sys.executable, "-m", "uvicorn", "--factory", "app:create_app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
 
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def wait_healthy(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
+    def wait_healthy(self, timeout: float = 90) -> float:
+        """Until /healthz answers; how long that took."""
+        start = time.monotonic()
         while True:
             with contextlib.suppress(OSError), urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
                 if r.status == 200:
-                    return
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+                    return time.monotonic() - start
+            if self.proc.poll() is not None or time.monotonic() - start > timeout:
                 raise AssertionError(f"not serving (exit {self.proc.poll()}):\n{self.log()[-3000:]}")
             time.sleep(0.1)
 
-    def wait_for(self, text: str, timeout: float) -> None:
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Until the log says ``text``."""
         deadline = time.monotonic() + timeout
         while text not in self.log():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} within {timeout} s:\n{self.log()[-3000:]}")
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in the log:\n{self.log()[-3000:]}")
             time.sleep(0.1)
 
     def holds_lease(self) -> bool:

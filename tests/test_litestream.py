@@ -41,6 +41,7 @@ import pytest
 from bench.server import free_port
 from ops import replica, seed
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
+from tests.proses_support import Server
 
 pytestmark = pytest.mark.litestream
 
@@ -60,54 +61,18 @@ def app_env(db_path: str | Path, extra: dict | None = None) -> dict[str, str]:
     return env
 
 
-class Replicating:
+class Replicating(Server):
     """``[scripts/entrypoint] litestream replicate -exec uvicorn`` in its own process group."""
 
     def __init__(self, config: Path, env: dict[str, str], log: Path, entrypoint: bool = False):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.config, self.entrypoint = config, entrypoint
+        super().__init__(env, log)
+
+    def command(self) -> list[str]:
         app = (f"{sys.executable} -m uvicorn --factory app:create_app --host 127.0.0.1 --port {self.port} "
                "--no-access-log --log-level warning")
-        args = [replica.binary(), "replicate", "-config", str(config), "-exec", app]
-        if entrypoint:
-            args = [str(ROOT / "scripts" / "entrypoint"), *args]
-        self.log_path = log
-        self._log = open(log, "ab")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def wait_healthy(self, timeout: float = 60) -> float:
-        start = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return time.monotonic() - start
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise AssertionError(f"exited with {self.proc.returncode} before serving:\n{self.log()[-3000:]}")
-            if time.monotonic() - start > timeout:
-                raise AssertionError(f"/healthz not answering after {timeout} s:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        """Until Litestream's or the app's log says ``text``."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} in the log:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        """SIGKILL to Litestream and the app at once (the whole group), as a crashed VM process would."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
+        args = [replica.binary(), "replicate", "-config", str(self.config), "-exec", app]
+        return [str(ROOT / "scripts" / "entrypoint"), *args] if self.entrypoint else args
 
     def stop(self) -> int:
         """SIGTERM to Litestream: it stops the app, waits for it, ships the last frames and exits."""
@@ -118,7 +83,7 @@ class Replicating:
             self.kill9()
             raise AssertionError(f"did not stop within 30 s after SIGTERM:\n{self.log()[-3000:]}") from None
 
-    def close(self) -> None:
+    def close(self) -> None:  # no grace: a test that wants Litestream's shutdown calls stop()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):

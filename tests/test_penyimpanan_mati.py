@@ -38,12 +38,12 @@ from bs4 import BeautifulSoup
 
 from db.connection import connect
 from integrations.penyimpanan import TEMP_PREFIX
-from ops import seed
 from services import kalender, penyimpanan
 from tests.conftest import SIGNING_KEY, TEMPLATE_KEY
 from tests.helpers import jpeg
 from tests.proses_support import serving
 from tests.s3_support import on_s3
+from tests.test_litestream import citizen_client, hidden
 from web.wiring import objects_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,15 +81,9 @@ def server_env(settings) -> dict[str, str]:
 
 # --- the citizen's browser -------------------------------------------------------------------------------------
 
-def hidden(html: str) -> dict[str, str]:
-    return dict(_HIDDEN.findall(html))
-
-
 def logged_in(base: str) -> httpx.Client:
-    c = httpx.Client(base_url=base, timeout=30)
-    page = c.get("/masuk")
-    r = c.post("/masuk", data={**hidden(page.text), "login": CITIZEN, "kata_sandi": seed.DEMO_PASSWORD})
-    assert r.status_code == 303, (r.status_code, r.text[:500])
+    c = citizen_client(base)
+    c.timeout = httpx.Timeout(30)  # the upload waits for the test's lock until it is killed
     return c
 
 
