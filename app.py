@@ -176,7 +176,10 @@ def main() -> None:
     try:
         host, port = listen_address()
         workers = workers_from()
-        app = create_app() if workers == 1 else Settings.from_env()  # several: each worker builds its own app
+        if workers == 1:
+            app = create_app()
+        else:  # each worker builds its own app; the settings are checked here, once, with a readable message
+            Settings.from_env()
     except ConfigError as exc:  # the message says what to set; a traceback would hide it
         sys.exit(f"MPP Digital tidak dijalankan: {exc}")
     options = dict(host=host, port=port, proxy_headers=False, server_header=False, access_log=False, **SERVER_LIMITS)
