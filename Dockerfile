@@ -51,10 +51,11 @@ FROM runtime AS litestream
 # it then re-runs itself as `mpp` (setpriv), restores the database if missing, and execs CMD.
 # Litestream and the app never run as root.
 ENTRYPOINT ["/app/scripts/entrypoint"]
-# `python app.py` (app.main) runs uvicorn with web/settings.py SERVER_LIMITS (why these values: there): at most
-# 256 open connections (then 503 at once, not a queue growing in memory), idle keep-alive closed after 5 s, at most
-# 16 KB of unparsed request head per connection; never proxy headers (uvicorn's default would rewrite the client
-# address from X-Forwarded-For, see MPP_CLIENT_IP_HEADER). WEB_CONCURRENCY (fly.toml): one worker process per
+# `python app.py` (app.main) runs uvicorn with web/settings.py SERVER_LIMITS (why these values: there), the same as
+# `uvicorn --limit-concurrency 256 --timeout-keep-alive 5 --h11-max-incomplete-event-size 16384 --no-proxy-headers`:
+# at most 256 open connections (then 503 at once, not a queue growing in memory), idle keep-alive closed after 5 s,
+# at most 16 KB of unparsed request head per connection; never proxy headers (uvicorn's default would rewrite the
+# client address from X-Forwarded-For, see MPP_CLIENT_IP_HEADER). WEB_CONCURRENCY (fly.toml): one worker process per
 # core, with TCP_NODELAY on every connection (web/proses.py; uvicorn's own --workers misses it: +44 ms a request).
 ENV HOST=0.0.0.0 PORT=8080
 CMD ["litestream", "replicate", "-config", "/app/litestream.yml", "-exec", "python app.py"]
