@@ -87,6 +87,11 @@ def _authorize(action: int, arg1, arg2, db_name, trigger) -> int:
         return sqlite3.SQLITE_OK
     if action not in _WRITES or db_name == "temp" or trigger:  # a trigger's own statements: told with its cause
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_schema"):
+        # FTS5 connecting a connection to its table (the first search on it) declares the table's shape, which
+        # the authorizer is shown as an UPDATE of the schema; nothing is written (a real schema change is a
+        # CREATE, DROP or ALTER, refused above). Refused, the search failed ("vtable constructor failed").
+        return sqlite3.SQLITE_OK
     statement = f"{_WRITES[action]} {arg1 or ''}".strip()
     return sqlite3.SQLITE_DENY if reading.write_tried(statement) else sqlite3.SQLITE_OK
 

@@ -40,9 +40,23 @@ def server(db_path):
         yield srv.url
 
 
+def _one_challenge_window(margin_s: float = 60.0) -> None:
+    """A reload shows the same challenge within its window (services/identitas.CHALLENGE_WINDOW_S, 120 s) and a new
+    one after it. The test reads the challenge on one browser and reloads it on the "phone": start those two in one
+    window, or a loaded machine may cross into the next between them (the poses can match, the colours not)."""
+    import time
+
+    from services.identitas import CHALLENGE_WINDOW_S
+
+    left = CHALLENGE_WINDOW_S - time.time() % CHALLENGE_WINDOW_S
+    if left < margin_s:
+        time.sleep(left + 0.5)
+
+
 def test_register_with_the_camera_then_log_in(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    _one_challenge_window()
     with sync_playwright() as p:
         # 1. the citizen fills the form (any browser) and reads the challenge
         first = launch(p)

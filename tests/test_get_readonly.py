@@ -75,6 +75,26 @@ def test_the_guard_refuses_writes_while_reading(tmp_path):
     store.close()
 
 
+def test_the_first_search_of_a_new_connection_while_reading_is_answered(template_db, tmp_path):
+    """A thread's new connection whose first full-text search comes in a GET (the search box's fragment): FTS5
+    connecting to its table is no write, and the search is answered (it was a 500: "vtable constructor failed")."""
+    import shutil
+
+    from db import katalog
+    from db.connection import Store
+
+    shutil.copy(template_db, tmp_path / "cari.db")
+    store = Store(tmp_path / "cari.db", loop_guard="off")
+    tried: list[str] = []
+    token = READ_ONLY.set(ReadOnly("GET /fragmen/layanan", mode="raise", seen=tried.append))
+    try:
+        found = katalog.list_services(store.db, match='"akta"*')
+    finally:
+        READ_ONLY.reset(token)
+        store.close()
+    assert any("Akta" in s["nama"] for s in found) and tried == []
+
+
 def test_log_mode_logs_and_lets_the_write_through(tmp_path, caplog):
     conn = connect(tmp_path / "l.db")
     conn.execute("CREATE TABLE t (x)")

@@ -119,11 +119,12 @@ async def run_forever(app, every_s: float = 30.0) -> None:
     try:
         while not lease.take():
             await asyncio.sleep(min(every_s, LEASE_RETRY_S))
-        loop.add_reader(lease.sock.fileno(), _woken, lease, wake)
+        fd = lease.sock.fileno()
+        loop.add_reader(fd, _woken, lease, wake)
         try:
             await _rounds(app, loop, wake, every_s)
         finally:
-            loop.remove_reader(lease.sock.fileno())
+            loop.remove_reader(fd)
             lease.release()
     finally:
         if getattr(app.state, "jobs_loop", None) is loop:

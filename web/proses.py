@@ -86,24 +86,31 @@ class JobLease:
         digest = hashlib.sha256(os.path.realpath(db_path).encode()).hexdigest()[:32]
         self.address = f"\0mpp-latar-{digest}"
         self.sock: socket.socket | None = None
+        self._holders = 0
+        self._lock = threading.Lock()
 
     @property
     def held(self) -> bool:
         return self.sock is not None
 
     def take(self) -> bool:
-        """Hold the lease if no other process does; True while this process holds it."""
-        if self.sock is not None:
-            return True
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            sock.bind(self.address)
-        except OSError:
-            sock.close()
-            return False
-        sock.setblocking(False)
-        self.sock = sock
-        log.info("proses %d menjalankan pekerjaan latar", os.getpid())
+        """Hold the lease if no other process does; True while this process holds it. Counted: two job loops of
+        one process (test clients nested on one app) share it, and it is let go when the last one releases it."""
+        with self._lock:
+            return self._take()
+
+    def _take(self) -> bool:
+        if self.sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                sock.bind(self.address)
+            except OSError:
+                sock.close()
+                return False
+            sock.setblocking(False)
+            self.sock = sock
+            log.info("proses %d menjalankan pekerjaan latar", os.getpid())
+        self._holders += 1
         return True
 
     def drain(self) -> None:
@@ -121,6 +128,19 @@ class JobLease:
             s.sendto(b"!", self.address)
 
     def release(self) -> None:
+        """One holder less; the last one lets the lease go."""
+        with self._lock:
+            self._holders = max(0, self._holders - 1)
+            if not self._holders:
+                self._let_go()
+
+    def close(self) -> None:
+        """Let the lease go, whoever holds it (the app's end)."""
+        with self._lock:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        self._holders = 0
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
@@ -138,7 +158,6 @@ def one_at_a_time(folder: str | Path, name: str = "mulai.lock"):
         yield
     finally:
         os.close(fd)  # closing it frees the lock
-
 
 
 class TcpConfig(uvicorn.Config):

@@ -99,7 +99,7 @@ class Deps:
         if self.claims is not None:
             self.claims.close()
         if self.lease is not None:
-            self.lease.release()
+            self.lease.close()
 
     def pelayanan_for(self, klien: str) -> Pelayanan:
         """The application service for one client address (look-ups of other NIKs are limited per client)."""
