@@ -179,19 +179,6 @@ def served(workers: int, clients: int = 6, each: int = 8) -> float:
     return clients * each / took
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its living children (uvicorn's workers)."""
-    total = 0.0
-    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def served_lines() -> list[str]:
     one, two = served(1), served(2)
     return [f"served_applications_per_s_1_worker={one:.2f} applications/s",
